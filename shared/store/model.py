@@ -1,0 +1,76 @@
+"""The link between one Sentry issue and one Azure DevOps work item, as plain data.
+
+A link is claimed before the work item exists (``work_item_id is None``, state ``claimed``) so that
+concurrent deliveries of the same ``issue.created`` create exactly one work item. It then keeps the
+last values synced each way, with the time each side last changed, which is what echo suppression,
+ordering and reconciliation compare against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+CLAIMED = "claimed"  # the Sentry issue is claimed; the work item is being created
+LINKED = "linked"
+UNLINKED = "unlinked"  # the work item was deleted in ADO; kept so a restore can relink
+
+
+@dataclass(frozen=True)
+class SyncedValues:
+    """The values both sides agreed on at the last sync, in each side's own vocabulary."""
+
+    sentry_status: str | None = None  # unresolved | resolved | ignored
+    sentry_assignee: str | None = None  # Sentry actor as "user:ID" / "team:ID", or None
+    sentry_title: str | None = None
+    ado_state: str | None = None  # state name of the work item's type
+    ado_assignee: str | None = None  # ADO uniqueName, or None
+    ado_title: str | None = None
+    sentry_changed_at: str | None = None  # ISO-8601 UTC of the newest Sentry change applied
+    ado_changed_at: str | None = None  # System.ChangedDate of the newest ADO revision applied
+    ado_rev: int | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    sentry_org: str
+    sentry_issue_id: str
+    sentry_project: str = ""
+    sentry_short_id: str = ""
+    sentry_url: str = ""
+    ado_org_url: str = ""
+    ado_project: str = ""
+    work_item_id: int | None = None
+    work_item_type: str = ""
+    work_item_url: str = ""
+    external_issue_id: str | None = None  # Sentry App external issue shown on the Sentry issue page
+    state: str = CLAIMED
+    claimed_at: str = ""
+    synced: SyncedValues = field(default_factory=SyncedValues)
+    # ids of comments written by the bridge or already carried over, per side, so none is echoed
+    # or copied twice (bounded: only the newest few hundred are kept, see planner)
+    comment_ids: tuple[str, ...] = ()
+    etag: str | None = None  # set by the store; the update precondition
+
+    @property
+    def is_linked(self) -> bool:
+        return self.state == LINKED and self.work_item_id is not None
+
+    def with_synced(self, **changes: Any) -> Link:
+        return replace(self, synced=replace(self.synced, **changes))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("etag")
+        data["comment_ids"] = list(self.comment_ids)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], etag: str | None = None) -> Link:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known and k != "etag"}
+        synced_known = {f.name for f in fields(SyncedValues)}
+        values["synced"] = SyncedValues(**{k: v for k, v in (data.get("synced") or {}).items()
+                                           if k in synced_known})
+        values["comment_ids"] = tuple(data.get("comment_ids") or ())
+        return cls(**values, etag=etag)
