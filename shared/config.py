@@ -248,7 +248,7 @@ class Route:
 class StateRules:
     """How Sentry statuses and ADO state categories correspond; see shared/mapping/states.py."""
 
-    done_categories: tuple[str, ...] = ("Resolved", "Completed")
+    done_categories: tuple[str, ...] = ("Completed",)
     ignored_action: str = "none"
     reopen_on_regression: bool = True
     # work item type -> {"resolved": state name, "unresolved": state name, "ignored": state name}
@@ -368,7 +368,7 @@ def _parse_states(rr: _RulesReader, raw: Any) -> StateRules:
         overrides = {}
     for wit, table in overrides.items():
         rr.check_keys(f"states.overrides.{wit}", table, {"resolved", "unresolved", "ignored"})
-    done = rr.strs("states.done_categories", raw.get("done_categories", ["Resolved", "Completed"]),
+    done = rr.strs("states.done_categories", raw.get("done_categories", ["Completed"]),
                    STATE_CATEGORIES)
     if not done:
         rr.problems.append("states.done_categories: name at least one category, e.g. [\"Completed\"]")
