@@ -11,13 +11,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from shared.config import ConfigError
 
 COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe", "manifest")
 
 
-def _load(name: str):  # noqa: ANN202 - a module
+def _load(name: str) -> ModuleType:
     return importlib.import_module(f"shared.commands.{name}")
 
 
