@@ -1,0 +1,131 @@
+"""SQLite link store: the local default (a single file; WAL mode so several processes can share it)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
+from shared.store.model import Link
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS links (
+    issue_key TEXT PRIMARY KEY,
+    work_item_key TEXT UNIQUE,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS markers (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"""
+
+
+def work_item_key(ado_org_url: str, work_item_id: int) -> str:
+    return f"{ado_org_url.rstrip('/').lower()}#{work_item_id}"
+
+
+class SqliteLinkStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        try:
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite link store at {self.path!r}: {exc}") from None
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @staticmethod
+    def _row_to_link(row: tuple[int, str] | None) -> Link | None:
+        if row is None:
+            return None
+        version, data = row
+        return Link.from_dict(json.loads(data), etag=str(version))
+
+    @staticmethod
+    def _wi_key(link: Link) -> str | None:
+        return work_item_key(link.ado_org_url, link.work_item_id) if link.work_item_id is not None else None
+
+    def claim(self, link: Link) -> Link | None:
+        cur = self._conn().execute(
+            "INSERT OR IGNORE INTO links (issue_key, work_item_key, version, data) VALUES (?, ?, 1, ?)",
+            (link_key(link), self._wi_key(link), json.dumps(link.to_dict())))
+        if cur.rowcount != 1:
+            return None
+        return Link.from_dict(link.to_dict(), etag="1")
+
+    def get_by_issue(self, sentry_org: str, issue_id: str) -> Link | None:
+        row = self._conn().execute("SELECT version, data FROM links WHERE issue_key = ?",
+                                   (issue_key(sentry_org, issue_id),)).fetchone()
+        return self._row_to_link(row)
+
+    def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None:
+        row = self._conn().execute("SELECT version, data FROM links WHERE work_item_key = ?",
+                                   (work_item_key(ado_org_url, work_item_id),)).fetchone()
+        return self._row_to_link(row)
+
+    def save(self, link: Link) -> Link:
+        if link.etag is None:
+            raise ConcurrentUpdate("a link must be read (or claimed) before it is saved")
+        version = int(link.etag)
+        try:
+            cur = self._conn().execute(
+                "UPDATE links SET work_item_key = ?, version = ?, data = ? WHERE issue_key = ? AND version = ?",
+                (self._wi_key(link), version + 1, json.dumps(link.to_dict()), link_key(link), version))
+        except sqlite3.IntegrityError:
+            raise ConcurrentUpdate(f"work item {link.work_item_id} is already linked to another issue") from None
+        if cur.rowcount != 1:
+            raise ConcurrentUpdate(f"link for Sentry issue {link.sentry_issue_id} changed since it was read")
+        return Link.from_dict(link.to_dict(), etag=str(version + 1))
+
+    def release(self, link: Link) -> None:
+        self._conn().execute("DELETE FROM links WHERE issue_key = ? AND version = ?",
+                             (link_key(link), int(link.etag or 0)))
+
+    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link]]:
+        last = after or ""
+        while True:
+            rows = self._conn().execute(
+                "SELECT issue_key, version, data FROM links WHERE issue_key > ? ORDER BY issue_key LIMIT ?",
+                (last, page_size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [Link.from_dict(json.loads(data), etag=str(version)) for _, version, data in rows]
+            if len(rows) < page_size:
+                return
+
+    def get_marker(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT data FROM markers WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_marker(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        self._conn().execute("INSERT OR REPLACE INTO markers (kind, key, data) VALUES (?, ?, ?)",
+                             (kind, key, json.dumps(value)))
+
+    def claim_marker(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        cur = self._conn().execute("INSERT OR IGNORE INTO markers (kind, key, data) VALUES (?, ?, ?)",
+                                   (kind, key, json.dumps(value)))
+        return cur.rowcount == 1
+
+    def ping(self) -> None:
+        try:
+            self._conn().execute("SELECT 1 FROM links LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite link store at {self.path!r}: {exc}") from None

@@ -1,0 +1,160 @@
+"""Azure Table Storage link store: the default in Azure (same storage account as the app).
+
+Layout, all in one table:
+- partition ``link``: one entity per link, RowKey = `issue_key`, the link as JSON in ``data``.
+  Its ETag is the link's ``etag``: saves are ``If-Match`` updates, claims are inserts.
+- partition ``wi``: a small index entity per linked work item, RowKey = the escaped work item key,
+  pointing at the link's RowKey. It is written after the link; a reader checks the link really
+  points back at the work item, so a stale index entry is never believed.
+- partitions ``m:{kind}``: markers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
+from shared.store.model import Link
+from shared.store.sqlite import work_item_key
+
+LINKS = "link"
+WORK_ITEMS = "wi"
+
+
+def _rk(value: str) -> str:
+    """Escape a value for use as a RowKey ('/', '\\', '#' and '?' are not allowed)."""
+    return quote(value, safe=":@")
+
+
+class TableLinkStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @classmethod
+    def from_settings(cls, connection: str | None, account: str | None,
+                      table_name: str = "links") -> TableLinkStore:
+        """Connection string locally (Azurite); the managed identity (AZURE_CLIENT_ID) in Azure."""
+        try:
+            if connection:
+                service = TableServiceClient.from_connection_string(connection)
+            elif account:
+                from azure.identity import DefaultAzureCredential
+
+                credential = DefaultAzureCredential()
+                service = TableServiceClient(f"https://{account}.table.core.windows.net", credential=credential)
+            else:
+                raise StoreUnavailable("Table link store: set AzureWebJobsStorage or "
+                                       "AzureWebJobsStorage__accountName")
+            table = service.create_table_if_not_exists(table_name)
+        except AzureError as exc:
+            raise StoreUnavailable(f"Table link store {table_name!r}: {type(exc).__name__}") from None
+        return cls(table)
+
+    @staticmethod
+    def _to_link(entity: dict[str, Any]) -> Link:
+        return Link.from_dict(json.loads(entity["data"]), etag=entity.metadata["etag"])
+
+    def _entity(self, link: Link) -> dict[str, Any]:
+        return {"PartitionKey": LINKS, "RowKey": _rk(link_key(link)), "data": json.dumps(link.to_dict())}
+
+    def claim(self, link: Link) -> Link | None:
+        try:
+            meta = self._table.create_entity(self._entity(link))
+        except ResourceExistsError:
+            return None
+        self._index(link)
+        return Link.from_dict(link.to_dict(), etag=meta["etag"])
+
+    def _get(self, partition: str, row: str) -> dict[str, Any] | None:
+        try:
+            return self._table.get_entity(partition, row)
+        except ResourceNotFoundError:
+            return None
+
+    def get_by_issue(self, sentry_org: str, issue_id: str) -> Link | None:
+        entity = self._get(LINKS, _rk(issue_key(sentry_org, issue_id)))
+        return self._to_link(entity) if entity else None
+
+    def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None:
+        index = self._get(WORK_ITEMS, _rk(work_item_key(ado_org_url, work_item_id)))
+        if index is None:
+            return None
+        entity = self._get(LINKS, index["link"])
+        if entity is None:
+            return None
+        link = self._to_link(entity)
+        same = link.work_item_id == work_item_id and work_item_key(link.ado_org_url, work_item_id) == \
+            work_item_key(ado_org_url, work_item_id)
+        return link if same else None
+
+    def _index(self, link: Link) -> None:
+        if link.work_item_id is None:
+            return
+        self._table.upsert_entity({"PartitionKey": WORK_ITEMS,
+                                   "RowKey": _rk(work_item_key(link.ado_org_url, link.work_item_id)),
+                                   "link": _rk(link_key(link))}, mode=UpdateMode.REPLACE)
+
+    def save(self, link: Link) -> Link:
+        if link.etag is None:
+            raise ConcurrentUpdate("a link must be read (or claimed) before it is saved")
+        try:
+            meta = self._table.update_entity(self._entity(link), mode=UpdateMode.REPLACE, etag=link.etag,
+                                             match_condition=MatchConditions.IfNotModified)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise ConcurrentUpdate(f"link for Sentry issue {link.sentry_issue_id} changed since it was read") \
+                from None
+        self._index(link)
+        return Link.from_dict(link.to_dict(), etag=meta["etag"])
+
+    def release(self, link: Link) -> None:
+        with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):
+            self._table.delete_entity(LINKS, _rk(link_key(link)), etag=link.etag,
+                                      match_condition=MatchConditions.IfNotModified)
+
+    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link]]:
+        query = f"PartitionKey eq '{LINKS}'"
+        params: dict[str, Any] = {}
+        if after:
+            query += " and RowKey gt @after"
+            params["after"] = _rk(after)
+        pages = self._table.query_entities(query, parameters=params, results_per_page=page_size,
+                                           select=["data"]).by_page()
+        for page in pages:
+            links = [Link.from_dict(json.loads(e["data"]), etag=e.metadata["etag"]) for e in page]
+            if links:
+                yield links
+
+    def get_marker(self, kind: str, key: str) -> dict[str, Any] | None:
+        entity = self._get(f"m:{kind}", _rk(key))
+        return json.loads(entity["data"]) if entity else None
+
+    def set_marker(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        self._table.upsert_entity({"PartitionKey": f"m:{kind}", "RowKey": _rk(key), "data": json.dumps(value)},
+                                  mode=UpdateMode.REPLACE)
+
+    def claim_marker(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        try:
+            self._table.create_entity({"PartitionKey": f"m:{kind}", "RowKey": _rk(key),
+                                       "data": json.dumps(value)})
+        except ResourceExistsError:
+            return False
+        return True
+
+    def ping(self) -> None:
+        try:
+            next(iter(self._table.query_entities("PartitionKey eq 'ping'", results_per_page=1)), None)
+        except AzureError as exc:
+            raise StoreUnavailable(f"Table link store: {type(exc).__name__}") from None

@@ -1,0 +1,126 @@
+"""The link store contract, run against every implementation (SQLite and Azure Table on Azurite)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from shared.store import LINKED, ConcurrentUpdate, Link, LinkStore, update_with_retry
+from shared.store.base import link_key
+from shared.store.sqlite import SqliteLinkStore
+from shared.store.table import TableLinkStore
+
+ADO = "https://dev.azure.com/contoso"
+_ids = itertools.count(1000)
+
+
+@pytest.fixture(params=["sqlite", "table"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[LinkStore]:
+    if request.param == "sqlite":
+        yield SqliteLinkStore(tmp_path / "links.sqlite")
+    else:
+        conn = request.getfixturevalue("azurite_connection")
+        yield TableLinkStore.from_settings(conn, None, table_name=f"t{uuid.uuid4().hex[:12]}")
+
+
+def new_link(issue_id: str | None = None) -> Link:
+    return Link(sentry_org="acme", sentry_issue_id=issue_id or str(next(_ids)), sentry_project="backend",
+                sentry_short_id="BACKEND-1", ado_org_url=ADO, ado_project="Shop")
+
+
+def test_claim_then_lookup_both_ways(store: LinkStore) -> None:
+    claimed = store.claim(new_link("42"))
+    assert claimed is not None and claimed.etag
+    assert store.get_by_work_item(ADO, 7) is None
+    linked = store.save(replace(claimed, work_item_id=7, state=LINKED))
+    by_issue = store.get_by_issue("acme", "42")
+    by_wi = store.get_by_work_item(ADO, 7)
+    assert by_issue == by_wi == linked
+    assert by_issue.is_linked and by_issue.sentry_short_id == "BACKEND-1"
+    assert store.get_by_work_item("https://dev.azure.com/other", 7) is None
+    assert store.get_by_issue("acme", "43") is None
+
+
+def test_second_claim_loses(store: LinkStore) -> None:
+    assert store.claim(new_link("5")) is not None
+    assert store.claim(new_link("5")) is None
+
+
+def test_twenty_threads_race_to_claim_one_issue(store: LinkStore) -> None:
+    barrier = threading.Barrier(20)
+    wins: list[Link] = []
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            got = store.claim(new_link("777"))
+            if got is not None:
+                wins.append(got)
+        except BaseException as exc:  # a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(wins) == 1
+
+
+def test_stale_etag_is_rejected_and_retry_applies(store: LinkStore) -> None:
+    first = store.claim(new_link("9"))
+    second_reader = store.get_by_issue("acme", "9")
+    store.save(first.with_synced(sentry_status="resolved"))
+    with pytest.raises(ConcurrentUpdate):
+        store.save(second_reader.with_synced(ado_state="Active"))
+    merged = update_with_retry(store, "acme", "9", lambda link: link.with_synced(ado_state="Active"))
+    assert merged.synced.sentry_status == "resolved" and merged.synced.ado_state == "Active"
+
+
+def test_release_frees_a_failed_claim(store: LinkStore) -> None:
+    claimed = store.claim(new_link("11"))
+    store.release(claimed)
+    assert store.get_by_issue("acme", "11") is None
+    assert store.claim(new_link("11")) is not None
+
+
+def test_pages_stream_in_key_order_and_resume(store: LinkStore) -> None:
+    ids = [str(i) for i in range(1, 26)]
+    for i in ids:
+        store.claim(new_link(i))
+    pages = list(store.iter_pages(page_size=10))
+    assert [len(p) for p in pages] == [10, 10, 5]
+    seen = [link.sentry_issue_id for page in pages for link in page]
+    assert seen == ids  # numeric order, not string order
+    resumed = [link.sentry_issue_id for page in store.iter_pages(page_size=10, after=link_key(pages[0][-1]))
+               for link in page]
+    assert resumed == ids[10:]
+
+
+def test_markers(store: LinkStore) -> None:
+    assert store.get_marker("checkpoint", "reconcile") is None
+    store.set_marker("checkpoint", "reconcile", {"after": "acme:1"})
+    store.set_marker("checkpoint", "reconcile", {"after": "acme:2"})
+    assert store.get_marker("checkpoint", "reconcile") == {"after": "acme:2"}
+    assert store.claim_marker("deploy", "run/7#prod", {"at": 1}) is True
+    assert store.claim_marker("deploy", "run/7#prod", {"at": 2}) is False
+    assert store.get_marker("deploy", "run/7#prod") == {"at": 1}
+    store.ping()
+
+
+def test_synced_values_and_comment_ids_round_trip(store: LinkStore) -> None:
+    link = store.claim(new_link("15"))
+    changed = replace(link.with_synced(ado_rev=3, ado_changed_at="2026-11-27T06:00:00Z"),
+                      comment_ids=("s:1", "a:2"))
+    saved = store.save(changed)
+    again = store.get_by_issue("acme", "15")
+    assert again.synced.ado_rev == 3 and again.synced.ado_changed_at == "2026-11-27T06:00:00Z"
+    assert again.comment_ids == ("s:1", "a:2")
+    assert again.etag == saved.etag
