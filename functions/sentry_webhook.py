@@ -1,0 +1,37 @@
+"""POST /api/sentry/webhook: verify a Sentry Integration Platform webhook, enqueue it, answer 202.
+
+Sentry gives a webhook one second and never retries internal integrations, so this path makes no
+outbound call: verification is local (shared/intake.py) and the queue output binding carries the
+event to `sync_from_sentry`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import azure.functions as func
+
+from functions.responses import json_response
+from shared.intake import check_sentry_webhook
+from shared.runtime import settings
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("sentry_webhook")
+@bp.route(route="sentry/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.queue_output(arg_name="outq", queue_name="sentry-events", connection="AzureWebJobsStorage")
+def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
+    s = settings()
+    verdict = check_sentry_webhook(req.headers, req.get_body(), s.sentry_client_secret.reveal(), time.time(),
+                                   s.webhook_max_age_s, s.webhook_max_bytes)
+    if verdict.message is not None:
+        outq.set(json.dumps(verdict.message))
+    elif verdict.status < 400:
+        log.info("sentry webhook dropped: %s", verdict.detail)
+    else:
+        log.warning("sentry webhook rejected (%d): %s", verdict.status, verdict.detail)
+    return json_response(verdict.body, verdict.status)

@@ -1,0 +1,171 @@
+"""Decide whether an inbound webhook is genuine and well formed, and what to enqueue. Pure.
+
+The HTTP functions call these with the raw body and headers and act on the verdict; nothing here
+touches the network, so the whole accept/reject policy is tested without a host. Rules:
+- Sentry: HMAC-SHA256 of the raw body bytes, as received, keyed with the client secret, lower-case
+  hex in ``Sentry-Hook-Signature`` (``Sentry-App-Signature`` for UI-component requests), compared in
+  constant time. Re-serialised JSON never matches Sentry's compact encoding, so the bytes are used.
+- Sentry's ``Sentry-Hook-Timestamp`` is unsigned, but a value outside the window still marks a
+  replay or a badly skewed sender; it is rejected so old deliveries cannot be replayed forever.
+- Azure DevOps signs nothing: a subscription carries a shared secret in a custom header or as the
+  basic-auth password, compared in constant time.
+- A well-formed event we do not act on is accepted (202) and dropped with its reason: answering
+  4xx would make the sender count failures and, in time, disable the subscription.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SENTRY_RESOURCES_ACTED_ON = ("issue", "comment", "event_alert")
+ADO_WORK_ITEM_EVENTS = ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")
+ADO_DEPLOYMENT_EVENTS = ("ms.vss-release.deployment-completed-event", "ms.vss-pipelines.stage-state-changed-event",
+                         "ms.vss-pipelines.run-state-changed-event")
+ADO_EVENTS_ACTED_ON = ADO_WORK_ITEM_EVENTS + ADO_DEPLOYMENT_EVENTS
+ADO_SECRET_HEADER = "X-Hook-Secret"  # noqa: S105 - a header name, not a secret
+
+# What each Sentry resource's body must carry in ``data`` to be that resource at all.
+_SENTRY_DATA_SHAPE: dict[str, tuple[str, ...]] = {
+    "issue": ("issue",),
+    "comment": ("comment_id", "issue_id"),
+    "event_alert": ("event",),
+    "installation": ("installation",),
+    "metric_alert": ("metric_alert",),
+    "error": ("error",),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to give, and the queue message to send when ``message`` is not None."""
+
+    status: int
+    detail: str
+    message: dict[str, Any] | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        key = "error" if self.status >= 400 else "status"
+        return {key: self.detail}
+
+
+def sentry_signature(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
+    if not signature or not secret:
+        return False
+    return hmac.compare_digest(sentry_signature(secret, body), signature.strip().lower())
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | str:
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "body is not UTF-8 text"
+    except ValueError as exc:
+        return f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if not isinstance(parsed, dict):
+        return f"body must be a JSON object, got {type(parsed).__name__}"
+    return parsed
+
+
+def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, now: float,
+                         max_age_s: int, max_bytes: int) -> Verdict:
+    """Verify and classify one Sentry Integration Platform webhook delivery."""
+    if len(body) > max_bytes:
+        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
+    if not signature_matches(secret, body, _header(headers, "Sentry-Hook-Signature")):
+        missing = _header(headers, "Sentry-Hook-Signature") is None
+        return Verdict(401, "missing Sentry-Hook-Signature header" if missing
+                       else "Sentry-Hook-Signature does not match the body")
+    stamp = _header(headers, "Sentry-Hook-Timestamp")
+    if stamp is not None:
+        try:
+            age = now - float(stamp)
+        except ValueError:
+            return Verdict(400, f"Sentry-Hook-Timestamp is not a Unix time: {stamp[:40]!r}")
+        if abs(age) > max_age_s:
+            return Verdict(401, f"Sentry-Hook-Timestamp is {int(age)}s from now; the window is {max_age_s}s")
+    resource = _header(headers, "Sentry-Hook-Resource")
+    if not resource:
+        return Verdict(400, "missing Sentry-Hook-Resource header")
+    parsed = _json_object(body)
+    if isinstance(parsed, str):
+        return Verdict(400, parsed)
+    problem = _sentry_shape_problem(resource, parsed)
+    if problem:
+        return Verdict(400, problem)
+    if resource not in SENTRY_RESOURCES_ACTED_ON:
+        return Verdict(202, f"resource {resource!r} is not synced; dropped")
+    message = {"source": "sentry", "resource": resource, "body": parsed,
+               "request_id": _header(headers, "Request-ID")}
+    return Verdict(202, "queued", message)
+
+
+def _sentry_shape_problem(resource: str, body: dict[str, Any]) -> str | None:
+    if not isinstance(body.get("action"), str):
+        return "body has no string 'action'"
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return "body has no 'data' object"
+    needed = _SENTRY_DATA_SHAPE.get(resource, ())
+    missing = [k for k in needed if k not in data]
+    if missing:
+        return f"body does not match Sentry-Hook-Resource {resource!r}: data lacks {', '.join(missing)}"
+    if resource == "issue" and not (isinstance(data["issue"], dict) and data["issue"].get("id")):
+        return "body does not match Sentry-Hook-Resource 'issue': data.issue has no id"
+    return None
+
+
+def ado_secret_matches(headers: Mapping[str, str], secret: str) -> bool:
+    """The shared secret, from our custom header or as the basic-auth password."""
+    if not secret:
+        return False
+    offered = _header(headers, ADO_SECRET_HEADER)
+    if offered is None:
+        auth = _header(headers, "Authorization") or ""
+        scheme, _, encoded = auth.partition(" ")
+        if scheme.lower() == "basic" and encoded:
+            try:
+                offered = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")[2]
+            except (binascii.Error, UnicodeDecodeError):
+                offered = None
+    return offered is not None and hmac.compare_digest(offered.encode("utf-8"), secret.encode("utf-8"))
+
+
+def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_bytes: int) -> Verdict:
+    """Authenticate and classify one Azure DevOps service hook delivery."""
+    if len(body) > max_bytes:
+        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
+    if not ado_secret_matches(headers, secret):
+        return Verdict(401, f"missing or wrong {ADO_SECRET_HEADER} header / basic-auth password")
+    parsed = _json_object(body)
+    if isinstance(parsed, str):
+        return Verdict(400, parsed)
+    event_type = parsed.get("eventType")
+    if not isinstance(event_type, str) or not isinstance(parsed.get("resource"), dict):
+        return Verdict(400, "not a service hook event: needs a string 'eventType' and a 'resource' object")
+    if event_type not in ADO_EVENTS_ACTED_ON:
+        return Verdict(202, f"event type {event_type!r} is not synced; dropped")
+    if event_type in ADO_WORK_ITEM_EVENTS and not _work_item_id(parsed["resource"]):
+        return Verdict(400, f"{event_type} event has no work item id in 'resource'")
+    return Verdict(202, "queued", {"source": "ado", "event_type": event_type, "body": parsed})
+
+
+def _work_item_id(resource: dict[str, Any]) -> int | None:
+    value = resource.get("workItemId", resource.get("id"))
+    return value if isinstance(value, int) and value > 0 else None

@@ -1,0 +1,38 @@
+"""The process-wide objects the functions share, built on first use and then reused.
+
+Azure reuses a worker process across invocations, so the config, the link store and the API
+clients (with their HTTP sessions and token caches) are built once. Nothing is built at import:
+a missing setting must fail the invocation that needs it, with the key named, not the indexing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from shared.config import Config, Settings, get_config
+from shared.store import LinkStore, open_store
+
+
+@dataclass
+class Runtime:
+    config: Config
+
+    @cached_property
+    def store(self) -> LinkStore:
+        return open_store(self.config.settings)
+
+
+@lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    return Runtime(get_config())
+
+
+def settings() -> Settings:
+    return runtime().config.settings
+
+
+def reset() -> None:
+    """Forget everything built so far (tests and the local host change settings between runs)."""
+    runtime.cache_clear()
+    get_config.cache_clear()

@@ -1,0 +1,119 @@
+"""Inbound webhook verification and classification (pure)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.intake import check_ado_webhook, check_sentry_webhook, sentry_signature, signature_matches
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples" / "sentry-example-app"
+SECRET = "test-client-secret"
+NOW = 1_800_000_000.0
+
+
+def sentry_headers(body: bytes, resource: str = "issue", secret: str = SECRET, stamp: float = NOW) -> dict:
+    return {"Sentry-Hook-Resource": resource, "Sentry-Hook-Signature": sentry_signature(secret, body),
+            "Sentry-Hook-Timestamp": str(int(stamp)), "Request-ID": "abc"}
+
+
+def check(body: bytes, headers: dict) -> tuple[int, str, dict | None]:
+    v = check_sentry_webhook(headers, body, SECRET, NOW, max_age_s=300, max_bytes=10_000)
+    return v.status, v.detail, v.message
+
+
+def test_documented_vectors() -> None:
+    # Self-computed vector recorded in shared/reference/sentry-api.md §1.2 (HMAC of the empty string).
+    assert sentry_signature(SECRET, b"") == "cff7ccd625537ce1a726fd29f7fc4beca8a15c96b6c9ee9b9461e149f57d4e88"
+    assert not signature_matches(SECRET, b"x", None) and not signature_matches("", b"x", sentry_signature("", b"x"))
+
+
+def webhook_examples() -> list[str]:
+    """The published webhook bodies (the folder also holds REST examples, which have no 'action')."""
+    return sorted(p.name for p in EXAMPLES.glob("*.json") if "action" in json.loads(p.read_bytes()))
+
+
+def test_examples_are_present() -> None:
+    assert len(webhook_examples()) >= 14
+
+
+@pytest.mark.parametrize("name", webhook_examples())
+def test_every_published_example_is_accepted_or_dropped(name: str) -> None:
+    raw = (EXAMPLES / name).read_bytes()
+    body = json.loads(raw)
+    resource = name.split(".")[0]
+    status, detail, message = check(raw, sentry_headers(raw, resource))
+    assert status == 202
+    if resource in ("issue", "comment", "event_alert"):
+        assert message is not None and message["resource"] == resource and message["body"] == body
+    else:
+        assert message is None and "not synced" in detail
+
+
+def test_signature_is_over_raw_bytes_not_reserialised_json() -> None:
+    raw = json.dumps({"action": "created", "data": {"issue": {"id": "1", "title": "caf\u00e9"}}},
+                     separators=(",", ":")).encode()
+    pretty = json.dumps(json.loads(raw), indent=2).encode()
+    assert check(raw, sentry_headers(raw))[0] == 202
+    assert check(pretty, sentry_headers(raw))[:2] == (401, "Sentry-Hook-Signature does not match the body")
+
+
+@pytest.mark.parametrize(("mutate", "status", "fragment"), [
+    (lambda h, b: (h | {"Sentry-Hook-Signature": "0" * 64}, b), 401, "does not match"),
+    (lambda h, b: ({k: v for k, v in h.items() if k != "Sentry-Hook-Signature"}, b), 401, "missing"),
+    (lambda h, b: (sentry_headers(b, secret="other"), b), 401, "does not match"),
+    (lambda h, b: (sentry_headers(b, stamp=NOW - 301), b), 401, "window is 300s"),
+    (lambda h, b: (sentry_headers(b, stamp=NOW + 400), b), 401, "window is 300s"),
+    (lambda h, b: (h | {"Sentry-Hook-Timestamp": "yesterday"}, b), 400, "not a Unix time"),
+    (lambda h, b: ({k: v for k, v in h.items() if k != "Sentry-Hook-Resource"}, b), 400, "Sentry-Hook-Resource"),
+    (lambda h, b: (sentry_headers(b"{nope", "issue"), b"{nope"), 400, "not valid JSON"),
+    (lambda h, b: (sentry_headers(b"[1]", "issue"), b"[1]"), 400, "must be a JSON object"),
+    (lambda h, b: (sentry_headers(b"\xff\xfe", "issue"), b"\xff\xfe"), 400, "not UTF-8"),
+    (lambda h, b: (sentry_headers(b, "comment"), b), 400, "does not match Sentry-Hook-Resource 'comment'"),
+    (lambda h, b: (sentry_headers(b"x" * 10_001), b"x" * 10_001), 413, "limit is 10000"),
+])
+def test_rejections(mutate, status: int, fragment: str) -> None:
+    raw = b'{"action":"created","data":{"issue":{"id":"1"}},"actor":{"type":"user"}}'
+    headers, body = mutate(sentry_headers(raw), raw)
+    got_status, detail, message = check(body, headers)
+    assert got_status == status and fragment in detail and message is None
+
+
+ADO_SECRET = "hook-secret-1"
+
+
+def ado(body: dict | bytes, headers: dict | None = None) -> tuple[int, str, dict | None]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    v = check_ado_webhook(headers if headers is not None else {"X-Hook-Secret": ADO_SECRET}, raw, ADO_SECRET,
+                          max_bytes=10_000)
+    return v.status, v.detail, v.message
+
+
+UPDATED = {"eventType": "workitem.updated", "resource": {"workItemId": 7, "rev": 3, "fields": {}}}
+
+
+def test_ado_accepts_header_or_basic_auth() -> None:
+    assert ado(UPDATED)[0] == 202 and ado(UPDATED)[2]["event_type"] == "workitem.updated"
+    basic = base64.b64encode(f"ado:{ADO_SECRET}".encode()).decode()
+    assert ado(UPDATED, {"Authorization": f"Basic {basic}"})[0] == 202
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"X-Hook-Secret": "wrong"}, {"Authorization": "Basic !!!"},
+    {"Authorization": "Basic " + base64.b64encode(b"ado:wrong").decode()}, {"Authorization": "Bearer x"},
+])
+def test_ado_rejects_bad_auth(headers: dict) -> None:
+    assert ado(UPDATED, headers)[:1] == (401,) and ado(UPDATED, headers)[2] is None
+
+
+def test_ado_classifies_events() -> None:
+    assert ado({"eventType": "workitem.created", "resource": {"id": 1}})[:2] == (
+        202, "event type 'workitem.created' is not synced; dropped")
+    assert ado({"eventType": "workitem.deleted", "resource": {"id": 9}})[2]["body"]["resource"]["id"] == 9
+    assert ado({"resource": {}})[0] == 400
+    assert ado({"eventType": "workitem.updated", "resource": {}})[1].endswith("no work item id in 'resource'")
+    assert ado(b"not json")[0] == 400
+    assert ado(b"x" * 10_001)[0] == 413
