@@ -1,0 +1,180 @@
+"""A local stand-in for the Azure Functions host, for machines without Core Tools.
+
+It indexes `function_app.app` exactly as the worker does (`get_functions()` and each function's
+binding JSON), serves the HTTP triggers under the same routes (``/api/...``), carries queue output
+bindings to the queue-triggered functions through in-process queues, and runs timers on demand.
+Queue semantics follow host.json: a message whose function raises is retried up to
+``maxDequeueCount`` times, then moved to ``<queue>-poison``, as the real host does.
+
+Nothing here decides anything about syncing; it only moves requests and messages between the same
+function objects Azure would call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from azure.functions.timer import TimerRequest
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger(__name__)
+HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
+
+
+class OutBinding(func.Out):
+    """The value a function sets on an output binding."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def set(self, val: Any) -> None:
+        self.value = val
+
+    def get(self) -> Any:
+        return self.value
+
+
+@dataclass
+class FunctionEntry:
+    name: str
+    user_function: Callable[..., Any]
+    trigger: dict[str, Any]
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _max_dequeue_count() -> int:
+    try:
+        return int(json.loads(HOST_JSON.read_text())["extensions"]["queues"]["maxDequeueCount"])
+    except (OSError, KeyError, ValueError):
+        return 5
+
+
+class LocalHost:
+    """Routes HTTP requests to HTTP functions and queue messages to queue functions, in-process."""
+
+    def __init__(self, app: func.FunctionApp, max_dequeue_count: int | None = None) -> None:
+        self.functions: dict[str, FunctionEntry] = {}
+        self.url_map = Map()
+        self.queues: dict[str, queue.Queue[tuple[str, int]]] = {}
+        self.poison: dict[str, list[str]] = {}
+        self.max_dequeue_count = max_dequeue_count or _max_dequeue_count()
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        for fn in app.get_functions():
+            self._index(fn)
+
+    def _index(self, fn: Any) -> None:
+        spec = json.loads(fn.get_function_json())
+        trigger = next(b for b in spec["bindings"] if b["type"].endswith("Trigger"))
+        outputs = [b for b in spec["bindings"] if b["direction"] == "OUT" and b["type"] == "queue"]
+        entry = FunctionEntry(fn.get_function_name(), fn.get_user_function(), trigger, outputs)
+        self.functions[entry.name] = entry
+        if trigger["type"] == "httpTrigger":
+            path = "/api/" + re.sub(r"\{(\w+)(:\w+)?\}", r"<\1>", trigger["route"])
+            self.url_map.add(Rule(path, endpoint=entry.name, methods=trigger.get("methods")))
+        elif trigger["type"] == "queueTrigger":
+            name = trigger["queueName"]
+            self.queues.setdefault(name, queue.Queue())
+            worker = threading.Thread(target=self._consume, args=(name, entry), daemon=True,
+                                      name=f"queue-{name}")
+            worker.start()
+            self._threads.append(worker)
+
+    # -- queues -------------------------------------------------------------------------------
+
+    def enqueue(self, queue_name: str, message: str) -> None:
+        if queue_name not in self.queues:
+            self.queues[queue_name] = queue.Queue()
+            log.warning("queue %s has no consumer in this app; message kept", queue_name)
+        with self._cond:
+            self._pending += 1
+        self.queues[queue_name].put((message, 1))
+
+    def _consume(self, queue_name: str, entry: FunctionEntry) -> None:
+        q = self.queues[queue_name]
+        while True:
+            message, dequeue_count = q.get()
+            try:
+                self._invoke(entry, {entry.trigger["name"]: func.QueueMessage(
+                    id=uuid.uuid4().hex, body=message.encode("utf-8"))})
+            except Exception:
+                if dequeue_count >= self.max_dequeue_count:
+                    log.exception("%s: message failed %d times; moved to %s-poison", entry.name,
+                                  dequeue_count, queue_name)
+                    self.poison.setdefault(f"{queue_name}-poison", []).append(message)
+                else:
+                    log.warning("%s: attempt %d failed; will retry", entry.name, dequeue_count, exc_info=True)
+                    with self._cond:
+                        self._pending += 1
+                    q.put((message, dequeue_count + 1))
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self._cond.notify_all()
+
+    def drain(self, timeout_s: float = 60.0) -> None:
+        """Block until every queued message (and the messages it caused) has been processed."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._pending == 0, timeout_s):
+                raise TimeoutError(f"{self._pending} queue message(s) still pending after {timeout_s}s")
+
+    # -- invocation ---------------------------------------------------------------------------
+
+    def _invoke(self, entry: FunctionEntry, args: dict[str, Any]) -> Any:
+        outs = {b["name"]: OutBinding() for b in entry.outputs}
+        result = entry.user_function(**args, **outs)
+        for binding in entry.outputs:
+            value = outs[binding["name"]].value
+            if value is not None:
+                for item in value if isinstance(value, list) else [value]:
+                    self.enqueue(binding["queueName"], item if isinstance(item, str) else json.dumps(item))
+        return result
+
+    def run_timer(self, name: str, past_due: bool = False) -> Any:
+        entry = self.functions[name]
+        return self._invoke(entry, {entry.trigger["name"]: TimerRequest(past_due=past_due)})
+
+    def timers(self) -> list[str]:
+        return [n for n, e in self.functions.items() if e.trigger["type"] == "timerTrigger"]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/admin/timers/") and request.method == "POST":
+            name = request.path.rsplit("/", 1)[-1]
+            if name not in self.timers():
+                return Response(json.dumps({"error": f"no timer function {name!r}"}), 404,
+                                mimetype="application/json")
+            self.run_timer(name)
+            return Response(json.dumps({"ran": name}), 200, mimetype="application/json")
+        if request.path == "/admin/drain" and request.method == "POST":
+            self.drain()
+            return Response(json.dumps({"drained": True, "poison": self.poison}), 200, mimetype="application/json")
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            name, values = adapter.match()
+        except Exception as exc:  # werkzeug's NotFound / MethodNotAllowed carry the right code
+            code = getattr(exc, "code", 404)
+            return Response(json.dumps({"error": f"{request.method} {request.path}: {code}"}), code,
+                            mimetype="application/json")
+        entry = self.functions[name]
+        req = func.HttpRequest(method=request.method, url=request.url, headers=dict(request.headers),
+                               params=dict(request.args), route_params=values, body=request.get_data())
+        resp: func.HttpResponse = self._invoke(entry, {entry.trigger["name"]: req})
+        return Response(resp.get_body(), status=resp.status_code, headers=dict(resp.headers),
+                        mimetype=resp.mimetype)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        return self.handle(Request(environ))(environ, start_response)
