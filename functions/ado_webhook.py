@@ -6,7 +6,6 @@ ADO disables subscriptions that keep failing, so the answer is fast and the work
 
 from __future__ import annotations
 
-import json
 import logging
 
 import azure.functions as func
@@ -26,7 +25,7 @@ def ado_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse
     s = settings()
     verdict = check_ado_webhook(req.headers, req.get_body(), s.ado_hook_secret.reveal(), s.webhook_max_bytes)
     if verdict.message is not None:
-        outq.set(json.dumps(verdict.message))
+        outq.set(verdict.message)
     elif verdict.status < 400:
         log.info("ado webhook dropped: %s", verdict.detail)
     else:

@@ -7,7 +7,6 @@ event to `sync_from_sentry`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -29,7 +28,7 @@ def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpRespo
     verdict = check_sentry_webhook(req.headers, req.get_body(), s.sentry_client_secret.reveal(), time.time(),
                                    s.webhook_max_age_s, s.webhook_max_bytes)
     if verdict.message is not None:
-        outq.set(json.dumps(verdict.message))
+        outq.set(verdict.message)
     elif verdict.status < 400:
         log.info("sentry webhook dropped: %s", verdict.detail)
     else:

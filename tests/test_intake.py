@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 from shared.intake import check_ado_webhook, check_sentry_webhook, sentry_signature, signature_matches
 
@@ -21,8 +22,8 @@ def sentry_headers(body: bytes, resource: str = "issue", secret: str = SECRET, s
 
 
 def check(body: bytes, headers: dict) -> tuple[int, str, dict | None]:
-    v = check_sentry_webhook(headers, body, SECRET, NOW, max_age_s=300, max_bytes=10_000)
-    return v.status, v.detail, v.message
+    v = check_sentry_webhook(CaseInsensitiveDict(headers), body, SECRET, NOW, max_age_s=300, max_bytes=10_000)
+    return v.status, v.detail, json.loads(v.message) if v.message else None
 
 
 def test_documented_vectors() -> None:
@@ -87,9 +88,10 @@ ADO_SECRET = "hook-secret-1"
 
 def ado(body: dict | bytes, headers: dict | None = None) -> tuple[int, str, dict | None]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    v = check_ado_webhook(headers if headers is not None else {"X-Hook-Secret": ADO_SECRET}, raw, ADO_SECRET,
+    headers = {"X-Hook-Secret": ADO_SECRET} if headers is None else headers
+    v = check_ado_webhook(CaseInsensitiveDict(headers), raw, ADO_SECRET,
                           max_bytes=10_000)
-    return v.status, v.detail, v.message
+    return v.status, v.detail, json.loads(v.message) if v.message else None
 
 
 UPDATED = {"eventType": "workitem.updated", "resource": {"workItemId": 7, "rev": 3, "fields": {}}}
