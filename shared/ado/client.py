@@ -1,0 +1,188 @@
+"""Azure DevOps client: the request builders carried over ``Transport`` with ADO's conventions.
+
+``base_url`` is the organization URL (``https://dev.azure.com/{org}``) or a Server collection URL
+(``https://host/tfs/DefaultCollection``), used as an opaque prefix. Every request carries
+``X-TFS-FedAuthRedirect: Suppress`` so bad credentials answer 401 rather than a 203 sign-in page;
+a sign-in page that still arrives is an auth error, never data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from shared.ado import requests as build
+from shared.ado.auth import AdoAuth
+from shared.ado.errors import AdoAuthError, AdoProtocolError, error_from_response
+from shared.api_request import ApiRequest
+from shared.transport import RetryPolicy, Transport, server_wait
+
+USER_AGENT = "sentry-ado/0.1"
+METADATA_TTL_S = 3600.0
+
+
+def read_response(response: requests.Response, method: str, path: str) -> Any:
+    """The JSON body of a successful response; raises the typed error otherwise."""
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "")
+    if status == 203 or (300 <= status < 400) or (200 <= status < 300 and "html" in content_type):
+        raise AdoAuthError("Azure DevOps answered with a sign-in page instead of data "
+                           "(credentials missing, expired or not accepted)",
+                           status=status, method=method, path=path)
+    if status >= 400:
+        raise error_from_response(status, response.headers, response.text, method, path,
+                                  retry_after=server_wait(response.headers, time.time()))
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise AdoProtocolError(f"expected JSON, got {content_type or 'no content type'}",
+                               status=status, method=method, path=path) from None
+
+
+class MetadataCache:
+    """Process metadata (types, states, fields, areas) changes rarely; keep it per process with a
+    TTL so a process customisation is picked up within the hour without a restart."""
+
+    def __init__(self, ttl_s: float = METADATA_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl_s, clock
+        self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        now = self._clock()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit and now - hit[0] < self._ttl:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._items[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+PROCESS_METADATA = MetadataCache()
+
+
+class AdoClient:
+    def __init__(self, base_url: str, auth: AdoAuth, *, policy: RetryPolicy | None = None,
+                 metadata: MetadataCache = PROCESS_METADATA, **transport_options: Any) -> None:
+        self._auth = auth
+        self._metadata = metadata
+        self.transport = Transport(base_url, self._headers, policy, **transport_options)
+        self.base_url = self.transport.base_url
+
+    def __repr__(self) -> str:
+        return f"AdoClient({self.base_url!r}, auth={self._auth!r})"
+
+    @property
+    def request_count(self) -> int:
+        return self.transport.request_count
+
+    def _headers(self) -> dict[str, str]:
+        return {**self._auth.headers(), "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": USER_AGENT}
+
+    def send(self, request: ApiRequest, idempotent: bool | None = None) -> Any:
+        """Execute any builder's request; returns the JSON body or raises an ``AdoError``."""
+        response = self.transport.send(request, idempotent)
+        return read_response(response, request.method, request.path)
+
+    # --- work items ---
+
+    def create_work_item(self, project: str, type: str, ops: Sequence[Mapping[str, Any]],
+                         validate_only: bool = False) -> dict[str, Any]:
+        """Not retried after it may have reached ADO: a replayed create would make a duplicate."""
+        return self.send(build.create_work_item(project, type, ops, validate_only))
+
+    def update_work_item(self, id: int, ops: Sequence[Mapping[str, Any]], rev: int | None,
+                         project: str | None = None) -> dict[str, Any]:
+        """With ``rev`` the patch is guarded by ``test /rev``, so replaying it is safe (a replay
+        after success fails as ``StaleRevision`` instead of applying twice)."""
+        return self.send(build.update_work_item(id, ops, rev, project), idempotent=rev is not None)
+
+    def get_work_item(self, id: int, expand: str | None = None, project: str | None = None,
+                      fields: Sequence[str] | None = None) -> dict[str, Any]:
+        return self.send(build.get_work_item(id, expand, project, fields))
+
+    def get_work_items(self, ids: Iterable[int], fields: Sequence[str] | None = None,
+                       expand: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
+        """Batch-read any number of ids, 200 per call; deleted or hidden ids are left out."""
+        found: list[dict[str, Any]] = []
+        for chunk in build.chunks(ids):
+            body = self.send(build.work_items_batch(chunk, fields, expand, project), idempotent=True)
+            found.extend(item for item in (body or {}).get("value", []) if item)
+        return found
+
+    def query_ids(self, project: str, query: str, top: int | None = None) -> list[int]:
+        """WIQL answers references only; read the items with ``get_work_items``."""
+        body = self.send(build.wiql(project, query, top), idempotent=True)
+        return [ref["id"] for ref in (body or {}).get("workItems", [])]
+
+    # --- comments ---
+
+    def add_comment(self, project: str, id: int, text: str, markdown: bool = True) -> dict[str, Any]:
+        return self.send(build.add_comment(project, id, text, markdown))
+
+    def list_comments(self, project: str, id: int, page_size: int = 200) -> list[dict[str, Any]]:
+        """Every comment, following ``continuationToken`` across pages."""
+        comments: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.send(build.list_comments(project, id, page_size, token)) or {}
+            comments.extend(page.get("comments", []))
+            token = page.get("continuationToken")
+            if not token:
+                return comments
+
+    # --- process metadata (cached per process) ---
+
+    def _cached(self, kind: str, project: str, type: str, request: ApiRequest) -> Any:
+        key = (self.base_url, kind, project.lower(), type.lower())
+        return self._metadata.get_or_load(key, lambda: self.send(request))
+
+    def work_item_types(self, project: str) -> list[dict[str, Any]]:
+        return self._cached("types", project, "", build.work_item_types(project)).get("value", [])
+
+    def work_item_type_states(self, project: str, type: str) -> list[dict[str, Any]]:
+        """``[{name, color, category}]``; map sync status by ``category``, never by name."""
+        request = build.work_item_type_states(project, type)
+        return self._cached("states", project, type, request).get("value", [])
+
+    def work_item_type_fields(self, project: str, type: str) -> list[dict[str, Any]]:
+        request = build.work_item_type_fields(project, type, "allowedValues")
+        return self._cached("fields", project, type, request).get("value", [])
+
+    def area_paths(self, project: str, depth: int = 10) -> dict[str, Any]:
+        """The area tree root node (``name``, ``path``, ``children``)."""
+        return self._cached("areas", project, str(depth), build.classification_nodes(project, "areas", depth))
+
+    def projects(self) -> list[dict[str, Any]]:
+        return (self.send(build.projects()) or {}).get("value", [])
+
+    def connection_data(self) -> dict[str, Any]:
+        return self.send(build.connection_data())
+
+    # --- service hook subscriptions ---
+
+    def list_hook_subscriptions(self, publisher_id: str | None = "tfs", event_type: str | None = None,
+                                consumer_id: str | None = "webHooks") -> list[dict[str, Any]]:
+        request = build.list_hook_subscriptions(publisher_id, event_type, consumer_id)
+        return (self.send(request) or {}).get("value", [])
+
+    def create_hook_subscription(self, subscription: Mapping[str, Any]) -> dict[str, Any]:
+        return self.send(build.create_hook_subscription(subscription))
+
+    def replace_hook_subscription(self, subscription_id: str, subscription: Mapping[str, Any]) -> dict[str, Any]:
+        return self.send(build.replace_hook_subscription(subscription_id, subscription))
+
+    def delete_hook_subscription(self, subscription_id: str) -> None:
+        self.send(build.delete_hook_subscription(subscription_id))
