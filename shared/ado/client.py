@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from shared.ado import code_requests as code
 from shared.ado import requests as build
 from shared.ado.auth import AdoAuth
 from shared.ado.errors import AdoAuthError, AdoProtocolError, error_from_response
@@ -186,3 +187,35 @@ class AdoClient:
 
     def delete_hook_subscription(self, subscription_id: str) -> None:
         self.send(build.delete_hook_subscription(subscription_id))
+
+    # --- builds and commits (commit tracking) ---
+
+    def get_build(self, project: str, build_id: int) -> dict[str, Any]:
+        return self.send(code.get_build(project, build_id))
+
+    def commits_between(self, project: str, repo: str, old_sha: str | None, new_sha: str,
+                        page_size: int = 100, max_commits: int = 1000) -> list[dict[str, Any]]:
+        """Commits in ``new_sha`` and not in ``old_sha``, newest first, paged by ``$skip`` until a
+        short page; capped at ``max_commits`` to protect both APIs from a runaway range."""
+        commits: list[dict[str, Any]] = []
+        while len(commits) < max_commits:
+            top = min(page_size, max_commits - len(commits))
+            request = code.commits_batch(project, repo, old_sha, new_sha, top, len(commits))
+            page = (self.send(request, idempotent=True) or {}).get("value", [])
+            commits.extend(page)
+            if len(page) < top:
+                break
+        return commits
+
+    def get_commit(self, project: str, repo: str, commit_id: str, change_count: int | None = None) -> dict[str, Any]:
+        return self.send(code.get_commit(project, repo, commit_id, change_count))
+
+    def commit_changes(self, project: str, repo: str, commit_id: str, page_size: int = 100) -> list[dict[str, Any]]:
+        """Every changed item of one commit, paged until a short page."""
+        changes: list[dict[str, Any]] = []
+        while True:
+            page = (self.send(code.commit_changes(project, repo, commit_id, page_size, len(changes)))
+                    or {}).get("changes", [])
+            changes.extend(page)
+            if len(page) < page_size:
+                return changes

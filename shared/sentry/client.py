@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from shared.api_request import ApiRequest
+from shared.sentry import release_requests as releases
 from shared.sentry import requests as build
 from shared.sentry.errors import SentryProtocolError, error_from_response
 from shared.sentry.pagination import next_cursor
@@ -164,6 +165,29 @@ class SentryClient:
 
     def delete_external_issue(self, installation_uuid: str, external_issue_id: int | str) -> None:
         self.send(build.delete_external_issue(installation_uuid, external_issue_id))
+
+    # --- releases and deploys (commit tracking) ---
+
+    def create_release(self, version: str, projects: Sequence[str | int], **fields: Any) -> dict[str, Any]:
+        """Idempotent on version (201/208), so the transport may replay it."""
+        return self.send(releases.create_release(self.org, version, projects, **fields), idempotent=True)
+
+    def update_release(self, version: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self.send(releases.update_release(self.org, version, changes))
+
+    def list_release_commits(self, version: str) -> list[dict[str, Any]]:
+        def page(cursor: str | None) -> ApiRequest:
+            return releases.list_release_commits(self.org, version, cursor)
+        return list(self._all_pages(page(None), page))
+
+    def create_deploy(self, version: str, environment: str, **fields: Any) -> dict[str, Any]:
+        """Never replayed after it may have reached Sentry: each call records another deploy."""
+        return self.send(releases.create_deploy(self.org, version, environment, **fields))
+
+    def list_deploys(self, version: str) -> list[dict[str, Any]]:
+        def page(cursor: str | None) -> ApiRequest:
+            return releases.list_deploys(self.org, version, cursor)
+        return list(self._all_pages(page(None), page))
 
 
 def _has_email(member: Mapping[str, Any], email: str) -> bool:
