@@ -234,7 +234,8 @@ module functionApp 'modules/functionapp.bicep' = {
     name: functionAppName
     planName: 'plan-${resourceToken}'
     location: location
-    tags: union(tags, { 'azd-service-name': 'api' })
+    tags: tags
+    azdServiceName: 'api'
     identityId: identity.outputs.id
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName

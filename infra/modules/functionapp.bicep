@@ -9,6 +9,9 @@ param planName string
 param location string
 param tags object = {}
 
+@description('azd service name (azure.yaml); only the site carries the tag, azd expects exactly one match.')
+param azdServiceName string = 'api'
+
 @description('Resource id of the user-assigned identity the app runs as.')
 param identityId string
 
@@ -54,10 +57,12 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+var siteTags = union(tags, { 'azd-service-name': azdServiceName })
+
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
-  tags: tags
+  tags: siteTags
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'

@@ -450,9 +450,14 @@ def test_azure_yaml_deploys_the_root_app_with_this_infra() -> None:
     doc = _simple_yaml((REPO / "azure.yaml").read_text(encoding="utf-8"))
     assert doc["services"]["api"] == {"project": ".", "language": "python", "host": "function"}
     assert (REPO / doc["infra"]["path"] / f"{doc['infra']['module']}.bicep").resolve() == MAIN.resolve()
-    # azd finds the app by this tag.
-    tags = main_module_params("functionApp")["tags"]
-    assert "'azd-service-name'" in str(tags) and "api" in string_leaves(tags)
+    # azd finds the app by its tag, and fails if more than one resource carries it.
+    tree = module("functionapp")
+    assert main_module_params("functionApp")["azdServiceName"] == "api"
+    tagged = [name for name, r in tree["resources"].items()
+              if "siteTags" in string_leaves(r["config"].get("tags", {}))]
+    assert tagged == ["site"]
+    site_tags = tree["variables"]["siteTags"]["value"]
+    assert "azdServiceName" in string_leaves(site_tags) and "'azd-service-name'" in str(site_tags)
 
 
 def test_no_literal_that_looks_like_a_secret() -> None:
