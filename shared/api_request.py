@@ -11,7 +11,7 @@ Sentry the region or self-hosted base (``https://sentry.io``), so Sentry paths b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -21,13 +21,13 @@ from urllib.parse import urlencode
 class ApiRequest:
     method: str
     path: str
-    query: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str | Sequence[str]] = field(default_factory=dict)  # a sequence repeats the name
     body: Any = None
     content_type: str = "application/json"
 
     def target(self) -> str:
         """Path plus query string, as it appears in the request line."""
-        return f"{self.path}?{urlencode(self.query)}" if self.query else self.path
+        return f"{self.path}?{urlencode(self.query, doseq=True)}" if self.query else self.path
 
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.target(), "body": self.body}
