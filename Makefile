@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo serve bench clean
+.PHONY: setup test lint demo serve bench infra-check clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,3 +37,6 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+
+infra-check:
+	tools/checkov.sh
