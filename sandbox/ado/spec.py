@@ -215,7 +215,9 @@ def check_request(method: str, path: str, query: dict[str, str], content_type: s
         return None, [Problem("method", f"method {method.upper()} is not allowed on {path!r}; "
                                         f"allowed: {', '.join(allowed)}")]
     lowered = {k.lower() for k in query}
-    selected = [op for op in candidates if all(s.lower() in lowered for s in op.selector)] or candidates
+    # An x-ms-paths variant selected by a query parameter wins over the plain route when that parameter is sent.
+    selected = ([op for op in candidates if op.selector and all(s.lower() in lowered for s in op.selector)]
+                or [op for op in candidates if not op.selector] or candidates)
     results = [(op, check_operation(op, path, query, content_type, body)) for op in selected]
     results.sort(key=lambda r: (len(r[1]), -len(r[0].selector)))
     return results[0]
@@ -234,5 +236,6 @@ def validate_request(method: str, path: str, query: dict[str, str], content_type
 
 def validate_api_request(request: ApiRequest, organization: str = "contoso") -> list[str]:
     """``validate_request`` for one of our ``ApiRequest``s (paths relative to the org URL)."""
-    return validate_request(request.method, f"/{organization}{request.path}", dict(request.query),
+    query = {k: v if isinstance(v, str) else ",".join(v) for k, v in request.query.items()}
+    return validate_request(request.method, f"/{organization}{request.path}", query,
                             request.content_type if request.body is not None else None, request.body)
