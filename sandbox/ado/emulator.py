@@ -35,6 +35,7 @@ from sandbox.ado.errors import (
 )
 from sandbox.ado.identities import Identity, parse_identity
 from sandbox.ado.locations import resource_locations
+from sandbox.ado.pipeline_routes import PipelineRoutes
 from sandbox.ado.processes import FIELDS, ProcessDef, WorkItemTypeDef, fields_of
 from sandbox.ado.seed import BRIDGE, DEFAULT_ORG, DEFAULT_TOKEN, PEOPLE, PROJECTS
 from sandbox.ado.spec import Operation, check_request
@@ -75,7 +76,7 @@ class Call:
         return self.query.get(name.lower(), "false").lower() == "true"
 
 
-class AdoEmulator(EmulatorApp):
+class AdoEmulator(PipelineRoutes, EmulatorApp):
     """Azure DevOps Services closely enough that a client passing here passes there."""
 
     service = "ado"
@@ -104,7 +105,7 @@ class AdoEmulator(EmulatorApp):
         self._extra_reset()
 
     def _extra_reset(self) -> None:
-        """Hook for the pipelines mix-in; nothing here."""
+        self._pipelines_reset()
 
     @property
     def base_url(self) -> str:
@@ -245,6 +246,21 @@ class AdoEmulator(EmulatorApp):
         return self._extra_control(parts, body)
 
     def _extra_control(self, parts: list[str], body: dict[str, Any]) -> Any:
+        if parts == ["git", "push"]:
+            return {"commits": self.push_commits(body["project"], body["repository"], body["commits"],
+                                                 body.get("branch", "main"))}
+        if parts == ["pipelines", "run"]:
+            return {"id": self.queue_run(body["project"], body["repository"], body.get("sourceVersion"),
+                                         body.get("branch", "main"), body.get("pipeline", "CI"))}
+        if len(parts) == 4 and parts[:2] == ["pipelines", "runs"] and parts[3] in ("stage", "complete", "deploy"):
+            build_id = int(parts[2])
+            if parts[3] == "stage":
+                self.complete_stage(build_id, body["stage"], body.get("result", "succeeded"))
+            elif parts[3] == "complete":
+                self.complete_run(build_id, body.get("result", "succeeded"))
+            else:
+                self.complete_deployment(build_id, body["environment"], body.get("status", "succeeded"))
+            return {"id": build_id}
         raise ValueError(f"unknown control action {'/'.join(parts)!r}")
 
     # ----- HTTP shell --------------------------------------------------------------------
@@ -374,7 +390,7 @@ class AdoEmulator(EmulatorApp):
         }
 
     def _extra_handlers(self) -> dict[str, Callable[[Call], Any]]:
-        return {}
+        return self._pipeline_handlers()
 
     @staticmethod
     def _collection(values: list[Any]) -> dict[str, Any]:

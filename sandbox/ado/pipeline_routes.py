@@ -1,0 +1,205 @@
+"""Build and Git endpoints, pushes and pipeline runs: the imperative side of ``pipelines``.
+
+Mixed into ``AdoEmulator``; relies on its ``project``, ``now``, ``person``, ``base_url``,
+``subscriptions`` and ``_deliver``. Python methods act as Azure Repos/Pipelines would: push commits,
+queue a run, finish a stage, finish a run, finish a classic release deployment (each firing the
+hook the service sends).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sandbox.ado import hooks
+from sandbox.ado.errors import AdoError
+from sandbox.ado.identities import Identity
+from sandbox.ado.pipelines import (
+    Build,
+    Commit,
+    Repository,
+    commit_sha,
+    commits_between,
+    render_build,
+    render_changes,
+    render_commit,
+    resolve_version,
+    run_resource,
+)
+
+MAX_TOP = 50000
+
+
+class PipelineRoutes:
+    repos: dict[str, Repository]
+    builds: dict[int, Build]
+
+    def _pipelines_reset(self: Any) -> None:
+        self.repos = {}
+        self.builds = {}
+        self._next_build = 1
+
+    def _pipeline_handlers(self: Any) -> dict[str, Any]:
+        return {"Builds_Get": self._get_build, "Commits_Get Commits Batch": self._commits_batch,
+                "Commits_Get": self._get_commit, "Commits_Get Changes": self._get_changes}
+
+    # ----- Python API -----------------------------------------------------------------------
+    def repository(self: Any, project: str, name: str, create: bool = False) -> Repository:
+        proj = self.project(project)
+        key = f"{proj.id}/{name.lower()}"
+        found = self.repos.get(key) or next((r for r in self.repos.values()
+                                             if r.project_id == proj.id and r.id == name.lower()), None)
+        if found is None and create:
+
+            found = Repository(str(uuid.uuid5(uuid.UUID(proj.id), name.lower())), name, proj.id)
+            self.repos[key] = found
+        if found is None:
+            raise AdoError(404, "GitRepositoryNotFoundException",
+                           f"TF401019: The Git repository with name or identifier {name} does not exist or you do "
+                           "not have permissions for the operation you are attempting.")
+        return found
+
+    def push_commits(self: Any, project: str, repo: str, commits: list[dict[str, Any]],
+                     branch: str = "main") -> list[str]:
+        """Append commits to ``branch`` (created with the repo if new); returns their ids, oldest first.
+
+        Each commit: ``{"message": str, "author": "Name <email>", "changes": [{"changeType", "path"}]}``.
+        """
+        with self._state_lock:
+            repository = self.repository(project, repo, create=True)
+            parent = repository.heads.get(branch)
+            shas = []
+            for spec in commits:
+                if not isinstance(spec, dict) or not spec.get("message"):
+                    raise ValueError("each commit needs a non-empty 'message'")
+                author: Identity = self.person(spec.get("author") or "Jamal Hartnett <jamal@contoso.com>")
+                date = spec.get("date") or self.now()
+                changes = tuple((c["changeType"], c["path"]) for c in spec.get("changes") or ())
+                sha = commit_sha(parent, author, date, spec["message"])
+                repository.commits[sha] = Commit(sha, (parent,) if parent else (), author, date, spec["message"],
+                                                 changes)
+                parent = sha
+                shas.append(sha)
+            if parent:
+                repository.heads[branch] = parent
+            return shas
+
+    def queue_run(self: Any, project: str, repo: str, source_version: str | None = None, branch: str = "main",
+                  pipeline: str = "CI", reason: str = "individualCI") -> int:
+        """Start a pipeline run (= build) of ``source_version`` (default: branch head); returns its id."""
+        with self._state_lock:
+            repository = self.repository(project, repo)
+            sha = source_version or repository.heads.get(branch)
+            if sha not in repository.commits:
+                raise ValueError(f"commit {sha!r} is not in repository {repo!r}")
+            proj = self.project(project)
+            build = Build(self._next_build, proj.id, proj.name, repository, sha, branch, pipeline, reason, self.now())
+            self._next_build += 1
+            self.builds[build.id] = build
+            return build.id
+
+    def complete_stage(self: Any, build_id: int, stage: str, result: str = "succeeded") -> None:
+        """Fire ms.vss-pipelines.stage-state-changed-event (state completed) for one stage."""
+        with self._state_lock:
+            build = self._build(build_id)
+            resource = {"stage": {"_links": {"web": {"href": f"{self.base_url}/{build.project_id}/_build/results?"
+                                                             f"buildId={build.id}"}},
+                                  "id": f"{build.id}-{stage}", "name": stage, "displayName": stage,
+                                  "state": "completed", "result": result},
+                        **run_resource(build, self.base_url)}
+            text = f"Run {build.id} stage {stage} {result}."
+            self._fire_pipeline("ms.vss-pipelines.stage-state-changed-event", build, resource, text,
+                                {"pipelineId": "1", "stageNameId": stage, "stageStateId": "Completed",
+                                 "stageResultId": result})
+
+    def complete_run(self: Any, build_id: int, result: str = "succeeded") -> None:
+        """Finish the build and fire ms.vss-pipelines.run-state-changed-event."""
+        with self._state_lock:
+            build = self._build(build_id)
+            build.status, build.result, build.finish_time = "completed", result, self.now()
+            text = f"Run {build.id} {result}."
+            self._fire_pipeline("ms.vss-pipelines.run-state-changed-event", build, run_resource(build, self.base_url),
+                                text, {"pipelineId": "1", "runStateId": "Completed", "runResultId": result})
+
+    def complete_deployment(self: Any, build_id: int, environment: str, status: str = "succeeded") -> None:
+        """Fire ms.vss-release.deployment-completed-event for a classic release of this build.
+
+        ``resource`` carries both documented layouts: ``environment`` + ``project`` (2022 sample)
+        and ``deployment`` (2025 sample), so a client reading either path is served.
+        """
+        with self._state_lock:
+            build = self._build(build_id)
+            release = {"id": build.id, "name": f"Release-{build.id}",
+                       "url": f"{self.base_url}/{build.project_id}/_apis/Release/releases/{build.id}"}
+            env = {"id": build.id * 10, "name": environment, "status": status, "definitionEnvironmentId": 1,
+                   "release": release}
+            resource = {"environment": env, "project": {"id": build.project_id, "name": build.project_name},
+                        "deployment": {"id": build.id, "status": status, "release": release,
+                                       "environment": {"id": env["id"], "name": environment}}}
+            codes = {"succeeded": "4", "canceled": "8", "rejected": "16", "partiallySucceeded": "128"}
+            self._fire_pipeline("ms.vss-release.deployment-completed-event", build, resource,
+                                f"Deployment of release Release-{build.id} on environment {environment} {status}.",
+                                {"releaseEnvironmentStatus": codes.get(status, ""), "releaseDefinitionId": "1"})
+
+    # ----- internals --------------------------------------------------------------------------
+    def _build(self: Any, build_id: int | str) -> Build:
+        build = self.builds.get(int(build_id))
+        if build is None:
+            raise AdoError(404, "BuildNotFoundException", f"Build {build_id} was not found.")
+        return build
+
+    def _fire_pipeline(self: Any, event: str, build: Build, resource: dict[str, Any], text: str,
+                       attributes: dict[str, str]) -> None:
+        for sub in list(self.subscriptions.values()):
+            if sub.status not in hooks.DELIVERING or sub.event_type != event:
+                continue
+            inputs = sub.publisher_inputs
+            if inputs.get("projectId") and inputs["projectId"].lower() != build.project_id:
+                continue
+            if any(v and k in attributes and v.lower() != attributes[k].lower() for k, v in inputs.items()):
+                continue
+            self._deliver(sub, event, resource, text, text, self._containers(build.project_id))
+
+    def _repo_urls(self: Any, repo: Repository) -> tuple[str, str]:
+        return (f"{self.base_url}/{repo.project_id}/_apis/git/repositories/{repo.id}",
+                f"{self.base_url}/{repo.project_id}/_git/{repo.name}")
+
+    def _get_build(self: Any, call: Any) -> dict[str, Any]:
+        self.project(call.values["project"])
+        return render_build(self._build(call.values["buildId"]), self.base_url)
+
+    def _commits_batch(self: Any, call: Any) -> Any:
+        repo = self.repository(call.values["project"], call.values["repositoryId"])
+        body = call.body or {}
+        item = resolve_version(repo, body.get("itemVersion"), "itemVersion")
+        compare = resolve_version(repo, body.get("compareVersion"), "compareVersion")
+        if body.get("ids"):
+            picked = [repo.commits[i] for i in body["ids"] if i in repo.commits]
+        else:
+            picked = commits_between(repo, item, compare)
+        top = int(call.query.get("$top", body.get("$top") or 100))
+        skip = int(call.query.get("$skip", body.get("$skip") or 0))
+        if top > MAX_TOP or top < 0 or skip < 0:
+            raise AdoError(400, "ArgumentOutOfRangeException", f"$top must be 0-{MAX_TOP} and $skip >= 0.")
+        repo_url, web = self._repo_urls(repo)
+        return self._collection([render_commit(c, repo, repo_url, web, False) for c in picked[skip:skip + top]])
+
+    def _commit(self: Any, call: Any) -> tuple[Repository, Commit]:
+        repo = self.repository(call.values["project"], call.values["repositoryId"])
+        commit = repo.commits.get(call.values["commitId"].lower())
+        if commit is None:
+            raise AdoError(404, "GitItemNotFoundException",
+                           f"TF401175: The commit {call.values['commitId']} was not found in {repo.name}.")
+        return repo, commit
+
+    def _get_commit(self: Any, call: Any) -> dict[str, Any]:
+        repo, commit = self._commit(call)
+        repo_url, web = self._repo_urls(repo)
+        return render_commit(commit, repo, repo_url, web, True, int(call.query.get("changecount", 0)))
+
+    def _get_changes(self: Any, call: Any) -> dict[str, Any]:
+        repo, commit = self._commit(call)
+        out = render_changes(commit, self._repo_urls(repo)[0])
+        skip, top = int(call.query.get("skip", 0)), int(call.query.get("top", 100))
+        out["changes"] = out["changes"][skip:skip + top]
+        return out
