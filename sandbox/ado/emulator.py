@@ -15,6 +15,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -839,7 +840,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         return self._collection([hooks.render_subscription(s, self.base_url) for s in subs])
 
     def _new_subscription_id(self) -> str:
-        return str(__import__("uuid").uuid4())
+        return str(uuid.uuid4())
 
     def _create_subscription(self, call: Call) -> dict[str, Any]:
         sub = hooks.parse_subscription(call.body, self._new_subscription_id(), call.actor, self.now(),
