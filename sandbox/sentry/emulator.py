@@ -1,0 +1,575 @@
+"""The Sentry emulator: a stateful sentry.io for one organization, served over HTTP.
+
+The imperative shell around ``world`` (what changes), ``spec`` (what is well-formed),
+``issue_search``/``pagination`` (what is listed) and ``webhooks`` (what is sent). Every API
+request is, in order: journaled (core), faulted (core), routed, authenticated (Bearer token →
+member or the app's own token; 401 otherwise), counted for the ``X-Sentry-Rate-Limit-*``
+headers, checked against the OpenAPI spec (400 like Sentry's), then handled under one lock.
+Changes fire signed integration-platform webhooks to every installation with a webhook URL.
+
+Control actions (``POST /_sandbox/<action>`` with a JSON body) act as a person would; each has
+a Python method of the same meaning:
+- ``errors``                  {project, exception_type, exception_value, frames?, level?, ...} → new_error
+- ``issues/<id>/update``      {as: email|username, <issue PUT body>}                         → act
+- ``issues/<id>/comments``    {as, text}                                                     → comment
+- ``webhook``                 {url, client_secret?} for the seeded installation              → configure_webhook
+- ``installations``           {url, client_secret, app_slug, as} (fires installation.created) → install
+- ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
+- ``tokens``                  {token, as: email|username|"application"}                      → add_token
+- ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from sandbox.core import EmulatorApp, Faults, RunningServer, json_response
+from sandbox.sentry import serialize
+from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
+from sandbox.sentry.issue_update import InvalidUpdate
+from sandbox.sentry.model import Actor, AlertRule, Installation, Issue, Member
+from sandbox.sentry.pagination import InvalidCursor, paginate
+from sandbox.sentry.ratelimit import RateLimiter, exhausted, too_many_requests_message
+from sandbox.sentry.seed import default_organization
+from sandbox.sentry.spec import find_problems
+from sandbox.sentry.webhooks import build_webhook
+from sandbox.sentry.world import NotFound, Notice, World
+
+MAX_LIMIT = 100
+MAX_BULK = 1000
+NOT_FOUND = {"detail": "The requested resource does not exist"}
+PROJECT_STATS_PERIODS = ("", "24h", "14d")
+ORG = "/api/0/organizations/<org>"
+LEGACY_ISSUE = "/api/0/issues/<issue>"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated API request, as the handlers need it."""
+
+    actor: Actor
+    body: Any
+    now: datetime
+    query: list[tuple[str, str]]
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.query if k == name]
+
+    def value(self, name: str, default: str | None = None) -> str | None:
+        found = self.values(name)
+        return found[-1] if found else default
+
+
+def member_matches(member: Member, token: str) -> bool:
+    """The member-list ``query=`` tokens Sentry reads: ``email:``, ``user.id:``, ``id:``, ``role:``,
+    else free text over name and email (organization_member_index.py)."""
+    key, sep, value = token.partition(":")
+    value = value.lower()
+    if sep and key == "email":
+        return member.user.email.lower() == value
+    if sep and key == "user.id":
+        return str(member.user.id) == value
+    if sep and key == "id":
+        return str(member.id) == value
+    if sep and key == "role":
+        return member.role == value
+    return token.lower() in f"{member.user.name} {member.user.email}".lower()
+
+
+class SentryEmulator(EmulatorApp):
+    service = "sentry"
+
+    def __init__(self, faults: Faults | None = None, base_url: str = "http://127.0.0.1") -> None:
+        super().__init__(faults)
+        self.base_url = base_url
+        self.limiter = RateLimiter()
+        self.world = World(default_organization(), base_url)
+        self._add_routes()
+
+    def reset_state(self) -> None:
+        self.world = World(default_organization(), self.base_url)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _add_routes(self) -> None:
+        issue_scopes = (f"{ORG}/issues/<issue>", LEGACY_ISSUE)
+        routes: list[tuple[str, Sequence[str], Callable[..., Response]]] = [
+            ("/api/0/organizations/", ["GET"], self.list_organizations),
+            (f"{ORG}/", ["GET"], self.get_organization),
+            (f"{ORG}/issues/", ["GET"], self.list_org_issues),
+            (f"{ORG}/issues/", ["PUT"], self.bulk_update_org),
+            ("/api/0/projects/<org>/<project>/issues/", ["GET"], self.list_project_issues),
+            ("/api/0/projects/<org>/<project>/issues/", ["PUT"], self.bulk_update_project),
+            (f"{ORG}/members/", ["GET"], self.list_members),
+            (f"{ORG}/projects/", ["GET"], self.list_projects),
+            (f"{ORG}/teams/", ["GET"], self.list_teams),
+            (f"{ORG}/sentry-app-installations/", ["GET"], self.list_installations),
+            (f"{ORG}/shortids/<short>/", ["GET"], self.resolve_short_id),
+            ("/api/0/sentry-app-installations/<uuid>/external-issues/", ["POST"], self.link_external),
+            ("/api/0/sentry-app-installations/<uuid>/external-issues/<link>/", ["DELETE"], self.unlink_external),
+        ]
+        for scope in issue_scopes:
+            routes += [
+                (f"{scope}/", ["GET"], self.get_issue),
+                (f"{scope}/", ["PUT"], self.put_issue),
+                (f"{scope}/events/<which>/", ["GET"], self.get_event),
+                (f"{scope}/external-issues/", ["GET"], self.list_external),
+            ]
+            for alias in ("comments", "notes"):
+                routes += [
+                    (f"{scope}/{alias}/", ["GET"], self.list_comments),
+                    (f"{scope}/{alias}/", ["POST"], self.post_comment),
+                    (f"{scope}/{alias}/<note>/", ["PUT"], self.put_comment),
+                    (f"{scope}/{alias}/<note>/", ["DELETE"], self.delete_comment),
+                ]
+        for path, methods, handler in routes:
+            self.url_map.add(Rule(path, methods=list(methods), endpoint=partial(self._serve, handler)))
+
+    def dispatch(self, request: Request) -> Response:
+        """Core dispatch plus rate-limit bookkeeping and headers on every API response."""
+        if request.path.startswith("/_sandbox/"):
+            return super().dispatch(request)
+        self.base_url = request.host_url.rstrip("/")
+        self.world.base_url = self.base_url
+        caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+        quota, over = self.limiter.take(caller, request.path, request.method, time.time())
+        request.environ["sentry.over_limit"] = over
+        try:
+            response = super().dispatch(request)
+        finally:
+            self.limiter.done()
+        for name, value in quota.headers().items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def fault_response(self, kind: str) -> Response:
+        """429s as Sentry's middleware sends them (a bare JSON string) plus ``Retry-After``."""
+        if kind != "rate_limit":
+            return super().fault_response(kind)
+        return self._too_many(self.faults.retry_after_s)
+
+    def _too_many(self, retry_after_s: float) -> Response:
+        quota = exhausted(self.limiter.limit, self.limiter.concurrent_limit, time.time(), retry_after_s)
+        body = too_many_requests_message(self.limiter.limit, self.limiter.window_s)
+        return json_response(body, 429, {"Retry-After": f"{retry_after_s:g}", **quota.headers()})
+
+    def _authenticate(self, request: Request) -> Actor | Response:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return json_response({"detail": "Authentication credentials were not provided."}, 401)
+        if scheme.lower() != "bearer" or not token.strip():
+            return json_response({"detail": "Invalid token header. No credentials provided."}, 401)
+        actor = self._lookup_token(token.strip())
+        return actor if actor else json_response({"detail": "Invalid token"}, 401)
+
+    def _lookup_token(self, token: str) -> Actor | None:
+        found = None
+        for known, actor in self.world.org.tokens.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                found = actor
+        return found
+
+    def _parse_body(self, request: Request) -> tuple[Any, Response | None]:
+        raw = request.get_data(cache=True)
+        if not raw:
+            return None, None
+        try:
+            return json.loads(raw), None
+        except ValueError as exc:
+            return None, json_response({"detail": f"JSON parse error - {exc}"}, 400)
+
+    def _spec_response(self, request: Request, body: Any) -> Response | None:
+        query = {k: v for k, v in request.args.lists()}
+        problems = find_problems(request.method, request.path, query, request.content_type, body)
+        if not problems:
+            return None
+        kinds = {p.kind for p in problems}
+        if kinds & {"route", "method"}:
+            return json_response(NOT_FOUND, 404)
+        if "content_type" in kinds:
+            return json_response({"detail": f'Unsupported media type "{request.content_type}" in request.'}, 415)
+        body_errors = [p for p in problems if p.kind == "body"]
+        if body_errors:
+            errors: dict[str, list[str]] = {}
+            for p in body_errors:
+                errors.setdefault(p.field or "non_field_errors", []).append(p.message)
+            return json_response(errors, 400)
+        return json_response({"detail": "; ".join(f"Invalid {p.field} parameter: {p.message}"
+                                                  for p in problems)}, 400)
+
+    def _serve(self, handler: Callable[..., Response], request: Request, **values: str) -> Response:
+        actor = self._authenticate(request)
+        if isinstance(actor, Response):
+            return actor
+        if request.environ.get("sentry.over_limit"):
+            return self._too_many(float(self.limiter.window_s))
+        org = values.pop("org", None)
+        if org is not None and org not in (self.world.org.slug, str(self.world.org.id)):
+            return json_response(NOT_FOUND, 404)
+        body, error = self._parse_body(request)
+        if error is None:
+            error = self._spec_response(request, body)
+        if error is not None:
+            return error
+        call = Call(actor, body, datetime.now(UTC), list(request.args.items(multi=True)))
+        notices: list[Notice] = []
+        try:
+            with self.lock:
+                response = handler(request, call, notices, **values)
+        except InvalidUpdate as exc:
+            return json_response(exc.errors, 400)
+        except (InvalidSearch, InvalidCursor) as exc:
+            return json_response({"detail": str(exc)}, 400)
+        except NotFound:
+            return json_response(NOT_FOUND, 404)
+        self._deliver(notices)
+        return response
+
+    def _deliver(self, notices: Sequence[Notice]) -> None:
+        org = self.world.org
+        for notice in notices:
+            targets = ([org.installations[notice.installation_uuid]] if notice.installation_uuid
+                       else list(org.installations.values()))
+            for inst in targets:
+                if not inst.webhook_url:
+                    continue
+                self.webhooks.send(build_webhook(
+                    inst.webhook_url, inst.client_secret, notice.resource, notice.action, inst.uuid, notice.data,
+                    serialize.actor_json(org, notice.actor, inst), uuid.uuid4().hex, int(time.time())))
+
+    def _page(self, request: Request, call: Call, items: Sequence[Any], render: Callable[[Any], Any],
+              limit: int = MAX_LIMIT) -> Response:
+        page = paginate(items, call.value("cursor"), limit, f"{self.base_url}{request.path}", call.query)
+        return json_response([render(i) for i in page.items], 200, {"Link": page.link})
+
+    # --- organizations, members, projects, teams ----------------------------------------------
+
+    def _org_json(self) -> dict[str, Any]:
+        org = self.world.org
+        return {"id": str(org.id), "slug": org.slug, "name": org.name, "status": {"id": "active", "name": "active"},
+                "dateCreated": "2024-01-01T00:00:00.000000Z", "isEarlyAdopter": False, "require2FA": False,
+                "features": [], "links": {"organizationUrl": self.base_url, "regionUrl": self.base_url}}
+
+    def list_organizations(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        return self._page(request, call, [self._org_json()], lambda o: o)
+
+    def get_organization(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        return json_response(self._org_json())
+
+    def list_members(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        members = sorted(self.world.org.members.values(), key=lambda m: m.id)
+        tokens = (call.value("query") or "").split()
+        members = [m for m in members if all(member_matches(m, t) for t in tokens)]
+        return self._page(request, call, members, serialize.member_json)
+
+    def list_projects(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        org = self.world.org
+        projects = sorted(org.projects.values(), key=lambda p: p.slug)
+        return self._page(request, call, projects, lambda p: serialize.project_json(org, p))
+
+    def list_teams(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        teams = sorted(self.world.org.teams.values(), key=lambda t: t.slug)
+        return self._page(request, call, teams, serialize.team_json)
+
+    def list_installations(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        org = self.world.org
+        return self._page(request, call, list(org.installations.values()),
+                          lambda i: serialize.installation_json(org, i))
+
+    # --- issues --------------------------------------------------------------------------------
+
+    def _issue_json(self, issue: Issue) -> dict[str, Any]:
+        return serialize.issue_json(self.world.org, issue, self.base_url)
+
+    def _limit(self, call: Call) -> int:
+        limit = int(call.value("limit") or MAX_LIMIT)
+        if limit > MAX_LIMIT or limit < 1:
+            raise InvalidSearch(f"Invalid limit parameter: {limit}. It must be between 1 and {MAX_LIMIT}.")
+        return limit
+
+    def _project_ids(self, call: Call) -> set[int] | None:
+        wanted = [v for v in call.values("project") if v != "-1"]
+        return {self.world.project(v).id for v in wanted} if wanted else None
+
+    def _search(self, call: Call, project_ids: set[int] | None, default_query: str) -> list[Issue]:
+        org = self.world.org
+        issues = [i for i in org.issues.values() if project_ids is None or i.project_id in project_ids]
+        query = call.value("query", default_query) or ""
+        return search(org, issues, query.strip(), call.actor.user_id if call.actor.kind == "user" else None,
+                      self.world.latest_event)
+
+    def _by_ids(self, call: Call) -> list[Issue] | None:
+        ids = call.values("group") + call.values("id")
+        if not ids:
+            return None
+        return [self.world.org.issues[int(i)] for i in dict.fromkeys(ids) if int(i) in self.world.org.issues]
+
+    def list_org_issues(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        limit = self._limit(call)
+        exact = self._by_ids(call)
+        if exact is not None:
+            return self._page(request, call, exact, self._issue_json, limit)
+        lo, hi = time_window(call.value("statsPeriod"), call.value("start"), call.value("end"), call.now)
+        found = [i for i in self._search(call, self._project_ids(call), "is:unresolved") if in_window(i, lo, hi)]
+        return self._page(request, call, sort_issues(found, call.value("sort") or "date"), self._issue_json, limit)
+
+    def list_project_issues(self, request: Request, call: Call, notices: list[Notice], project: str) -> Response:
+        limit = self._limit(call)
+        period = call.value("statsPeriod")
+        if period is not None and period not in PROJECT_STATS_PERIODS:
+            raise InvalidSearch("Invalid stats_period. Valid choices are '', '24h', and '14d'")
+        found = self._search(call, {self.world.project(project).id}, "is:unresolved")
+        return self._page(request, call, sort_issues(found, call.value("sort") or "date"), self._issue_json, limit)
+
+    def _bulk(self, call: Call, notices: list[Notice], project_ids: set[int] | None) -> Response:
+        if not isinstance(call.body, Mapping):
+            raise InvalidUpdate({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+        exact = self._by_ids(call)
+        if exact is not None:
+            issues = [i for i in exact if project_ids is None or i.project_id in project_ids]
+        else:
+            issues = self._search(call, project_ids, "is:unresolved")
+            status = call.value("status")
+            if status:
+                issues = [i for i in issues if i.status == ("ignored" if status == "muted" else status)]
+        if len(issues) > MAX_BULK:
+            raise InvalidUpdate({"detail": f"Too many issues: at most {MAX_BULK} can be updated at once."})
+        if not issues:
+            return Response(status=204)
+        applied, fired = self.world.bulk_update(issues, call.body, call.actor, call.now)
+        notices.extend(fired)
+        return json_response(applied)
+
+    def bulk_update_org(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        return self._bulk(call, notices, self._project_ids(call))
+
+    def bulk_update_project(self, request: Request, call: Call, notices: list[Notice], project: str) -> Response:
+        return self._bulk(call, notices, {self.world.project(project).id})
+
+    def get_issue(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        found = self.world.issue(issue)
+        data = self._issue_json(found)
+        data.update(activity=[], seenBy=[], participants=[], userReportCount=0, firstRelease=None,
+                    lastRelease=None, tags=[], stats={}, pluginActions=[], pluginIssues=[], pluginContexts=[])
+        return json_response(data)
+
+    def put_issue(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        updated, fired = self.world.update_issue(self.world.issue(issue), call.body, call.actor, call.now)
+        notices.extend(fired)
+        return json_response(self._issue_json(updated))
+
+    def get_event(self, request: Request, call: Call, notices: list[Notice], issue: str, which: str) -> Response:
+        found = self.world.issue(issue)
+        event = self.world.oldest_event(found) if which == "oldest" else self.world.latest_event(found)
+        if event is None:
+            raise NotFound(which)
+        return json_response(serialize.event_json(self.world.org, event))
+
+    def resolve_short_id(self, request: Request, call: Call, notices: list[Notice], short: str) -> Response:
+        found = self.world.issue(short)
+        project = self.world.org.projects[found.project_id]
+        return json_response({"organizationSlug": self.world.org.slug, "projectSlug": project.slug,
+                              "groupId": str(found.id), "group": self._issue_json(found), "shortId": found.short_id})
+
+    # --- comments ------------------------------------------------------------------------------
+
+    def list_comments(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        found = self.world.issue(issue)
+        org = self.world.org
+        notes = sorted((c for c in org.comments.values() if c.issue_id == found.id),
+                       key=lambda c: (c.created, c.id), reverse=True)
+        return self._page(request, call, notes, lambda c: serialize.comment_json(org, c))
+
+    def post_comment(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        comment, fired = self.world.add_comment(self.world.issue(issue), call.body.get("text"), call.actor, call.now)
+        notices.extend(fired)
+        return json_response(serialize.comment_json(self.world.org, comment), 201)
+
+    def put_comment(self, request: Request, call: Call, notices: list[Notice], issue: str, note: str) -> Response:
+        comment, fired = self.world.edit_comment(self.world.issue(issue), note, call.body.get("text"), call.actor)
+        notices.extend(fired)
+        return json_response(serialize.comment_json(self.world.org, comment))
+
+    def delete_comment(self, request: Request, call: Call, notices: list[Notice], issue: str, note: str) -> Response:
+        notices.extend(self.world.delete_comment(self.world.issue(issue), note, call.actor))
+        return Response(status=204)
+
+    # --- external issues -----------------------------------------------------------------------
+
+    def _installation_for(self, call: Call, ident: str) -> Installation:
+        """The app's own token, or a member's, may manage the installation's links."""
+        installation = self.world.installation(ident)
+        if call.actor.kind == "application" and call.actor.installation_uuid != installation.uuid:
+            raise NotFound(ident)
+        return installation
+
+    def link_external(self, request: Request, call: Call, notices: list[Notice], uuid: str) -> Response:
+        link = self.world.link_external(self._installation_for(call, uuid), call.body)
+        return json_response(serialize.external_issue_json(self.world.org, link))
+
+    def unlink_external(self, request: Request, call: Call, notices: list[Notice], uuid: str, link: str) -> Response:
+        self.world.unlink_external(self._installation_for(call, uuid), link)
+        return Response(status=204)
+
+    def list_external(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        found = self.world.issue(issue)
+        org = self.world.org
+        links = [x for x in org.external_issues.values() if x.issue_id == found.id]
+        return json_response([serialize.external_issue_json(org, x) for x in links])
+
+    # --- acting as people (Python) -------------------------------------------------------------
+
+    def _run(self, operation: Callable[[], tuple[Any, list[Notice]]]) -> Any:
+        with self.lock:
+            result, notices = operation()
+        self._deliver(notices)
+        return result
+
+    def _person(self, who: str) -> Actor:
+        return Actor("user", user_id=self.world.member_by(who))
+
+    def new_error(self, project: str, exception_type: str, exception_value: str, **details: Any) -> dict[str, Any]:
+        """A new error event arrives (as an SDK would send it); returns the issue as the API shows it."""
+        def operation() -> tuple[Any, list[Notice]]:
+            issue, event, notices = self.world.record_error(project, exception_type, exception_value,
+                                                            datetime.now(UTC), **details)
+            return {"issue": self._issue_json(issue), "event_id": event.event_id}, notices
+        return self._run(operation)
+
+    def act(self, who: str, issue_id: str | int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """A member changes an issue in the UI (status, substatus, assignee, priority, ...)."""
+        def operation() -> tuple[Any, list[Notice]]:
+            issue, notices = self.world.update_issue(self.world.issue(str(issue_id)), changes, self._person(who),
+                                                     datetime.now(UTC))
+            return self._issue_json(issue), notices
+        return self._run(operation)
+
+    def comment(self, who: str, issue_id: str | int, text: str) -> dict[str, Any]:
+        """A member writes a comment on an issue."""
+        def operation() -> tuple[Any, list[Notice]]:
+            note, notices = self.world.add_comment(self.world.issue(str(issue_id)), text, self._person(who),
+                                                   datetime.now(UTC))
+            return serialize.comment_json(self.world.org, note), notices
+        return self._run(operation)
+
+    def configure_webhook(self, url: str, client_secret: str | None = None) -> None:
+        """Point the seeded internal integration at ``url`` (internal apps get no installation.created)."""
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InvalidUpdate({"url": [f"webhook url must be http(s), got {url!r}"]})
+        with self.lock:
+            installation = next(iter(self.world.org.installations.values()))
+            installation.webhook_url = url
+            if client_secret is not None:
+                if not isinstance(client_secret, str) or not client_secret:
+                    raise InvalidUpdate({"client_secret": ["must be a non-empty string"]})
+                installation.client_secret = client_secret
+
+    def install(self, url: str, client_secret: str, app_slug: str, who: str) -> dict[str, Any]:
+        """A member installs another (public) app; fires ``installation.created`` to it."""
+        for name, value in (("url", url), ("client_secret", client_secret), ("app_slug", app_slug)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidUpdate({name: ["This field is required."]})
+        def operation() -> tuple[Any, list[Notice]]:
+            org = self.world.org
+            installation = Installation(
+                uuid=str(uuid.uuid4()), app_uuid=str(uuid.uuid4()), app_slug=app_slug, app_name=app_slug,
+                app_id=org.new_id(), proxy_user_id=org.new_id(), client_secret=client_secret, webhook_url=url)
+            notices = self.world.install(installation, self._person(who))
+            return serialize.installation_json(org, installation), notices
+        return self._run(operation)
+
+    def add_alert_rule(self, name: str, settings: Sequence[Mapping[str, Any]], project: str | None = None,
+                       installation_uuid: str | None = None) -> AlertRule:
+        """An issue alert rule whose action notifies our app (with alert-rule-action settings)."""
+        with self.lock:
+            target = installation_uuid or next(iter(self.world.org.installations))
+            return self.world.add_alert_rule(name, settings, target, project)
+
+    def add_token(self, token: str, who: str) -> None:
+        """Register a token for a member (email/username) or, with ``application``, for the app."""
+        if not isinstance(token, str) or len(token) < 8:
+            raise InvalidUpdate({"token": ["must be a string of at least 8 characters"]})
+        with self.lock:
+            org = self.world.org
+            if who == "application":
+                installation = next(iter(org.installations.values()))
+                actor = Actor("application", user_id=installation.proxy_user_id,
+                              installation_uuid=installation.uuid)
+            else:
+                actor = self._person(who)
+            org.tokens[token] = actor
+
+    # --- acting as people (HTTP) ---------------------------------------------------------------
+
+    def control(self, request: Request, action: str) -> Response:
+        try:
+            body = request.get_json(force=True, silent=False) if request.get_data() else {}
+        except Exception:  # werkzeug raises BadRequest subclasses for malformed JSON
+            return json_response({"error": "control body must be JSON"}, 400)
+        if not isinstance(body, dict):
+            return json_response({"error": "control body must be a JSON object"}, 400)
+        try:
+            return self._control_action(request.method, action, body)
+        except InvalidUpdate as exc:
+            return json_response({"error": exc.errors}, 400)
+        except NotFound as exc:
+            return json_response({"error": f"not found: {exc}"}, 404)
+        except TypeError as exc:
+            return json_response({"error": f"bad control arguments: {exc}"}, 400)
+
+    def _control_action(self, method: str, action: str, body: dict[str, Any]) -> Response:
+        parts = action.split("/")
+        if method != "POST":
+            return json_response({"error": f"control actions are POST, got {method}"}, 405)
+        if action == "errors":
+            args = {k: v for k, v in body.items() if k not in ("project", "exception_type", "exception_value")}
+            return json_response(self.new_error(body.get("project", ""), body.get("exception_type", ""),
+                                                body.get("exception_value", ""), **args), 201)
+        if len(parts) == 3 and parts[0] == "issues" and parts[2] in ("update", "comments"):
+            who = body.pop("as", None)
+            if not isinstance(who, str):
+                raise InvalidUpdate({"as": ["This field is required (a member's email or username)."]})
+            if parts[2] == "update":
+                return json_response(self.act(who, parts[1], body))
+            return json_response(self.comment(who, parts[1], body.get("text")), 201)
+        if action == "webhook":
+            self.configure_webhook(body.get("url"), body.get("client_secret"))
+            return json_response({"configured": True})
+        if action == "installations":
+            return json_response(self.install(body.get("url"), body.get("client_secret"), body.get("app_slug"),
+                                              body.get("as", "")), 201)
+        if action == "alert-rules":
+            rule = self.add_alert_rule(body.get("name"), body.get("settings", []), body.get("project"))
+            return json_response({"id": str(rule.id), "name": rule.name}, 201)
+        if action == "tokens":
+            self.add_token(body.get("token"), body.get("as", ""))
+            return json_response({"registered": True}, 201)
+        if action == "rate-limit":
+            self.limiter.limit = int(body.get("limit", self.limiter.limit))
+            self.limiter.window_s = int(body.get("window_s", self.limiter.window_s))
+            self.limiter.enforce = bool(body.get("enforce", self.limiter.enforce))
+            return json_response({"limit": self.limiter.limit, "window_s": self.limiter.window_s,
+                                  "enforce": self.limiter.enforce})
+        return super().control(None, action)  # type: ignore[arg-type]
+
+
+def serve(emulator: SentryEmulator | None = None) -> tuple[SentryEmulator, RunningServer]:
+    """Start an emulator on a loopback port; its base URL (permalinks, Link headers) is the server's."""
+    app = emulator or SentryEmulator()
+    server = RunningServer(app)
+    app.base_url = server.url
+    app.world.base_url = server.url
+    return app, server
