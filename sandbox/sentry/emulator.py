@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -39,9 +40,21 @@ from sandbox.core import EmulatorApp, Faults, RunningServer, json_response
 from sandbox.sentry import serialize
 from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
 from sandbox.sentry.issue_update import InvalidUpdate
-from sandbox.sentry.model import Actor, AlertRule, Installation, Issue, Member
+from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member
 from sandbox.sentry.pagination import InvalidCursor, paginate
 from sandbox.sentry.ratelimit import RateLimiter, exhausted, too_many_requests_message
+from sandbox.sentry.releases import (
+    Deploy,
+    InvalidRelease,
+    Release,
+    check_refs,
+    check_version,
+    commit_json,
+    deploy_json,
+    parse_commits,
+    referenced_short_ids,
+    release_json,
+)
 from sandbox.sentry.seed import default_organization
 from sandbox.sentry.spec import find_problems
 from sandbox.sentry.webhooks import build_webhook
@@ -117,6 +130,14 @@ class SentryEmulator(EmulatorApp):
             (f"{ORG}/teams/", ["GET"], self.list_teams),
             (f"{ORG}/sentry-app-installations/", ["GET"], self.list_installations),
             (f"{ORG}/shortids/<short>/", ["GET"], self.resolve_short_id),
+            (f"{ORG}/releases/", ["GET"], self.list_releases),
+            (f"{ORG}/releases/", ["POST"], self.create_release),
+            (f"{ORG}/releases/<version>/", ["GET"], self.get_release),
+            (f"{ORG}/releases/<version>/", ["PUT"], self.update_release),
+            (f"{ORG}/releases/<version>/commits/", ["GET"], self.list_release_commits),
+            (f"{ORG}/releases/<version>/deploys/", ["GET"], self.list_deploys),
+            (f"{ORG}/releases/<version>/deploys/", ["POST"], self.create_deploy),
+            (f"{ORG}/repos/", ["GET"], self.list_repos),
             ("/api/0/sentry-app-installations/<uuid>/external-issues/", ["POST"], self.link_external),
             ("/api/0/sentry-app-installations/<uuid>/external-issues/<link>/", ["DELETE"], self.unlink_external),
         ]
@@ -229,7 +250,7 @@ class SentryEmulator(EmulatorApp):
         try:
             with self.lock:
                 response = handler(request, call, notices, **values)
-        except InvalidUpdate as exc:
+        except (InvalidUpdate, InvalidRelease) as exc:
             return json_response(exc.errors, 400)
         except (InvalidSearch, InvalidCursor) as exc:
             return json_response({"detail": str(exc)}, 400)
@@ -429,6 +450,111 @@ class SentryEmulator(EmulatorApp):
         org = self.world.org
         links = [x for x in org.external_issues.values() if x.issue_id == found.id]
         return json_response([serialize.external_issue_json(org, x) for x in links])
+
+    # --- releases, commits, deploys (later phase; see releases.py for what is simplified) -------
+
+    def _release(self, version: str) -> Release:
+        release = self.world.org.releases.get(version)
+        if release is None:
+            raise NotFound(version)
+        return release
+
+    def _set_commits(self, release: Release, raw: object, call: Call, notices: list[Notice]) -> None:
+        """Replace the release's commits, create missing repositories, resolve referenced issues."""
+        org = self.world.org
+        release.commits = parse_commits(raw)
+        for commit in release.commits:
+            if commit.repository not in org.repositories.values():
+                org.repositories[org.new_id()] = commit.repository
+        body = {"status": "resolved", "statusDetails": {"inRelease": release.version}}
+        for commit in release.commits:
+            for short in referenced_short_ids(commit.message or ""):
+                try:
+                    issue = self.world.issue(short)
+                except NotFound:
+                    continue
+                _, fired = self.world.update_issue(issue, body, SYSTEM, call.now)
+                notices.extend(fired)
+
+    def _apply_release_body(self, release: Release, body: Mapping[str, Any], call: Call,
+                            notices: list[Notice]) -> None:
+        if "commits" in body:
+            self._set_commits(release, body["commits"], call, notices)
+        if "refs" in body:
+            check_refs(body["refs"], list(self.world.org.repositories.values()))
+            if body["refs"] == []:
+                release.commits = []
+
+    def list_releases(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        releases = sorted(self.world.org.releases.values(), key=lambda r: r.date_created, reverse=True)
+        return self._page(request, call, releases, lambda r: release_json(r, self.world.org.slug))
+
+    def create_release(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        version = check_version(call.body.get("version"))
+        slugs = []
+        for ident in call.body.get("projects") or []:
+            try:
+                slugs.append(self.world.project(str(ident)).slug)
+            except NotFound:
+                raise InvalidRelease({"projects": ["Invalid project ids or slugs"]}) from None
+        if not slugs:
+            raise InvalidRelease({"projects": ["This field is required."]})
+        existing = self.world.org.releases.get(version)
+        release = existing or Release(version, [], serialize.iso(call.now), call.body.get("ref"),
+                                      call.body.get("url"), call.body.get("dateReleased"))
+        new_projects = [s for s in slugs if s not in release.project_slugs]
+        if "refs" in call.body:
+            check_refs(call.body["refs"], [*self.world.org.repositories.values(),
+                                           *(str(c.get("repository")) for c in call.body.get("commits") or []
+                                             if isinstance(c, Mapping))])
+        release.project_slugs += new_projects
+        self.world.org.releases[version] = release
+        self._apply_release_body(release, {k: v for k, v in call.body.items() if k != "refs"}, call, notices)
+        status = 201 if existing is None or new_projects else 208
+        return json_response(release_json(release, self.world.org.slug), status)
+
+    def get_release(self, request: Request, call: Call, notices: list[Notice], version: str) -> Response:
+        return json_response(release_json(self._release(version), self.world.org.slug))
+
+    def update_release(self, request: Request, call: Call, notices: list[Notice], version: str) -> Response:
+        release = self._release(version)
+        if "refs" in call.body:
+            check_refs(call.body["refs"], [*self.world.org.repositories.values(),
+                                           *(str(c.get("repository")) for c in call.body.get("commits") or []
+                                             if isinstance(c, Mapping))])
+        for key, attr in (("ref", "ref"), ("url", "url"), ("dateReleased", "date_released")):
+            if key in call.body:
+                setattr(release, attr, call.body[key])
+        self._apply_release_body(release, call.body, call, notices)
+        return json_response(release_json(release, self.world.org.slug))
+
+    def list_release_commits(self, request: Request, call: Call, notices: list[Notice], version: str) -> Response:
+        return self._page(request, call, self._release(version).commits, commit_json)
+
+    def list_deploys(self, request: Request, call: Call, notices: list[Notice], version: str) -> Response:
+        return json_response([deploy_json(d) for d in self._release(version).deploys])
+
+    def create_deploy(self, request: Request, call: Call, notices: list[Notice], version: str) -> Response:
+        """Not idempotent: every call records one more deploy (§3.3)."""
+        release = self._release(version)
+        environment = call.body.get("environment")
+        if not isinstance(environment, str) or not environment or re.search(r"[\n\r\f/]", environment):
+            raise InvalidRelease({"environment": ["Invalid environment name."]})
+        outside = [p for p in call.body.get("projects") or [] if p not in release.project_slugs]
+        if outside:
+            raise InvalidRelease({"detail": f"Invalid projects ({', '.join(map(str, outside))}) for release {version}"})
+        deploy = Deploy(self.world.org.new_id(), environment, call.body.get("name"), call.body.get("url"),
+                        call.body.get("dateStarted"), call.body.get("dateFinished") or serialize.iso(call.now))
+        release.deploys.append(deploy)
+        return json_response(deploy_json(deploy), 201)
+
+    def list_repos(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        wanted = (call.value("query") or "").lower()
+        repos = [(i, n) for i, n in sorted(self.world.org.repositories.items()) if wanted in n.lower()]
+        return self._page(request, call, repos, lambda r: {
+            "id": str(r[0]), "name": r[1], "url": None, "provider": {"id": "unknown", "name": "Unknown Provider"},
+            "status": "active", "integrationId": None, "externalSlug": None, "externalId": None,
+            "dateCreated": "2024-01-01T00:00:00.000000Z"})
 
     # --- acting as people (Python) -------------------------------------------------------------
 

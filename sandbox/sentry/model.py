@@ -175,6 +175,8 @@ class Organization:
     external_issues: dict[int, ExternalIssue] = field(default_factory=dict)
     alert_rules: dict[int, AlertRule] = field(default_factory=dict)
     tokens: dict[str, Actor] = field(default_factory=dict, repr=False)
+    releases: dict[str, Any] = field(default_factory=dict)  # version -> releases.Release
+    repositories: dict[int, str] = field(default_factory=dict)  # id -> name
     next_id: int = 1000
 
     def new_id(self) -> int:
