@@ -10,7 +10,7 @@ import logging
 
 import azure.functions as func
 
-from functions.responses import json_response
+from functions.responses import config_errors_as_503, json_response
 from shared.intake import check_ado_webhook
 from shared.runtime import settings
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 @bp.function_name("ado_webhook")
 @bp.route(route="ado/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.queue_output(arg_name="outq", queue_name="ado-events", connection="AzureWebJobsStorage")
+@config_errors_as_503
 def ado_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()
     verdict = check_ado_webhook(req.headers, req.get_body(), s.ado_hook_secret.reveal(), s.webhook_max_bytes)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import azure.functions as func
+
+from shared.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=64)
@@ -22,3 +29,17 @@ def json_response(body: Any, status: int = 200) -> func.HttpResponse:
     else:
         text = json.dumps(body)
     return func.HttpResponse(text, status_code=status, mimetype="application/json")
+
+
+def config_errors_as_503(fn: Callable[..., func.HttpResponse]) -> Callable[..., func.HttpResponse]:
+    """A deployment with bad settings answers 503 naming each bad key, instead of a bare 500."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            return json_response({"error": "invalid configuration", "problems": exc.problems}, 503)
+
+    return wrapper

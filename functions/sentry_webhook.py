@@ -12,7 +12,7 @@ import time
 
 import azure.functions as func
 
-from functions.responses import json_response
+from functions.responses import config_errors_as_503, json_response
 from shared.intake import check_sentry_webhook
 from shared.runtime import settings
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @bp.function_name("sentry_webhook")
 @bp.route(route="sentry/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.queue_output(arg_name="outq", queue_name="sentry-events", connection="AzureWebJobsStorage")
+@config_errors_as_503
 def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()
     verdict = check_sentry_webhook(req.headers, req.get_body(), s.sentry_client_secret.reveal(), time.time(),

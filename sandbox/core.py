@@ -27,7 +27,7 @@ from typing import Any
 import requests
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -272,12 +272,19 @@ class EmulatorApp:
         return self.dispatch(request)(environ, start_response)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the journal records requests); errors are still logged."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 class RunningServer:
     """A WSGI app served on a loopback port from a daemon thread."""
 
     def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

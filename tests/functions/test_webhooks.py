@@ -69,3 +69,14 @@ def test_function_app_indexes_every_function() -> None:
 
     names = {f.get_function_name() for f in function_app.app.get_functions()}
     assert {"sentry_webhook", "ado_webhook", "health"} <= names
+
+
+def test_bad_config_answers_503_naming_the_key(app_env, monkeypatch) -> None:
+    from shared import runtime
+
+    monkeypatch.setenv("SENTRY_CLIENT_SECRET", "@Microsoft.KeyVault(VaultName=kv;SecretName=sentry)")
+    runtime.reset()
+    resp, out = call(sentry_webhook, b"{}", {"sentry-hook-resource": "issue"})
+    assert resp.status_code == 503
+    assert any(p.startswith("SENTRY_CLIENT_SECRET:") for p in json.loads(resp.get_body())["problems"])
+    out.set.assert_not_called()

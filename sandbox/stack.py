@@ -1,0 +1,143 @@
+"""The whole product on loopback: both emulators and the local function host, wired together.
+
+Used by `sentry-ado demo`, `sentry-ado serve --sandbox`, the end-to-end tests and the benchmarks.
+The app is configured exactly as in Azure, through app settings (environment variables), which
+point at the emulators; the emulators deliver their webhooks to the local host's real routes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.ado.emulator import AdoEmulator
+from sandbox.core import Faults, RunningServer
+from sandbox.local_host import LocalHost
+from sandbox.sentry import seed as sentry_seed
+from sandbox.sentry.emulator import SentryEmulator
+from sandbox.sentry.emulator import serve as serve_sentry
+
+DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
+ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)
+HOOK_SECRET = "sandbox-hook-secret"
+ADO_HOOK_EVENTS = ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")
+
+
+@dataclass
+class SandboxStack:
+    sentry: SentryEmulator
+    sentry_server: RunningServer
+    ado: AdoEmulator
+    ado_server: RunningServer
+    host: LocalHost | None
+    host_server: RunningServer | None
+    env: dict[str, str]
+
+    @property
+    def app_url(self) -> str:
+        return self.host_server.url if self.host_server else ""
+
+    def settle(self, rounds: int = 20) -> None:
+        """Deliver every pending webhook and process every queued message, until all is quiet."""
+        for _ in range(rounds):
+            before = (len(self.sentry.webhooks.delivered), len(self.ado.webhooks.delivered))
+            self.sentry.webhooks.flush()
+            self.ado.webhooks.flush()
+            if self.host:
+                self.host.drain()
+            self.sentry.webhooks.flush()
+            self.ado.webhooks.flush()
+            if (len(self.sentry.webhooks.delivered), len(self.ado.webhooks.delivered)) == before:
+                return
+        raise TimeoutError(f"the sandbox did not settle within {rounds} rounds (webhook ping-pong?)")
+
+    def journal(self) -> str:
+        """Both emulators' request journals, JSON Lines, the sandbox's documented format."""
+        return self.sentry.journal.jsonl() + self.ado.journal.jsonl()
+
+    def stop(self) -> None:
+        for server in (self.host_server, self.sentry_server, self.ado_server):
+            if server:
+                server.stop()
+
+
+def app_settings(sentry_url: str, ado_org_url: str, workdir: str, sync_config: Path) -> dict[str, str]:
+    """The app settings that point the app at the emulators (the same names as in Azure)."""
+    return {
+        "SENTRY_BASE_URL": sentry_url, "SENTRY_ORG": sentry_seed.ORG_SLUG, "SENTRY_TOKEN": sentry_seed.APP_TOKEN,
+        "SENTRY_CLIENT_SECRET": sentry_seed.CLIENT_SECRET, "SENTRY_INSTALLATION_UUID": sentry_seed.INSTALLATION_UUID,
+        "ADO_ORG_URL": ado_org_url, "ADO_AUTH": "pat", "ADO_PAT": ADO_PAT, "ADO_HOOK_SECRET": HOOK_SECRET,
+        "LINK_STORE": "sqlite", "SQLITE_PATH": str(Path(workdir) / "links.sqlite"),
+        "SYNC_CONFIG_PATH": str(sync_config), "RECONCILE_SCHEDULE": "0 */15 * * * *",
+    }
+
+
+@contextmanager
+def applied_env(env: Mapping[str, str]) -> Iterator[None]:
+    """Set app settings for the duration (and forget any config built from the old ones)."""
+    from shared import runtime
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    runtime.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        runtime.reset()
+
+
+def subscribe_ado_hooks(ado: AdoEmulator, org_url: str, webhook_url: str, projects: list[str]) -> None:
+    """Create the service hook subscriptions the app needs, as `sentry-ado subscribe` does."""
+    from shared.ado.auth import PatAuth
+    from shared.ado.client import AdoClient
+
+    client = AdoClient(org_url, PatAuth(ADO_PAT))
+    ids = {p["name"]: p["id"] for p in client.projects()}
+    for project in projects:
+        for event in ADO_HOOK_EVENTS:
+            client.create_hook_subscription({
+                "publisherId": "tfs", "eventType": event, "resourceVersion": "1.0",
+                "consumerId": "webHooks", "consumerActionId": "httpRequest",
+                "publisherInputs": {"projectId": ids[project]},
+                "consumerInputs": {"url": webhook_url, "httpHeaders": f"X-Hook-Secret:{HOOK_SECRET}"},
+            })
+
+
+@contextmanager
+def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_CONFIG,
+                  with_host: bool = True, faults: Faults | None = None,
+                  projects: tuple[str, ...] = ("Shop", "Basic")) -> Iterator[SandboxStack]:
+    """Start the emulators (and the local host with the real function app), wired together."""
+    tmp = tempfile.TemporaryDirectory() if workdir is None else None
+    workdir = workdir or (tmp.name if tmp else ".")
+    sentry, sentry_server = serve_sentry(SentryEmulator(faults=faults))
+    ado = AdoEmulator("contoso", faults=faults)
+    ado_server = RunningServer(ado)
+    ado.host = ado_server.url
+    env = app_settings(sentry_server.url, ado.base_url, workdir, sync_config)
+    host = host_server = None
+    stack = SandboxStack(sentry, sentry_server, ado, ado_server, None, None, env)
+    try:
+        with applied_env(env):
+            if with_host:
+                import function_app
+
+                host = LocalHost(function_app.app)
+                host_server = RunningServer(host)
+                stack.host, stack.host_server = host, host_server
+                sentry.configure_webhook(f"{host_server.url}/api/sentry/webhook", sentry_seed.CLIENT_SECRET)
+                subscribe_ado_hooks(ado, ado.base_url, f"{host_server.url}/api/ado/webhook", list(projects))
+            yield stack
+    finally:
+        stack.stop()
+        if tmp:
+            tmp.cleanup()
