@@ -58,7 +58,7 @@ def test_every_problem_is_reported_with_its_key() -> None:
     ("", "non-empty string"),
 ])
 def test_bad_version_templates(template: str, problem: str) -> None:
-    with pytest.raises(ConfigError, match="releases.version") as caught:
+    with pytest.raises(ConfigError, match=r"releases\.version") as caught:
         parse_release_rules({"version": template})
     assert problem in caught.value.problems[0]
 
@@ -79,5 +79,5 @@ def test_version_templates_render(template: str, version: str) -> None:
 
 def test_rendered_version_sentry_refuses_is_a_named_error() -> None:
     facts = VersionFacts(**{**FACTS.__dict__, "branch": "feature/x"})
-    with pytest.raises(VersionError, match="rendered 'app-feature/x'"):
+    with pytest.raises(VersionError, match=r"rendered 'app-feature/x'"):
         render_version("app-{branch}", facts)
