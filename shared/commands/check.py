@@ -1,0 +1,159 @@
+"""`sentry-ado check`: verify every connection and permission the app needs, one line per check.
+
+The shell: it calls the APIs with the clients the app itself uses (shared/setup/clients.py) and
+hands each answer to the pure verdicts in shared/setup/checks.py. A check whose prerequisite
+failed is reported as ``skip`` instead of piling up follow-on failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from shared.ado.client import AdoClient
+from shared.ado.errors import AdoError
+from shared.config import SyncRules, load_config
+from shared.sentry import requests as sentry_requests
+from shared.sentry.client import SentryClient
+from shared.sentry.errors import SentryAuthError, SentryError
+from shared.setup import checks as c
+from shared.setup import sentry_probes
+from shared.setup.clients import ado_client, sentry_client
+from shared.setup.subscriptions import CONSUMER_ID, PUBLISHER_ID
+from shared.transport import NetworkError, RetryPolicy
+
+NAME = "check"
+HELP = "verify the Sentry and Azure DevOps connections and permissions the app needs"
+ADO_ERRORS = (AdoError, NetworkError)
+# A person is waiting: give up on an unreachable service in seconds, not the queue budget.
+INTERACTIVE = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=1.0, total_budget_s=20.0,
+                          connect_timeout_s=5.0, read_timeout_s=20.0)
+SENTRY_ERRORS = (SentryError, NetworkError)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults()
+
+
+def routes_check(rules: SyncRules) -> c.CheckResult:
+    if not rules.routes:
+        return c.fail("sync rules", "no [[routes]]: no Sentry project is synced",
+                      "set SYNC_CONFIG_PATH to a TOML file with [[routes]] (sentry_projects, ado_project)")
+    return c.ok("sync rules", f"{len(rules.routes)} route(s)")
+
+
+def ado_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.CheckResult]:
+    """Connection, then per route project/type/create permission, then hooks per project."""
+    try:
+        connection = c.connection_verdict(ado.connection_data())
+    except ADO_ERRORS as exc:
+        connection = c.ado_failure("ADO reachable and authenticated", exc, auth_mode)
+    yield connection
+    if connection.failed:
+        yield c.skipped("ADO projects, types, permissions and service hooks", "ADO not reachable")
+        return
+    try:
+        projects = ado.projects()
+    except ADO_ERRORS as exc:
+        yield c.ado_failure("list ADO projects", exc, auth_mode, "give the identity 'View project-level information'")
+        return
+    found: dict[str, dict[str, Any]] = {}
+    for i, route in enumerate(rules.routes):
+        verdict = c.project_verdict(i, route, projects)
+        yield verdict
+        project = c.find_project(projects, route.ado_project)
+        if project is None:
+            continue
+        found[str(project.get("id"))] = dict(project)
+        yield from _type_and_create(ado, i, route, auth_mode)
+    if not found:
+        return
+    try:
+        subscriptions = ado.list_hook_subscriptions(PUBLISHER_ID, None, CONSUMER_ID)
+    except ADO_ERRORS as exc:
+        yield c.ado_failure("list ADO service hook subscriptions", exc, auth_mode,
+                            "give the identity 'View subscriptions' for service hooks (PAT scope: Service Hooks "
+                            "Read & write)")
+        return
+    for project in found.values():
+        yield c.hooks_verdict(project, subscriptions)
+
+
+def _type_and_create(ado: AdoClient, i: int, route: Any, auth_mode: str) -> Iterator[c.CheckResult]:
+    what = f"work item type {route.work_item_type!r} in {route.ado_project}"
+    try:
+        verdict = c.type_verdict(i, route, ado.work_item_types(route.ado_project))
+    except ADO_ERRORS as exc:
+        verdict = c.ado_failure(what, exc, auth_mode)
+    yield verdict
+    if verdict.failed:
+        return
+    try:
+        ado.create_work_item(route.ado_project, route.work_item_type, c.validation_ops(route), validate_only=True)
+    except ADO_ERRORS as exc:
+        yield c.create_failure(i, route, exc, auth_mode)
+        return
+    yield c.ok(f"create {route.work_item_type} in {route.ado_project} (validateOnly)", "allowed")
+
+
+def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckResult]:
+    """Token, organization, routed projects, members."""
+    org_what = f"Sentry organization {sentry.org!r}"
+    try:
+        sentry.send(sentry_probes.get_organization(sentry.org))
+    except SentryAuthError as exc:
+        yield c.sentry_failure("Sentry token valid", exc)
+        yield c.skipped("Sentry organization, projects and members", "the token was refused")
+        return
+    except SENTRY_ERRORS as exc:
+        token_ok = isinstance(exc, SentryError)  # any answer but 401 means the token was accepted
+        yield c.ok("Sentry token valid") if token_ok else c.sentry_failure("Sentry reachable", exc)
+        yield c.sentry_failure(org_what, exc, "Organization: Read")
+        yield c.skipped("Sentry projects and members", "organization not reachable")
+        return
+    yield c.ok("Sentry token valid")
+    yield c.ok(org_what, "reachable")
+    slugs = [slug for route in rules.routes for slug in route.sentry_projects]
+    if slugs:
+        try:
+            projects = _all_projects(sentry)
+        except SENTRY_ERRORS as exc:
+            yield c.sentry_failure("list Sentry projects", exc, "Organization: Read")
+        else:
+            yield from (c.sentry_projects_verdict(slug, projects) for slug in slugs)
+    try:
+        members, _ = sentry.send_page(sentry_requests.list_members(sentry.org))
+    except SENTRY_ERRORS as exc:
+        yield c.sentry_failure("Sentry members readable", exc, "Member: Read")
+    else:
+        yield c.ok("Sentry members readable", f"{len(members or [])} on the first page")
+
+
+def _all_projects(sentry: SentryClient) -> list[dict[str, Any]]:
+    projects: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = sentry.send_page(sentry_probes.list_projects(sentry.org, cursor))
+        projects.extend(page or [])
+        if not cursor:
+            return projects
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config()
+    settings = config.settings
+    try:
+        ado, sentry = ado_client(settings, INTERACTIVE), sentry_client(settings, INTERACTIVE)
+    except ValueError as exc:
+        print(f"cannot build the API clients: {exc}", file=sys.stderr)
+        return 2
+    results: list[c.CheckResult] = []
+    for result in (routes_check(config.rules), *ado_checks(ado, config.rules, settings.ado_auth),
+                   *sentry_checks(sentry, config.rules)):
+        print(result.line(), flush=True)
+        results.append(result)
+    failures = sum(r.failed for r in results)
+    print(f"{failures} check(s) failed" if failures else f"all {len(results)} checks passed")
+    return c.exit_code(results)

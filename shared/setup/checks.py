@@ -1,0 +1,188 @@
+"""What `sentry-ado check` concludes from what the APIs answered. Pure: data in, verdicts out.
+
+Each verdict names what was checked and, when it failed, one concrete fix, so a deployment is
+repaired from the output alone. Error messages from the services are passed through (they carry
+method, path and status, never a credential: see shared/ado/errors.py, shared/sentry/errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.ado.errors import AdoAuthError, AdoError, AdoNotFound, AdoPermissionDenied, InvalidFieldValue
+from shared.config import Route
+from shared.intake import ADO_WORK_ITEM_EVENTS
+from shared.sentry.errors import SentryAuthError, SentryError, SentryNotFound, SentryPermissionDenied
+from shared.setup.subscriptions import problems_of, targets_app
+from shared.transport import NetworkError
+
+Status = Literal["ok", "FAIL", "skip"]
+SUBSCRIBE_HINT = "run: sentry-ado subscribe --url https://<app>/api/ado/webhook"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: Status
+    what: str
+    detail: str = ""
+    hint: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+    def line(self) -> str:
+        text = f"{self.status:<4} {self.what}"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.hint:
+            text += f"\n     fix: {self.hint}"
+        return text
+
+
+def ok(what: str, detail: str = "") -> CheckResult:
+    return CheckResult("ok", what, detail)
+
+
+def fail(what: str, detail: str, hint: str) -> CheckResult:
+    return CheckResult("FAIL", what, detail, hint)
+
+
+def skipped(what: str, because: str) -> CheckResult:
+    return CheckResult("skip", what, f"not checked: {because}")
+
+
+def exit_code(results: Sequence[CheckResult]) -> int:
+    return 1 if any(r.failed for r in results) else 0
+
+
+# --- failures -> hints ----------------------------------------------------------------------
+
+def ado_failure(what: str, exc: Exception, auth_mode: str, permission: str = "") -> CheckResult:
+    """A failed ADO call as a verdict with the fix its kind calls for."""
+    if isinstance(exc, NetworkError):
+        return fail(what, str(exc), "check ADO_ORG_URL (https://dev.azure.com/<org> or the Server collection URL) "
+                                    "and that this machine can reach it")
+    if isinstance(exc, AdoAuthError):
+        hint = {"pat": "ADO_PAT is wrong, expired or revoked: create a new PAT in User settings > Personal access "
+                       "tokens for this organization",
+                "service-principal": "check ADO_TENANT_ID/ADO_CLIENT_ID/ADO_CLIENT_SECRET and that the service "
+                                     "principal was added to the organization (Organization settings > Users)",
+                "managed-identity": "add the Function App's managed identity to the organization (Organization "
+                                    "settings > Users); outside Azure use pat or service-principal"}
+        return fail(what, str(exc), hint.get(auth_mode, "check the ADO credentials"))
+    if isinstance(exc, AdoPermissionDenied):
+        return fail(what, str(exc), permission or "grant the sync identity the permission named above")
+    if isinstance(exc, AdoError):
+        return fail(what, str(exc), "see the Azure DevOps message above")
+    raise exc
+
+
+def sentry_failure(what: str, exc: Exception, scope: str = "") -> CheckResult:
+    """A failed Sentry call as a verdict with the fix its kind calls for."""
+    if isinstance(exc, NetworkError):
+        return fail(what, str(exc), "check SENTRY_BASE_URL (https://sentry.io, https://us.sentry.io, "
+                                    "https://de.sentry.io or your self-hosted URL) and the network")
+    if isinstance(exc, SentryAuthError):
+        return fail(what, str(exc), "SENTRY_TOKEN was refused: create a token under Settings > Developer Settings "
+                                    "> <integration> > Tokens")
+    if isinstance(exc, SentryPermissionDenied):
+        return fail(what, str(exc), f"give the integration the {scope or 'needed'} permission "
+                                    "(Settings > Developer Settings > <integration> > Permissions)")
+    if isinstance(exc, SentryNotFound):
+        return fail(what, str(exc), "check SENTRY_ORG (the organization slug in the URL) and SENTRY_BASE_URL "
+                                    "(the organization's region)")
+    if isinstance(exc, SentryError):
+        return fail(what, str(exc), "see the Sentry message above")
+    raise exc
+
+
+# --- ADO verdicts from data ------------------------------------------------------------------
+
+def connection_verdict(data: Mapping[str, Any] | None) -> CheckResult:
+    user = (data or {}).get("authenticatedUser") or {}
+    name = user.get("providerDisplayName") or user.get("id")
+    if not name:
+        return fail("ADO reachable and authenticated", "connectionData has no authenticated user",
+                    "check ADO_ORG_URL points at an organization or collection, not a project or a proxy")
+    return ok("ADO reachable and authenticated", f"as {name}")
+
+
+def find_project(projects: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
+    key = name.lower()
+    return next((p for p in projects if str(p.get("name", "")).lower() == key
+                 or str(p.get("id", "")).lower() == key), None)
+
+
+def project_verdict(route_index: int, route: Route, projects: Sequence[Mapping[str, Any]]) -> CheckResult:
+    what = f"ADO project {route.ado_project!r} (routes[{route_index}])"
+    if find_project(projects, route.ado_project) is not None:
+        return ok(what, "exists")
+    names = ", ".join(sorted(str(p.get("name")) for p in projects)) or "none visible"
+    return fail(what, f"not found among: {names}",
+                f"fix routes[{route_index}].ado_project in the sync rules, or give the sync identity access")
+
+
+def type_verdict(route_index: int, route: Route, types: Sequence[Mapping[str, Any]]) -> CheckResult:
+    what = f"work item type {route.work_item_type!r} in {route.ado_project}"
+    names = [str(t.get("name")) for t in types]
+    if route.work_item_type.lower() in (n.lower() for n in names):
+        return ok(what, "exists")
+    return fail(what, f"not a type of this project (it has: {', '.join(sorted(names)) or 'none'})",
+                f"set routes[{route_index}].work_item_type to one of those")
+
+
+def validation_ops(route: Route) -> list[dict[str, Any]]:
+    """The smallest create the sync would send for this route, for a ``validateOnly`` dry run."""
+    fields: dict[str, Any] = {"System.Title": "sentry-ado check (validate only, nothing is saved)"}
+    if route.area_path:
+        fields["System.AreaPath"] = route.area_path
+    if route.iteration_path:
+        fields["System.IterationPath"] = route.iteration_path
+    fields.update(route.fields)
+    return [{"op": "add", "path": f"/fields/{ref}", "value": value} for ref, value in fields.items()]
+
+
+def create_failure(route_index: int, route: Route, exc: Exception, auth_mode: str) -> CheckResult:
+    what = f"create {route.work_item_type} in {route.ado_project} (validateOnly)"
+    if isinstance(exc, InvalidFieldValue):
+        sent = {op["path"].removeprefix("/fields/"): op["value"] for op in validation_ops(route)}
+        field = f" {exc.field} = {sent[exc.field]!r}" if exc.field in sent else (f" {exc.field}" if exc.field else "")
+        return fail(what, str(exc), f"a rule refused{field} of routes[{route_index}]: fix area_path/iteration_path "
+                                    "or add the type's required fields under fields")
+    if isinstance(exc, AdoNotFound):
+        return fail(what, str(exc), f"check routes[{route_index}] names an existing project and type")
+    return ado_failure(what, exc, auth_mode, permission="grant 'Edit work items in this node' on the area path "
+                                                        "and a Basic (not Stakeholder) access level")
+
+
+def hooks_verdict(project: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]],
+                  events: Sequence[str] = ADO_WORK_ITEM_EVENTS) -> CheckResult:
+    """One subscription per event, enabled and unfiltered, posting to some ``/api/ado/webhook``
+    with the secret header (its value cannot be read back reliably, so only its presence counts)."""
+    project_id, name = str(project.get("id", "")).lower(), project.get("name")
+    what = f"ADO service hooks for {name}"
+    problems: list[str] = []
+    for event in events:
+        ours = [s for s in subscriptions if s.get("eventType") == event and targets_app(s, None)
+                and str((s.get("publisherInputs") or {}).get("projectId") or "").lower() == project_id]
+        if not ours:
+            problems.append(f"{event} missing")
+        elif all(problems_of(s, None) for s in ours):
+            problems.append(f"{event} {problems_of(ours[0], None)[0]}")
+    if problems:
+        return fail(what, "; ".join(problems), SUBSCRIBE_HINT)
+    return ok(what, f"{len(events)} events subscribed and enabled")
+
+
+# --- Sentry verdicts from data ---------------------------------------------------------------
+
+def sentry_projects_verdict(slug: str, projects: Sequence[Mapping[str, Any]]) -> CheckResult:
+    what = f"Sentry project {slug!r}"
+    if any(p.get("slug") == slug for p in projects):
+        return ok(what, "exists")
+    slugs = ", ".join(sorted(str(p.get("slug")) for p in projects)) or "none visible"
+    return fail(what, f"not in the organization (it has: {slugs})",
+                "fix sentry_projects in the sync rules (use the project slug)")

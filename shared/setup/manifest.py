@@ -1,0 +1,146 @@
+"""What to enter in Sentry's internal-integration form so Sentry talks to this app. Pure.
+
+Why each choice (reference/sentry-api.md §1.4, §3.1, §4; Sentry docs "ui-components"):
+- UI-component requests go to scheme + host of the *webhook URL* + the component's ``uri``; the
+  webhook URL's path is dropped. So every ``uri`` carries the full ``/api/...`` route, and the app
+  URL given here must be a bare origin.
+- The alert-rule-action ``settings.uri`` is *not* the webhook: Sentry POSTs the filled-in settings
+  there when someone saves an alert rule (signed with ``Sentry-App-Signature``, body
+  ``{"fields": [...], "installationId": ...}``) and shows any >= 400 answer as the error. The alert
+  itself later arrives at the webhook as ``event_alert`` with those settings. Pointing the uri at
+  the webhook would make every rule save fail (no ``Sentry-Hook-Resource``), so it has its own route.
+- Field names below are the contract with the issue-link and alert handlers; they import them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+SENTRY_WEBHOOK_PATH = "/api/sentry/webhook"
+ISSUE_LINK_CREATE_PATH = "/api/sentry/issue-link/create"
+ISSUE_LINK_LINK_PATH = "/api/sentry/issue-link/link"
+OPTIONS_PATH = "/api/sentry/issue-link/options/{kind}"
+ALERT_RULE_ACTION_PATH = "/api/sentry/alert-rule-action"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+# Form field names (Sentry sends them back as keys of ``fields`` / ``settings[].name``).
+FIELD_PROJECT = "project"
+FIELD_TYPE = "work_item_type"
+FIELD_TITLE = "title"
+FIELD_DESCRIPTION = "description"
+FIELD_AREA = "area_path"
+FIELD_WORK_ITEM = "work_item"
+FIELD_PRIORITY = "priority"
+
+WEBHOOK_RESOURCES = ("issue", "comment")
+PRIORITY_OPTIONS = (("1", "1 - Critical"), ("2", "2 - High"), ("3", "3 - Medium"), ("4", "4 - Low"))
+
+
+@dataclass(frozen=True)
+class Permission:
+    resource: str  # as labelled in Sentry's integration form
+    level: str
+    why: str
+
+
+BASE_PERMISSIONS = (
+    Permission("Issue & Event", "Read & Write", "read issues and events, change status and assignee, post comments"),
+    Permission("Organization", "Read", "list projects and integration installations"),
+    Permission("Member", "Read", "map assignees between Sentry members and ADO identities"),
+)
+COMMIT_TRACKING_PERMISSIONS = (
+    Permission("Project", "Read", "look up projects and repositories for releases"),
+    Permission("Release", "Admin", "create releases, attach commits and record deploys"),
+)
+
+
+def app_origin(url: str) -> str:
+    """Validate ``--url``: the app's https origin (``https://<app>.azurewebsites.net``), no path,
+    because Sentry keeps only scheme and host when it calls UI-component routes."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("--url: expected the app's base URL such as https://<app>.azurewebsites.net, got nothing")
+    value = url.strip().rstrip("/")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"--url: expected an absolute URL such as https://<app>.azurewebsites.net, got {value!r}")
+    if parsed.scheme == "http" and parsed.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(f"--url: Sentry must reach the app over https, got {value!r}")
+    if parsed.path or parsed.query or parsed.fragment:
+        raise ValueError(f"--url: give the base URL only (Sentry drops the path for UI components), "
+                         f"e.g. {parsed.scheme}://{parsed.netloc}, got {value!r}")
+    return value
+
+
+def options_uri(kind: str) -> str:
+    return OPTIONS_PATH.format(kind=kind)
+
+
+def _select(name: str, label: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "select", "name": name, "label": label, "uri": options_uri(kind), **extra}
+
+
+def _project_type_area() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The ADO project / type / area selects both forms share; type and area wait for a project."""
+    project = _select(FIELD_PROJECT, "Azure DevOps project", "projects", **{"async": False})
+    wit = _select(FIELD_TYPE, "Work item type", "types", depends_on=[FIELD_PROJECT], skip_load_on_open=True,
+                  **{"async": False})
+    area = _select(FIELD_AREA, "Area path", "areas", depends_on=[FIELD_PROJECT], skip_load_on_open=True)
+    return project, wit, area
+
+
+def issue_link_element() -> dict[str, Any]:
+    project, wit, area = _project_type_area()
+    return {
+        "type": "issue-link",
+        "create": {
+            "uri": ISSUE_LINK_CREATE_PATH,
+            "required_fields": [project, wit,
+                                {"type": "text", "name": FIELD_TITLE, "label": "Title", "default": "issue.title"}],
+            "optional_fields": [{"type": "textarea", "name": FIELD_DESCRIPTION, "label": "Description",
+                                 "default": "issue.description"}, area],
+        },
+        "link": {
+            "uri": ISSUE_LINK_LINK_PATH,
+            "required_fields": [_select(FIELD_WORK_ITEM, "Work item (type an id or words of the title)",
+                                        "workitems", **{"async": True})],
+        },
+    }
+
+
+def alert_rule_action_element() -> dict[str, Any]:
+    project, wit, area = _project_type_area()
+    priority = {"type": "select", "name": FIELD_PRIORITY, "label": "Priority",
+                "options": [list(o) for o in PRIORITY_OPTIONS]}
+    return {
+        "type": "alert-rule-action",
+        "title": "Create an Azure DevOps work item",
+        "settings": {
+            "type": "alert-rule-settings",
+            "uri": ALERT_RULE_ACTION_PATH,
+            "description": "Creates a work item for the issue, or links the one it already has.",
+            "required_fields": [project, wit],
+            "optional_fields": [area, priority],
+        },
+    }
+
+
+def ui_schema() -> dict[str, Any]:
+    """The "Schema" box of the integration: issue linking and the alert rule action."""
+    return {"elements": [issue_link_element(), alert_rule_action_element()]}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    webhook_url: str
+    permissions: tuple[Permission, ...]
+    webhook_resources: tuple[str, ...]
+    alert_rule_action: bool
+    schema: dict[str, Any]
+
+
+def build_manifest(url: str, commit_tracking: bool = False) -> Manifest:
+    origin = app_origin(url)
+    permissions = BASE_PERMISSIONS + (COMMIT_TRACKING_PERMISSIONS if commit_tracking else ())
+    return Manifest(f"{origin}{SENTRY_WEBHOOK_PATH}", permissions, WEBHOOK_RESOURCES, True, ui_schema())

@@ -1,0 +1,120 @@
+# ruff: noqa: F811 - `stack` is the pytest fixture imported from tests.setup.stack
+"""`sentry-ado check` against both emulators: all green once set up, and each kind of broken
+setup reported as FAIL with a fix, exit 1, without any secret in the output."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.ado.seed import DEFAULT_TOKEN
+from sandbox.sentry.seed import APP_TOKEN
+from shared.cli import main
+from tests.setup.stack import HOOK_SECRET, Stack, stack  # noqa: F401 - the fixture
+
+Capsys = pytest.CaptureFixture[str]
+
+
+def check(capsys: Capsys) -> tuple[int, list[str]]:
+    code = main(["check"])
+    out = capsys.readouterr()
+    for secret in (HOOK_SECRET, DEFAULT_TOKEN, APP_TOKEN, "wrong-token"):
+        assert secret not in out.out + out.err
+    return code, out.out.splitlines()
+
+
+def line(lines: list[str], start: str) -> str:
+    found = [x for x in lines if x.startswith(start)]
+    assert len(found) == 1, f"expected one line starting {start!r} in:\n" + "\n".join(lines)
+    return found[0]
+
+
+def fix_after(lines: list[str], start: str) -> str:
+    return lines[lines.index(line(lines, start)) + 1]
+
+
+def test_everything_ok_after_subscribe(stack: Stack, capsys: Capsys) -> None:
+    assert main(["subscribe", "--url", stack.hook_url]) == 0
+    capsys.readouterr()
+    code, lines = check(capsys)
+    assert code == 0, "\n".join(lines)
+    assert "ok   ADO reachable and authenticated: as Sentry Bridge" in lines
+    for expected in ("ok   ADO project 'Shop' (routes[0])", "ok   work item type 'Bug' in Shop",
+                     "ok   create Bug in Shop (validateOnly)", "ok   create Product Backlog Item in Scrum",
+                     "ok   ADO service hooks for Shop", "ok   ADO service hooks for Scrum",
+                     "ok   Sentry token valid", "ok   Sentry organization 'acme'", "ok   Sentry project 'backend'",
+                     "ok   Sentry project 'frontend'", "ok   Sentry members readable"):
+        line(lines, expected)
+    assert lines[-1].startswith("all ") and not stack.ado.items  # validateOnly saved nothing
+
+
+def test_missing_and_disabled_hooks_fail_with_the_subscribe_hint(stack: Stack, capsys: Capsys) -> None:
+    code, lines = check(capsys)
+    assert code == 1
+    assert "workitem.updated missing" in line(lines, "FAIL ADO service hooks for Shop")
+    assert "sentry-ado subscribe --url" in fix_after(lines, "FAIL ADO service hooks for Shop")
+
+    main(["subscribe", "--url", stack.hook_url])
+    capsys.readouterr()
+    sub = next(s for s in stack.ado.subscriptions.values() if s.event_type == "workitem.commented"
+               and s.publisher_inputs["projectId"] == stack.ado.project("Scrum").id)
+    stack.ado.set_subscription_status(sub.id, "onProbation")
+    code, lines = check(capsys)
+    assert code == 1
+    assert "workitem.commented status onProbation" in line(lines, "FAIL ADO service hooks for Scrum")
+    line(lines, "ok   ADO service hooks for Shop")
+
+
+def test_unknown_project_type_and_area_path_are_each_named(stack: Stack, capsys: Capsys) -> None:
+    stack.rules('[[routes]]\nsentry_projects = ["backend"]\nado_project = "Nope"\n'
+                '[[routes]]\nsentry_projects = ["frontend"]\nado_project = "Shop"\nwork_item_type = "Story"\n'
+                '[[routes]]\nsentry_projects = ["mobile"]\nado_project = "Scrum"\nwork_item_type = "Bug"\n'
+                'area_path = "Scrum\\\\Nowhere"\n')
+    code, lines = check(capsys)
+    assert code == 1
+    assert "not found among:" in line(lines, "FAIL ADO project 'Nope' (routes[0])")
+    assert "routes[0].ado_project" in fix_after(lines, "FAIL ADO project 'Nope'")
+    assert "User Story" in line(lines, "FAIL work item type 'Story' in Shop")
+    assert "routes[1].work_item_type" in fix_after(lines, "FAIL work item type 'Story'")
+    assert "System.AreaPath" in line(lines, "FAIL create Bug in Scrum (validateOnly)")
+    assert "System.AreaPath = 'Scrum\\\\Nowhere' of routes[2]" in fix_after(lines, "FAIL create Bug in Scrum")
+    assert "frontend" in line(lines, "FAIL Sentry project 'mobile'")
+
+
+def test_refused_ado_credentials_fail_once_and_skip_the_rest(stack: Stack, capsys: Capsys) -> None:
+    stack.env(ADO_PAT="wrong-token")
+    code, lines = check(capsys)
+    assert code == 1
+    assert "401" in line(lines, "FAIL ADO reachable and authenticated")
+    assert "ADO_PAT" in fix_after(lines, "FAIL ADO reachable and authenticated")
+    line(lines, "skip ADO projects, types, permissions and service hooks")
+    line(lines, "ok   Sentry token valid")
+
+
+def test_refused_sentry_token_and_wrong_org(stack: Stack, capsys: Capsys) -> None:
+    stack.env(SENTRY_TOKEN="wrong-token")
+    code, lines = check(capsys)
+    assert code == 1
+    assert "SENTRY_TOKEN" in fix_after(lines, "FAIL Sentry token valid")
+    line(lines, "skip Sentry organization, projects and members")
+
+    stack.env(SENTRY_TOKEN=APP_TOKEN, SENTRY_ORG="other-org")
+    code, lines = check(capsys)
+    assert code == 1
+    line(lines, "ok   Sentry token valid")
+    assert "SENTRY_ORG" in fix_after(lines, "FAIL Sentry organization 'other-org'")
+
+
+def test_unreachable_ado_names_the_setting(stack: Stack, capsys: Capsys) -> None:
+    stack.env(ADO_ORG_URL="http://127.0.0.1:9/contoso")
+    code, lines = check(capsys)
+    assert code == 1
+    assert "ADO_ORG_URL" in fix_after(lines, "FAIL ADO reachable and authenticated")
+
+
+def test_no_routes_is_a_failure_and_bad_config_is_exit_2(stack: Stack, capsys: Capsys) -> None:
+    stack.rules("")
+    code, lines = check(capsys)
+    assert code == 1 and "SYNC_CONFIG_PATH" in fix_after(lines, "FAIL sync rules")
+    stack.env(ADO_ORG_URL="not a url")
+    assert main(["check"]) == 2
+    assert "ADO_ORG_URL: expected an http(s) URL" in capsys.readouterr().err

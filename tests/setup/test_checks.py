@@ -1,0 +1,65 @@
+"""Check verdicts from plain data and typed errors: the hints a person acts on."""
+
+from __future__ import annotations
+
+from shared.ado.errors import AdoAuthError, AdoPermissionDenied, InvalidFieldValue
+from shared.config import Route
+from shared.sentry.errors import SentryPermissionDenied
+from shared.setup import checks as c
+from shared.setup.subscriptions import desired_subscription
+
+SHOP = {"id": "p-1", "name": "Shop"}
+ROUTE = Route(sentry_projects=("backend",), ado_project="Shop", work_item_type="Bug", area_path="Shop\\Web",
+              fields={"Microsoft.VSTS.Common.Severity": "2 - High"})
+
+
+def test_line_format_and_exit_code() -> None:
+    good, bad = c.ok("thing", "fine"), c.fail("other", "broken", "do this")
+    assert good.line() == "ok   thing: fine"
+    assert bad.line() == "FAIL other: broken\n     fix: do this"
+    assert c.exit_code([good, c.skipped("x", "y")]) == 0 and c.exit_code([good, bad]) == 1
+
+
+def test_auth_hint_depends_on_the_auth_mode() -> None:
+    exc = AdoAuthError("refused", status=401)
+    assert "ADO_PAT" in c.ado_failure("x", exc, "pat").hint
+    assert "added to the organization" in c.ado_failure("x", exc, "service-principal").hint
+    assert "managed identity" in c.ado_failure("x", exc, "managed-identity").hint
+
+
+def test_create_refusals_point_at_the_route_or_the_permission() -> None:
+    rule = InvalidFieldValue("TF401347", field="System.AreaPath", status=400)
+    assert "System.AreaPath = 'Shop\\\\Web' of routes[3]" in c.create_failure(3, ROUTE, rule, "pat").hint
+    denied = AdoPermissionDenied("no", status=403)
+    assert "Edit work items in this node" in c.create_failure(0, ROUTE, denied, "pat").hint
+
+
+def test_validation_ops_carry_title_area_and_route_fields() -> None:
+    paths = {op["path"]: op["value"] for op in c.validation_ops(ROUTE)}
+    assert paths["/fields/System.AreaPath"] == "Shop\\Web"
+    assert paths["/fields/Microsoft.VSTS.Common.Severity"] == "2 - High"
+    assert "/fields/System.Title" in paths and "/fields/System.IterationPath" not in paths
+
+
+def test_sentry_permission_hint_names_the_scope() -> None:
+    verdict = c.sentry_failure("members", SentryPermissionDenied("no", status=403), "Member: Read")
+    assert verdict.failed and "Member: Read" in verdict.hint
+
+
+def test_hooks_verdict_accepts_any_app_host_but_needs_every_event_enabled() -> None:
+    url = "https://any-host.example/api/ado/webhook"
+    subs = [{**desired_subscription("p-1", e, url, "s"), "status": "enabled"}
+            for e in ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")]
+    assert not c.hooks_verdict(SHOP, subs).failed
+    subs[2]["status"] = "disabledBySystem"
+    verdict = c.hooks_verdict(SHOP, subs)
+    assert verdict.failed and verdict.detail == "workitem.deleted status disabledBySystem"
+    elsewhere = [{**s, "consumerInputs": {"url": "https://other.example/hook"}} for s in subs]
+    assert "workitem.updated missing" in c.hooks_verdict(SHOP, elsewhere).detail
+
+
+def test_connection_and_project_verdicts() -> None:
+    assert c.connection_verdict({"authenticatedUser": {"providerDisplayName": "Bridge"}}).detail == "as Bridge"
+    assert c.connection_verdict({}).failed
+    assert not c.project_verdict(0, ROUTE, [{"id": "p-1", "name": "shop"}]).failed
+    assert "routes[0].ado_project" in c.project_verdict(0, ROUTE, [{"id": "p-2", "name": "Ops"}]).hint
