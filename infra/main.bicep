@@ -217,7 +217,8 @@ var appSettings = {
   ADO_AUTH: adoAuth
   ADO_PAT: adoAuth == 'pat' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/ado-pat/)' : ''
   ADO_TENANT_ID: adoTenantId
-  ADO_CLIENT_ID: adoClientId
+  // With managed-identity auth the app's own user-assigned identity talks to ADO.
+  ADO_CLIENT_ID: adoAuth == 'managed-identity' ? identity.outputs.clientId : adoClientId
   ADO_CLIENT_SECRET: adoAuth == 'service-principal' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/ado-client-secret/)' : ''
   ADO_HOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/ado-hook-secret/)'
   LINK_STORE: 'table'

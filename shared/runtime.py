@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from shared.config import Config, Settings, get_config
 from shared.store import LinkStore, open_store
+
+if TYPE_CHECKING:
+    from shared.ado.client import AdoClient
+    from shared.sentry.client import SentryClient
 
 
 @dataclass
@@ -21,6 +26,18 @@ class Runtime:
     @cached_property
     def store(self) -> LinkStore:
         return open_store(self.config.settings)
+
+    @cached_property
+    def ado(self) -> AdoClient:
+        from shared.setup.clients import ado_client  # deferred: keeps the webhook path's cold start light
+
+        return ado_client(self.config.settings)
+
+    @cached_property
+    def sentry(self) -> SentryClient:
+        from shared.setup.clients import sentry_client
+
+        return sentry_client(self.config.settings)
 
 
 @lru_cache(maxsize=1)
