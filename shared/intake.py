@@ -180,3 +180,26 @@ def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_
 def _work_item_id(resource: dict[str, Any]) -> int | None:
     value = resource.get("workItemId", resource.get("id"))
     return value if isinstance(value, int) and value > 0 else None
+
+
+def check_ui_request(headers: Mapping[str, str], body: bytes, secret: str, max_bytes: int) -> Verdict:
+    """Sentry UI-component requests (issue-link forms, select options, alert-rule action).
+
+    They carry ``Sentry-App-Signature``, the same HMAC as webhooks; select-option GETs sign the
+    empty string. The parsed body (or ``{}`` for a GET) is returned as the message.
+    """
+    if len(body) > max_bytes:
+        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
+    signature = headers.get("sentry-app-signature")
+    if not signature_matches(secret, body, signature):
+        return Verdict(401, "missing Sentry-App-Signature header" if signature is None
+                       else "Sentry-App-Signature does not match the body")
+    if not body:
+        return Verdict(200, "verified", "{}")
+    text = _utf8(body)
+    if text is None:
+        return Verdict(400, "body is not UTF-8 text")
+    parsed = _json_object(text)
+    if isinstance(parsed, str):
+        return Verdict(400, parsed)
+    return Verdict(200, "verified", text)

@@ -1,0 +1,87 @@
+"""The issue-link UI routes and the alert-rule action, through real HTTP (local host + emulators)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.sentry import seed
+from sandbox.stack import SandboxStack, sandbox_stack
+from shared.intake import sentry_signature
+
+RULES = """
+[[routes]]
+sentry_projects = ["backend"]
+ado_project = "Shop"
+work_item_type = "Bug"
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
+    path = Path(tmp_path_factory.mktemp("cfg")) / "sync.toml"
+    path.write_text(RULES)
+    with sandbox_stack(sync_config=path) as s:
+        yield s
+
+
+def signed_get(stack: SandboxStack, kind: str, **params: str) -> requests.Response:
+    return requests.get(f"{stack.app_url}/api/sentry/issue-link/options/{kind}", params=params, timeout=10,
+                        headers={"Sentry-App-Signature": sentry_signature(seed.CLIENT_SECRET, b"")})
+
+
+def signed_post(stack: SandboxStack, path: str, body: dict) -> requests.Response:
+    raw = json.dumps(body).encode()
+    return requests.post(f"{stack.app_url}{path}", data=raw, timeout=10,
+                         headers={"Content-Type": "application/json",
+                                  "Sentry-App-Signature": sentry_signature(seed.CLIENT_SECRET, raw)})
+
+
+def test_options_lists_come_from_ado(stack: SandboxStack) -> None:
+    projects = signed_get(stack, "projects").json()
+    assert {"label": "Shop", "value": "Shop"} in projects
+    types = signed_get(stack, "types", dependentData=json.dumps({"project": "Shop"})).json()
+    assert {"label": "Bug", "value": "Bug"} in types and all(set(o) == {"label", "value"} for o in types)
+    areas = signed_get(stack, "areas", dependentData=json.dumps({"project": "Shop"})).json()
+    assert areas[0]["value"] == "Shop"
+    # without a chosen project, the route for the Sentry project decides
+    assert signed_get(stack, "types", projectSlug="backend").json() == types
+
+
+def test_work_item_search_by_id_and_title(stack: SandboxStack) -> None:
+    created = stack.ado.act_create("Shop", "Bug", {"System.Title": "Checkout crashes on coupon"},
+                                   as_="Dana Dev <dana@contoso.com>")
+    wid = created.id
+    by_id = signed_get(stack, "workitems", projectSlug="backend", query=f"#{wid}").json()
+    assert by_id == [{"label": f"#{wid} Bug: Checkout crashes on coupon", "value": str(wid)}]
+    by_words = signed_get(stack, "workitems", projectSlug="backend", query="coupon").json()
+    assert str(wid) in [o["value"] for o in by_words]
+    assert signed_get(stack, "workitems", projectSlug="backend", query="o'brien").status_code == 200
+
+
+def test_ui_routes_reject_bad_signatures_and_kinds(stack: SandboxStack) -> None:
+    url = f"{stack.app_url}/api/sentry/issue-link/options/projects"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, headers={"Sentry-App-Signature": "0" * 64}, timeout=10).status_code == 401
+    bad = signed_get(stack, "colours")
+    assert bad.status_code == 404 and "expected one of projects" in bad.json()["message"]
+    assert signed_get(stack, "types").status_code == 400  # no project chosen, no route
+
+
+@pytest.mark.parametrize(("fields", "status", "fragment"), [
+    ([{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Bug"}], 200, "created in Shop"),
+    ([{"name": "project", "value": "Nope"}, {"name": "work_item_type", "value": "Bug"}], 400, "no Azure DevOps"),
+    ([{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Epic?"}], 400, "no work item type"),
+    ([{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Bug"},
+      {"name": "area_path", "value": "Shop\\Nowhere"}], 400, "no area path"),
+    ([{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Bug"},
+      {"name": "priority", "value": "9"}], 400, "must be 1-4"),
+    ([{"name": "work_item_type", "value": "Bug"}], 400, "'project' is required"),
+])
+def test_alert_rule_action_settings_are_checked(stack: SandboxStack, fields, status: int, fragment: str) -> None:
+    resp = signed_post(stack, "/api/sentry/alert-rule-action", {"fields": fields, "installationId": "x"})
+    assert resp.status_code == status and fragment in resp.json()["message"]
