@@ -115,7 +115,7 @@ def subscribe_ado_hooks(ado: AdoEmulator, org_url: str, webhook_url: str, projec
 @contextmanager
 def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_CONFIG,
                   with_host: bool = True, faults: Faults | None = None,
-                  projects: tuple[str, ...] = ("Shop", "Basic")) -> Iterator[SandboxStack]:
+                  projects: tuple[str, ...] = ("Shop", "Basic"), app_port: int = 0) -> Iterator[SandboxStack]:
     """Start the emulators (and the local host with the real function app), wired together."""
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     workdir = workdir or (tmp.name if tmp else ".")
@@ -132,7 +132,7 @@ def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_C
                 import function_app
 
                 host = LocalHost(function_app.app)
-                host_server = RunningServer(host)
+                host_server = RunningServer(host, port=app_port)
                 stack.host, stack.host_server = host, host_server
                 sentry.configure_webhook(f"{host_server.url}/api/sentry/webhook", sentry_seed.CLIENT_SECRET)
                 subscribe_ado_hooks(ado, ado.base_url, f"{host_server.url}/api/ado/webhook", list(projects))

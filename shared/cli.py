@@ -23,7 +23,8 @@ def _load(name: str) -> ModuleType:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sentry-ado", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="sentry-ado", description="Two-way sync between Sentry issues and Azure DevOps work items.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
