@@ -53,6 +53,17 @@ class FunctionEntry:
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
 
+_INDEXED: dict[int, list[Any]] = {}
+
+
+def indexed_functions(app: func.FunctionApp) -> list[Any]:
+    """`app.get_functions()`, once per app: the library refuses to index the same app twice (it
+    then reports every name as a duplicate), and the worker indexes once too."""
+    if id(app) not in _INDEXED:
+        _INDEXED[id(app)] = app.get_functions()
+    return _INDEXED[id(app)]
+
+
 def _max_dequeue_count() -> int:
     try:
         return int(json.loads(HOST_JSON.read_text())["extensions"]["queues"]["maxDequeueCount"])
@@ -72,7 +83,7 @@ class LocalHost:
         self._pending = 0
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
-        for fn in app.get_functions():
+        for fn in indexed_functions(app):
             self._index(fn)
 
     def _index(self, fn: Any) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from unittest import mock
 
 import azure.functions as func
@@ -65,10 +68,11 @@ def test_health_reports_without_secrets(app_env, monkeypatch) -> None:
 
 
 def test_function_app_indexes_every_function() -> None:
-    import function_app
-
-    names = {f.get_function_name() for f in function_app.app.get_functions()}
-    assert {"sentry_webhook", "ado_webhook", "health"} <= names
+    """As the worker does, in a fresh interpreter: import, then index (names must be unique)."""
+    code = "import function_app; print(' '.join(f.get_function_name() for f in function_app.app.get_functions()))"
+    names = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               cwd=Path(__file__).resolve().parents[2]).stdout.split())
+    assert {"sentry_webhook", "ado_webhook", "health", "issue_link_options", "alert_rule_action"} <= names
 
 
 def test_bad_config_answers_503_naming_the_key(app_env, monkeypatch) -> None:
