@@ -21,8 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from shared.releases.rules import ReleaseRules
 
 KEY_VAULT_PREFIX = "@Microsoft.KeyVault("
 ADO_AUTH_MODES = ("pat", "service-principal", "managed-identity")
@@ -273,6 +276,7 @@ class SyncRules:
     # Sentry member email -> ADO identity (uniqueName, usually an email or DOMAIN\\user)
     identities: Mapping[str, str] = field(default_factory=dict)
     lookback_hours: int = 24
+    releases: ReleaseRules | None = None  # [releases]: deployments -> Sentry releases (shared/releases/)
 
     def route_for(self, sentry_project: str) -> Route | None:
         """The route for a Sentry project slug, or None when the project is not synced."""
@@ -387,7 +391,7 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
     rr = _RulesReader()
-    rr.check_keys(source, raw, {"routes", "states", "sync", "priority", "severity", "identities"})
+    rr.check_keys(source, raw, {"routes", "states", "sync", "priority", "severity", "identities", "releases"})
     routes_raw = raw.get("routes", [])
     if not isinstance(routes_raw, list):
         rr.problems.append("routes: expected [[routes]] tables")
@@ -429,7 +433,15 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     if not isinstance(identities, dict) or not all(isinstance(v, str) for v in identities.values()):
         rr.problems.append("identities: expected a table of \"sentry email\" = \"ADO uniqueName\"")
         identities = {}
+    from shared.releases.rules import parse_release_rules
+
+    try:
+        releases = parse_release_rules(raw.get("releases"))
+    except ConfigError as exc:
+        rr.problems.extend(exc.problems)
+        releases = None
     rules = SyncRules(
+        releases=releases,
         routes=routes,
         states=_parse_states(rr, raw.get("states", {})),
         directions=directions,

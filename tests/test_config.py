@@ -135,3 +135,14 @@ def test_load_config_reports_settings_and_rules_together(tmp_path) -> None:
     assert "ADO_AUTH" in keys and any("sync.status" in p for p in info.value.problems)
     with pytest.raises(ConfigError, match="SYNC_CONFIG_PATH: cannot read"):
         load_config({**GOOD, "SYNC_CONFIG_PATH": str(tmp_path / "missing.toml")})
+
+
+def test_releases_table_is_parsed_and_its_problems_named() -> None:
+    rules = parse_rules('[releases]\n[[releases.repositories]]\nado_repository = "shop"\n'
+                        'sentry_repository = "contoso/shop"\nsentry_projects = ["backend"]\n')
+    assert rules.releases is not None and rules.releases.repositories[0].sentry_repository == "contoso/shop"
+    assert parse_rules("").releases is not None  # no [releases]: empty rules, nothing released
+    with pytest.raises(ConfigError) as info:
+        parse_rules('[releases]\nversion = "{nope}"\n[sync]\nstatus = "x"')
+    assert any("releases.version" in p for p in info.value.problems)
+    assert any("sync.status" in p for p in info.value.problems)
