@@ -1,0 +1,190 @@
+"""Reconciliation: find and repair every drift a lost webhook left behind, in batches.
+
+Sentry never retries webhooks to internal integrations and ADO disables failing hooks, so this is
+what makes the sync trustworthy. One run:
+1. streams links from the store a page (<= 200) at a time, resuming after the stored checkpoint;
+2. per page, reads the work items in one ``workitemsbatch`` call (``errorPolicy: omit``: a missing
+   id is a deleted work item) and the Sentry issues in as few calls as the API allows (100 ids each);
+3. per link, detects which side changed since the last sync (`drift`), turns each change into the
+   webhook the lost delivery would have carried, and lets the sync engine plan and apply it, with
+   bounded concurrency (the clients slow down on 429 and rate-limit headers instead of failing);
+4. saves a checkpoint after each page, so a run stopped by the function timeout resumes there;
+5. finally looks for Sentry issues an auto-create rule matches within the look-back window that have
+   no link (the lost ``issue.created``) and creates their work items.
+Memory stays flat: only one page of links and their remote state is held at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from shared.config import Config
+from shared.reconcile import drift
+from shared.store import LinkStore
+from shared.store.base import link_key
+from shared.store.model import LINKED, UNLINKED, Link
+
+log = logging.getLogger(__name__)
+CHECKPOINT = ("checkpoint", "reconcile")
+PAGE_SIZE = 200
+WORK_ITEM_FIELDS = ("System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.State",
+                    "System.AssignedTo", "System.Title", "System.ChangedDate", "System.ChangedBy")
+
+
+class EventSyncer(Protocol):
+    """The sync engine, seen from here: plan and apply one (synthesised) event for one link."""
+
+    def handle_event(self, event: dict[str, Any], link: Link | None, *, work_item: dict[str, Any] | None = None,
+                     issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Report:
+    links: int = 0
+    pages: int = 0
+    drifted: int = 0
+    writes: int = 0
+    created: int = 0
+    unlinked: int = 0
+    decisions: list[str] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+    resumed_after: str | None = None
+    finished: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reconciler:
+    config: Config
+    store: LinkStore
+    ado: Any
+    sentry: Any
+    syncer: EventSyncer
+    concurrency: int = 8
+    page_size: int = PAGE_SIZE
+    progress: Callable[[Report], None] | None = None
+    clock: Callable[[], float] = time.time
+
+    def run(self, dry_run: bool = False, max_pages: int | None = None, deadline_s: float | None = None) -> Report:
+        """One pass. Stops early (checkpoint kept) after `max_pages` or when `deadline_s` has passed."""
+        report = Report()
+        checkpoint = None if dry_run else self.store.get_marker(*CHECKPOINT)
+        after = checkpoint.get("after") if checkpoint and not checkpoint.get("finished") else None
+        report.resumed_after = after
+        started = self.clock()
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for page in self.store.iter_pages(self.page_size, after=after):
+                self._page(page, pool, report, dry_run)
+                report.pages += 1
+                report.links += len(page)
+                if not dry_run:
+                    self.store.set_marker(*CHECKPOINT, {"after": link_key(page[-1]), "finished": False})
+                if self.progress:
+                    self.progress(report)
+                out_of_time = deadline_s is not None and self.clock() - started > deadline_s
+                if (max_pages is not None and report.pages >= max_pages) or out_of_time:
+                    return report
+            self._lost_creations(pool, report, dry_run)
+        if not dry_run:
+            self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True})
+        report.finished = True
+        return report
+
+    # -- one page ---------------------------------------------------------------------------------
+
+    def _page(self, links: list[Link], pool: ThreadPoolExecutor, report: Report, dry_run: bool) -> None:
+        linked = [link for link in links if link.work_item_id is not None and link.state in (LINKED, UNLINKED)]
+        items = {w["id"]: w for w in self.ado.get_work_items([link.work_item_id for link in linked],
+                                                             fields=list(WORK_ITEM_FIELDS))} if linked else {}
+        issues = {str(i["id"]): i for i in self.sentry.get_issues_by_ids([link.sentry_issue_id for link in linked])} \
+            if linked else {}
+        jobs = [(link, items.get(link.work_item_id), issues.get(link.sentry_issue_id)) for link in linked]
+        for result in pool.map(lambda job: self._link(*job, dry_run=dry_run), jobs):
+            report.drifted += bool(result["events"])
+            report.writes += result["writes"]
+            report.unlinked += result["unlinked"]
+            report.decisions.extend(result["decisions"])
+            report.errors.extend(result["errors"])
+            if dry_run:
+                report.planned.extend(result["planned"])
+
+    def _link(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
+              dry_run: bool) -> dict[str, Any]:
+        result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "errors": [],
+                                  "planned": []}
+        try:
+            events = self._events(link, work_item, issue, result["decisions"])
+            result["events"] = events
+            for event in events:
+                actions = self.syncer.handle_event(event, link, work_item=work_item, issue=issue, dry_run=dry_run)
+                result["planned"].extend(actions)
+                writes = [a for a in actions if a.get("kind") != "skip"]
+                result["writes"] += len(writes)
+                result["unlinked"] += any(a.get("kind") == "unlink" for a in writes)
+                link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
+        except Exception as exc:  # one bad pair must not stop the run; it is reported and retried next run
+            log.exception("reconcile: link %s failed", link_key(link))
+            result["errors"].append(f"{link_key(link)}: {type(exc).__name__}: {exc}")
+        return result
+
+    def _events(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
+                decisions: list[str]) -> list[dict[str, Any]]:
+        """The webhooks that would have brought this pair back in sync."""
+        if work_item is None:
+            if link.state == LINKED:
+                return [{"eventType": "workitem.deleted", "publisherId": "tfs", "resourceVersion": "1.0",
+                         "resource": {"id": link.work_item_id}, "id": f"reconcile-deleted-{link.work_item_id}"}]
+            return []
+        if link.state == UNLINKED:
+            return [{"eventType": "workitem.restored", "publisherId": "tfs", "resourceVersion": "1.0",
+                     "resource": {**work_item, "id": link.work_item_id},
+                     "id": f"reconcile-restored-{link.work_item_id}"}]
+        if issue is None:
+            return []  # the Sentry issue is gone (deleted or merged); nothing to carry
+        rules = self.config.rules
+        s_changed = drift.changed_fields(link, "sentry", drift.sentry_values(issue))
+        a_changed = drift.changed_fields(link, "ado", drift.ado_values(work_item))
+        for f in sorted(s_changed & a_changed):
+            s_time = drift.sentry_change_time(self.sentry.get_issue(link.sentry_issue_id), f)
+            decision = drift.decide_conflict(f, rules.conflict, s_time, work_item["fields"].get("System.ChangedDate"))
+            decisions.append(f"{link_key(link)} {f}: {decision.winner} wins ({decision.reason})")
+            log.info("reconcile conflict %s", decisions[-1])
+            (a_changed if decision.winner == "sentry" else s_changed).discard(f)
+        events = drift.sentry_event(issue, s_changed, self.config.settings.sentry_installation_uuid)
+        ado_hook = drift.ado_event(link, work_item, a_changed)
+        return events + ([ado_hook] if ado_hook else [])
+
+    # -- lost issue.created -------------------------------------------------------------------------
+
+    def _lost_creations(self, pool: ThreadPoolExecutor, report: Report, dry_run: bool) -> None:
+        for issue in self._auto_create_candidates():
+            if self.store.get_by_issue(self.config.settings.sentry_org, str(issue["id"])) is not None:
+                continue
+            installation = {"uuid": self.config.settings.sentry_installation_uuid or ""}
+            event = {"resource": "issue", "body": {"action": "created", "data": {"issue": issue},
+                                                   "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
+                                                   "installation": installation}}
+            actions = self.syncer.handle_event(event, None, issue=issue, dry_run=dry_run)
+            created = [a for a in actions if a.get("kind") == "create_work_item"]
+            report.created += len(created)
+            report.writes += len([a for a in actions if a.get("kind") != "skip"])
+            if dry_run:
+                report.planned.extend(actions)
+
+    def _auto_create_candidates(self) -> Iterator[dict[str, Any]]:
+        rules = self.config.rules
+        routes = [r for r in rules.routes if r.auto_create.enabled]
+        if not routes:
+            return
+        since = datetime.fromtimestamp(self.clock(), UTC) - timedelta(hours=rules.lookback_hours)
+        query = f"is:unresolved firstSeen:>{since.strftime('%Y-%m-%dT%H:%M:%S')}"
+        ids = {p["slug"]: p["id"] for p in self.sentry.list_projects()}
+        wanted = [ids[slug] for r in routes for slug in r.sentry_projects if slug in ids]
+        if wanted:
+            yield from self.sentry.iter_issues(query=query, project_ids=wanted)
