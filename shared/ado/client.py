@@ -193,6 +193,10 @@ class AdoClient:
     def get_build(self, project: str, build_id: int) -> dict[str, Any]:
         return self.send(code.get_build(project, build_id))
 
+    def get_classic_release(self, project: str, release_id: int) -> dict[str, Any]:
+        """Only on a client whose base URL is the Release Management host (vsrm on Services)."""
+        return self.send(code.get_classic_release(project, release_id))
+
     def commits_between(self, project: str, repo: str, old_sha: str | None, new_sha: str,
                         page_size: int = 100, max_commits: int = 1000) -> list[dict[str, Any]]:
         """Commits in ``new_sha`` and not in ``old_sha``, newest first, paged by ``$skip`` until a

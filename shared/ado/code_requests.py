@@ -1,7 +1,10 @@
 """Azure Pipelines and Azure Repos requests for commit tracking, as plain ``ApiRequest`` values.
 
 A build tells us the repository and SHA that were deployed; ``commitsbatch`` between the previous
-and the new SHA lists what went out. Facts: /work/shared/reference/commits-and-deploys.md §2.
+and the new SHA lists what went out. A classic release names its build through its primary Build
+artifact; it lives on the Release Management host (``vsrm.dev.azure.com/{org}`` on Services, the
+collection URL itself on Server), so send it with a client for that host.
+Facts: /work/shared/reference/commits-and-deploys.md §1.4, §2.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ def _repo_path(project: str, repo: str) -> str:
 def get_build(project: str, build_id: int) -> ApiRequest:
     """The build's ``sourceVersion`` (SHA) and ``repository.id`` say what was deployed."""
     path = f"/{_segment(project, 'project')}/_apis/build/builds/{_work_item_id(build_id, 'build id')}"
+    return ApiRequest("GET", path, {"api-version": API_VERSION})
+
+
+def get_classic_release(project: str, release_id: int) -> ApiRequest:
+    """``Releases_Get Release`` (vsrm host): ``artifacts[]`` holds the primary Build artifact."""
+    path = f"/{_segment(project, 'project')}/_apis/release/releases/{_work_item_id(release_id, 'release id')}"
     return ApiRequest("GET", path, {"api-version": API_VERSION})
 
 

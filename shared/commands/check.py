@@ -15,11 +15,11 @@ from typing import Any
 from shared.ado.client import AdoClient
 from shared.ado.errors import AdoError
 from shared.config import SyncRules, load_config
+from shared.sentry import requests as sentry_probes
 from shared.sentry import requests as sentry_requests
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryAuthError, SentryError
 from shared.setup import checks as c
-from shared.setup import sentry_probes
 from shared.setup.clients import ado_client, sentry_client
 from shared.setup.subscriptions import CONSUMER_ID, PUBLISHER_ID
 from shared.transport import NetworkError, RetryPolicy

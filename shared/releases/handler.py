@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.ado.client import AdoClient
+from shared.ado.code_requests import get_classic_release
 from shared.releases import markers
 from shared.releases.commit_range import CommitRange, decide_range
 from shared.releases.deployment import Deployment, Skip, parse_deployment
 from shared.releases.payloads import chunked, deploy_body, deploy_name, release_body, sentry_commit
-from shared.releases.requests import get_classic_release, get_release
 from shared.releases.rules import ReleaseRules
 from shared.releases.source import Shipped, primary_build_id, shipped
 from shared.releases.version import VersionFacts, render_version
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryNotFound
+from shared.sentry.release_requests import get_release
 from shared.store.base import LinkStore
 
 CHANGES_PER_COMMIT_CALL = 100

@@ -94,6 +94,17 @@ class SentryClient:
             yield from body or []
             request = with_cursor(cursor) if cursor else None
 
+    # --- organization and projects ---
+
+    def get_organization(self) -> dict[str, Any]:
+        return self.send(build.get_organization(self.org))
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        """Every project of the organization, page after page."""
+        def page(cursor: str | None) -> ApiRequest:
+            return build.list_projects(self.org, cursor)
+        return list(self._all_pages(page(None), page))
+
     # --- issues ---
 
     def get_issue(self, issue_id: int | str) -> dict[str, Any]:
@@ -171,6 +182,10 @@ class SentryClient:
     def create_release(self, version: str, projects: Sequence[str | int], **fields: Any) -> dict[str, Any]:
         """Idempotent on version (201/208), so the transport may replay it."""
         return self.send(releases.create_release(self.org, version, projects, **fields), idempotent=True)
+
+    def get_release(self, version: str) -> dict[str, Any]:
+        """Raises ``SentryNotFound`` while the version does not exist yet."""
+        return self.send(releases.get_release(self.org, version))
 
     def update_release(self, version: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         return self.send(releases.update_release(self.org, version, changes))

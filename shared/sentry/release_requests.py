@@ -65,6 +65,12 @@ def update_release(org: str, version: str, changes: Mapping[str, Any]) -> ApiReq
     return ApiRequest("PUT", f"{_release(org, version)}/", body=dict(changes))
 
 
+def get_release(org: str, version: str) -> ApiRequest:
+    """``getOrganizationRelease``; its ``commitCount`` tells whether commits were already
+    set (re-posting them would re-resolve issues people reopened). 404 when the version is new."""
+    return ApiRequest("GET", f"{_release(org, version)}/")
+
+
 def list_release_commits(org: str, version: str, cursor: str | None = None) -> ApiRequest:
     return ApiRequest("GET", f"{_release(org, version)}/commits/", {"cursor": cursor} if cursor else {})
 

@@ -54,6 +54,18 @@ def _issue(org: str, issue_id: object) -> str:
     return f"{_org(org)}/issues/{_issue_id(issue_id)}"
 
 
+# --- organization and projects ------------------------------------------------------------------
+
+def get_organization(org: str) -> ApiRequest:
+    """``retrieveAnOrganization``: the cheapest call that proves the token reaches this org."""
+    return ApiRequest("GET", f"{_org(org)}/")
+
+
+def list_projects(org: str, cursor: str | None = None) -> ApiRequest:
+    """``listAnOrganization'sProjects``, one page; routes name projects by slug, issues by id."""
+    return ApiRequest("GET", f"{_org(org)}/projects/", {"cursor": cursor} if cursor else {})
+
+
 # --- issues -------------------------------------------------------------------------------------
 
 def get_issue(org: str, issue_id: int | str) -> ApiRequest:
