@@ -1,0 +1,230 @@
+"""What the planner decided, as typed, frozen values. Pure.
+
+Each action knows three things:
+- ``request()``: the one HTTP request that carries it out (built by shared/ado/requests.py or
+  shared/sentry/requests.py), or None for a change to the link store alone;
+- ``to_json()``: how a dry run shows it, ``{"system", "kind", "request": {method, path, body}}``,
+  or ``{"kind": "skip", "reason"}``;
+- ``link_after(link, response)``: the link to save once the request succeeded, given the parsed
+  response body (the new work item's id and URL, the external issue's id). Saving it is what makes
+  a second delivery of the same event plan nothing.
+Some actions have ``follow_ups(link)``: requests that can only be built once the first succeeded
+(linking the new work item on the Sentry issue needs its id and URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from shared.ado import requests as ado
+from shared.api_request import ApiRequest
+from shared.sentry import requests as sentry
+from shared.store.model import LINKED, UNLINKED, Link
+
+MAX_COMMENT_IDS = 300  # newest ids kept on a link; older ones cannot come back (hooks are not that late)
+
+
+def _remember(link: Link, *ids: str) -> tuple[str, ...]:
+    kept = tuple(i for i in link.comment_ids if i not in ids) + tuple(i for i in ids if i)
+    return kept[-MAX_COMMENT_IDS:]
+
+
+def _with_synced(link: Link, synced: Mapping[str, Any]) -> Link:
+    return link.with_synced(**synced) if synced else link
+
+
+@dataclass(frozen=True)
+class Action:
+    system: ClassVar[str]
+    kind: ClassVar[str]
+
+    def request(self) -> ApiRequest | None:
+        raise NotImplementedError
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return link
+
+    def follow_ups(self, link: Link) -> tuple[Action, ...]:
+        return ()
+
+    def to_json(self) -> dict[str, Any]:
+        req = self.request()
+        return {"system": self.system, "kind": self.kind, "request": req.to_json() if req else None}
+
+
+@dataclass(frozen=True)
+class Skip(Action):
+    """Nothing to do, and why: shown in plans and logs, so every dropped event is explained."""
+
+    reason: str
+    system: ClassVar[str] = "none"
+    kind: ClassVar[str] = "skip"
+
+    def request(self) -> None:
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "skip", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class CreateWorkItem(Action):
+    """Create the work item for a claimed link; on success the link holds its id and URL."""
+
+    claim: Link  # state "claimed": saved before the request so a second delivery cannot create twice
+    project: str
+    work_item_type: str
+    ops: Sequence[Mapping[str, Any]]
+    synced: Mapping[str, Any] = field(default_factory=dict)
+    installation_uuid: str | None = None
+    system: ClassVar[str] = "ado"
+    kind: ClassVar[str] = "create_work_item"
+
+    def request(self) -> ApiRequest:
+        return ado.create_work_item(self.project, self.work_item_type, self.ops)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link:
+        if not isinstance(response, Mapping) or not isinstance(response.get("id"), int):
+            raise ValueError(f"create work item response has no integer id: {response!r}")
+        fields = response.get("fields") or {}
+        url = ((response.get("_links") or {}).get("html") or {}).get("href") or response.get("url", "")
+        base = _with_synced(link or self.claim, self.synced)
+        return replace(base, work_item_id=response["id"], work_item_url=url, state=LINKED,
+                       work_item_type=fields.get("System.WorkItemType", self.work_item_type),
+                       synced=replace(base.synced, ado_rev=response.get("rev"),
+                                      ado_state=fields.get("System.State", base.synced.ado_state),
+                                      ado_changed_at=fields.get("System.ChangedDate")))
+
+    def follow_ups(self, link: Link) -> tuple[Action, ...]:
+        if not self.installation_uuid or not link.work_item_id or not link.work_item_url:
+            return ()
+        return (LinkExternalIssue(self.installation_uuid, link.sentry_issue_id, link.work_item_url,
+                                  link.ado_project, str(link.work_item_id)),)
+
+
+@dataclass(frozen=True)
+class UpdateWorkItem(Action):
+    """Patch a work item; with ``rev`` the patch fails (412) instead of overwriting a newer revision."""
+
+    work_item_id: int
+    ops: Sequence[Mapping[str, Any]]
+    rev: int | None
+    synced: Mapping[str, Any] = field(default_factory=dict)
+    system: ClassVar[str] = "ado"
+    kind: ClassVar[str] = "update_work_item"
+
+    def request(self) -> ApiRequest:
+        return ado.update_work_item(self.work_item_id, self.ops, self.rev)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        if link is None:
+            return None
+        after = _with_synced(link, self.synced)
+        if isinstance(response, Mapping):  # our own revision: its echo must not look newer than what we know
+            fields = response.get("fields") or {}
+            after = after.with_synced(ado_rev=response.get("rev", after.synced.ado_rev),
+                                      ado_changed_at=fields.get("System.ChangedDate", after.synced.ado_changed_at))
+        return after
+
+
+@dataclass(frozen=True)
+class AddAdoComment(Action):
+    project: str
+    work_item_id: int
+    text: str
+    markdown: bool
+    source_id: str  # "sentry:<note id>", remembered so the comment is carried once
+    system: ClassVar[str] = "ado"
+    kind: ClassVar[str] = "add_ado_comment"
+
+    def request(self) -> ApiRequest:
+        return ado.add_comment(self.project, self.work_item_id, self.text, self.markdown)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        if link is None:
+            return None
+        ours = f"ado:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
+        return replace(link, comment_ids=_remember(link, self.source_id, ours))
+
+
+@dataclass(frozen=True)
+class UpdateSentryIssue(Action):
+    org: str
+    issue_id: str
+    changes: Mapping[str, Any]
+    synced: Mapping[str, Any] = field(default_factory=dict)
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "update_sentry_issue"
+
+    def request(self) -> ApiRequest:
+        return sentry.update_issue(self.org, self.issue_id, self.changes)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _with_synced(link, self.synced)
+
+
+@dataclass(frozen=True)
+class AddSentryComment(Action):
+    org: str
+    issue_id: str
+    text: str
+    source_id: str  # "ado:<comment id>"
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "add_sentry_comment"
+
+    def request(self) -> ApiRequest:
+        return sentry.create_comment(self.org, self.issue_id, self.text)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        if link is None:
+            return None
+        ours = f"sentry:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
+        return replace(link, comment_ids=_remember(link, self.source_id, ours))
+
+
+@dataclass(frozen=True)
+class LinkExternalIssue(Action):
+    """Show the work item on the Sentry issue page (an upsert: one link per issue and app)."""
+
+    installation_uuid: str
+    issue_id: str
+    web_url: str
+    project: str
+    identifier: str
+    relink: bool = False  # also mark the link linked again (a restored work item)
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "link_external_issue"
+
+    def request(self) -> ApiRequest:
+        return sentry.create_external_issue(self.installation_uuid, self.issue_id, self.web_url, self.project,
+                                            self.identifier)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        if link is None:
+            return None
+        external = str(response["id"]) if isinstance(response, Mapping) and "id" in response else link.external_issue_id
+        return replace(link, external_issue_id=external, state=LINKED if self.relink else link.state)
+
+
+@dataclass(frozen=True)
+class Unlink(Action):
+    """The work item is gone: mark the link unlinked (kept for a restore) and remove the Sentry link."""
+
+    installation_uuid: str | None
+    external_issue_id: str | None
+    reason: str
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "unlink"
+
+    def request(self) -> ApiRequest | None:
+        if not self.installation_uuid or not self.external_issue_id:
+            return None  # nothing shown on the Sentry issue: only the link store changes
+        return sentry.delete_external_issue(self.installation_uuid, self.external_issue_id)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else replace(link, state=UNLINKED, external_issue_id=None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "reason": self.reason}

@@ -1,0 +1,598 @@
+"""The planner: one webhook + the link + what the shell fetched + the config -> actions. Pure.
+
+Rules:
+- Every decision about *what* to sync lives here or in shared/mapping/; the shell only fetches
+  (`Remote`), applies the actions in order and saves ``action.link_after(...)``.
+- Every event yields at least one action; an event that changes nothing yields a `Skip` whose
+  reason says why, so every dropped delivery is explained in logs and in ``sentry-ado plan``.
+- Echoes are dropped: Sentry events acted by our own app (``actor.type == "application"`` with our
+  app's uuid; ``id == "sentry"`` is Sentry itself — auto-resolve, regressions — and is *not* an
+  echo), ADO revisions made by the bridge's identity, and comments carrying the bridge's marker.
+- Stale and repeated events are dropped: ADO revisions not newer than the link's ``ado_rev``, Sentry
+  status events that the current issue (when fetched) contradicts, comments already carried.
+- What a side holds *now* is the freshest of the fetched object and the link's synced values
+  (`_ado_now`): after the first plan's link changes are saved, planning the same event again finds
+  the target already in the desired state and skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.actions import (
+    Action,
+    AddAdoComment,
+    AddSentryComment,
+    CreateWorkItem,
+    LinkExternalIssue,
+    Skip,
+    Unlink,
+    UpdateSentryIssue,
+    UpdateWorkItem,
+)
+from shared.config import Config, Route
+from shared.mapping import comments, states
+from shared.mapping.fields import Target, create_ops
+from shared.mapping.identities import (
+    AdoIdentity,
+    Matched,
+    SentryMember,
+    Unassigned,
+    Unmatched,
+    ado_to_sentry,
+    parse_ado_identity,
+    same_ado_identity,
+    sentry_actor,
+    sentry_to_ado,
+)
+from shared.mapping.states import StateMappingError, WorkItemState
+from shared.store.model import CLAIMED, LINKED, UNLINKED, Link
+
+SENTRY = "sentry"
+ADO = "ado"
+SENTRY_RESOURCES = ("issue", "comment", "event_alert", "metric_alert", "error", "installation")
+_RESOURCE_BY_DATA_KEY = {"issue": "issue", "comment_id": "comment", "event": "event_alert",
+                         "metric_alert": "metric_alert", "error": "error", "installation": "installation"}
+ALERT_SETTINGS = {"project": "project", "work_item_type": "work_item_type", "type": "work_item_type",
+                  "workItemType": "work_item_type", "area_path": "area_path", "areaPath": "area_path",
+                  "iteration_path": "iteration_path", "iterationPath": "iteration_path", "priority": "priority"}
+
+
+class WebhookError(ValueError):
+    """The body is no webhook at all (not one Sentry or ADO sends); the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Event:
+    source: str  # "sentry" | "ado"
+    kind: str  # "issue.resolved", "comment.created", "workitem.updated", ...
+    body: Mapping[str, Any]
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.body.get("data") or {}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """What the shell fetched before planning. Anything left at its default is simply unknown."""
+
+    now: str  # ISO-8601 UTC; the planner never reads the clock
+    work_item: Mapping[str, Any] | None = None  # REST WorkItem {id, rev, fields, _links}
+    states: tuple[WorkItemState, ...] = ()  # of the work item's (or the route's) type
+    type_fields: frozenset[str] | None = None  # field reference names of that type
+    issue: Mapping[str, Any] | None = None  # current Sentry issue
+    latest_event: Mapping[str, Any] | None = None
+    bridge_ado_identity: str | None = None  # uniqueName the bridge writes to ADO as
+    sentry_app_uuid: str | None = None  # our Sentry app's uuid (actor.id of our own writes)
+    installation_uuid: str | None = None
+    sentry_members: tuple[SentryMember, ...] = ()
+    ado_identities: tuple[AdoIdentity, ...] = ()
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def parse_webhook(source: str, body: Any) -> Event:
+    """Recognise a webhook. Sentry: ``{"resource", "body"}`` (header + JSON) or the bare JSON body,
+    whose resource is then told by its ``data``. ADO: the service hook JSON."""
+    if source not in (SENTRY, ADO):
+        raise WebhookError(f"source must be 'sentry' or 'ado', got {source!r}")
+    if not isinstance(body, Mapping):
+        raise WebhookError(f"a {source} webhook is a JSON object, got {type(body).__name__}")
+    return _parse_sentry(body) if source == SENTRY else _parse_ado(body)
+
+
+def _parse_sentry(raw: Mapping[str, Any]) -> Event:
+    resource, body = raw.get("resource"), raw.get("body")
+    if not isinstance(body, Mapping):
+        resource, body = None, raw
+    action, data = body.get("action"), body.get("data")
+    if not isinstance(action, str) or not action:
+        raise WebhookError("Sentry webhook has no 'action' (expected e.g. \"created\", \"resolved\")")
+    if not isinstance(data, Mapping):
+        raise WebhookError(f"Sentry webhook {action!r} has no 'data' object")
+    if resource is None:
+        resource = next((r for key, r in _RESOURCE_BY_DATA_KEY.items() if key in data), None)
+        if resource is None:
+            raise WebhookError(f"cannot tell the Sentry resource from data keys {sorted(data)}; "
+                               "pass {\"resource\": <Sentry-Hook-Resource>, \"body\": ...}")
+    if not isinstance(resource, str) or not resource:
+        raise WebhookError(f"Sentry-Hook-Resource must be a non-empty string, got {resource!r}")
+    return Event(SENTRY, f"{resource}.{action}", body)
+
+
+def _parse_ado(body: Mapping[str, Any]) -> Event:
+    event_type, resource = body.get("eventType"), body.get("resource")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookError("ADO service hook has no 'eventType' (expected e.g. \"workitem.updated\")")
+    if not isinstance(resource, Mapping):
+        raise WebhookError(f"ADO service hook {event_type!r} has no 'resource' object")
+    return Event(ADO, event_type, body)
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def plan(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    """The actions that carry this event over, in order; never empty."""
+    table = _SENTRY_HANDLERS if event.source == SENTRY else _ADO_HANDLERS
+    handler = table.get(event.kind) or table.get(event.kind.split(".")[0] + ".*")
+    if handler is None:
+        return [Skip(f"{event.source} event {event.kind!r} is not synced")]
+    actions = handler(event, link, remote, config)
+    return actions or [Skip(f"{event.kind}: nothing to change")]
+
+
+Handler = Callable[[Event, Link | None, Remote, Config], list[Action]]
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _is_linked(link: Link | None) -> bool:
+    return link is not None and link.is_linked
+
+
+def _not_linked(link: Link | None, what: str) -> list[Action]:
+    if link is None:
+        return [Skip(f"{what}: the Sentry issue has no linked work item")]
+    return [Skip(f"{what}: link is {link.state} (work item {link.work_item_id}); nothing to update")]
+
+
+def _ado_now(link: Link, remote: Remote) -> tuple[Mapping[str, Any], int | None]:
+    """ADO's current fields as best known: the fetched item unless the link knows a newer revision."""
+    item = remote.work_item
+    fetched_rev = item.get("rev") if item else None
+    synced_rev = link.synced.ado_rev
+    if item and (synced_rev is None or (isinstance(fetched_rev, int) and fetched_rev >= synced_rev)):
+        return item.get("fields") or {}, fetched_rev
+    return ({"System.State": link.synced.ado_state, "System.AssignedTo": link.synced.ado_assignee},
+            synced_rev)
+
+
+def _sentry_issue_url(issue: Mapping[str, Any], config: Config) -> str:
+    url = issue.get("permalink") or issue.get("web_url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url
+    base = config.settings.sentry_base_url.rstrip("/")
+    return f"{base}/organizations/{config.settings.sentry_org}/issues/{issue.get('id')}/"
+
+
+def _sentry_echo(body: Mapping[str, Any], remote: Remote) -> bool:
+    """Our own API writes come back with actor.type "application" and our app's uuid."""
+    actor = body.get("actor") or {}
+    if actor.get("type") != "application" or actor.get("id") == "sentry":
+        return False
+    own = remote.sentry_app_uuid or ((body.get("installation") or {}).get("app") or {}).get("uuid")
+    return own is None or actor.get("id") == own
+
+
+def _installation(event: Event, remote: Remote) -> str | None:
+    return remote.installation_uuid or (event.body.get("installation") or {}).get("uuid")
+
+
+# --- Sentry: creating work items --------------------------------------------------------------
+
+
+def _existing_link(link: Link | None, what: str) -> list[Action]:
+    if link is None:
+        return []
+    if link.state == CLAIMED and link.work_item_id is None:
+        return [Skip(f"{what}: a work item is already being created (claimed at {link.claimed_at})")]
+    if link.state == UNLINKED:
+        return [Skip(f"{what}: its work item {link.work_item_id} was deleted in Azure DevOps; not recreated")]
+    return [Skip(f"{what}: already linked to work item {link.work_item_id}")]
+
+
+def _create(issue: Mapping[str, Any], target: Target, link: Link | None, event: Event, remote: Remote,
+            config: Config, note: str | None = None) -> list[Action]:
+    what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
+    existing = _existing_link(link, what)
+    if existing:
+        return existing
+    url = _sentry_issue_url(issue, config)
+    try:
+        status = states.sentry_status(issue.get("status", "unresolved"))
+        ops = create_ops(issue, remote.latest_event, target, config.rules, remote.type_fields,
+                         config.settings.ado_is_services, url, note)
+    except ValueError as exc:
+        return [Skip(f"{what}: cannot build the work item: {exc}")]
+    assignee = sentry_to_ado(issue.get("assignedTo"), config.rules.identities, remote.sentry_members,
+                             remote.ado_identities)
+    synced: dict[str, Any] = {"sentry_status": status,
+                              "sentry_title": issue.get("title"), "sentry_changed_at": remote.now}
+    if isinstance(assignee, Matched):
+        ops.insert(1, {"op": "add", "path": "/fields/System.AssignedTo", "value": assignee.value})
+        synced |= {"sentry_assignee": sentry_actor(issue.get("assignedTo")), "ado_assignee": assignee.value}
+    project = issue.get("project") or {}
+    claim = Link(sentry_org=config.settings.sentry_org, sentry_issue_id=str(issue.get("id")),
+                 sentry_project=str(project.get("slug") or ""), sentry_short_id=str(issue.get("shortId") or ""),
+                 sentry_url=url, ado_org_url=config.settings.ado_org_url, ado_project=target.project,
+                 work_item_type=target.work_item_type, state=CLAIMED, claimed_at=remote.now)
+    return [CreateWorkItem(claim, target.project, target.work_item_type, ops, synced, _installation(event, remote))]
+
+
+def _route_target(route: Route) -> Target:
+    return Target(route.ado_project, route.work_item_type, route.area_path, route.iteration_path, route.tags,
+                  route.fields)
+
+
+def _issue_created(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    issue = event.data.get("issue") or {}
+    slug = (issue.get("project") or {}).get("slug", "")
+    route = config.rules.route_for(slug)
+    what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
+    if route is None:
+        return [Skip(f"{what}: Sentry project {slug!r} has no route in the sync rules")]
+    auto = route.auto_create
+    if not auto.enabled:
+        return [Skip(f"{what}: auto_create is off for project {slug!r}")]
+    if issue.get("level") not in auto.levels:
+        return [Skip(f"{what}: level {issue.get('level')!r} is not in auto_create.levels {list(auto.levels)}")]
+    environment = (remote.latest_event or {}).get("environment") or _event_tag(remote.latest_event, "environment")
+    if auto.environments and environment not in auto.environments:
+        return [Skip(f"{what}: environment {environment!r} is not in auto_create.environments "
+                     f"{list(auto.environments)}")]
+    count = int(str(issue.get("count") or "1")) if str(issue.get("count") or "1").isdigit() else 1
+    if count < auto.min_events:
+        return [Skip(f"{what}: {count} event(s), auto_create.min_events is {auto.min_events}")]
+    return _create(issue, _route_target(route), link, event, remote, config)
+
+
+def _event_tag(event: Mapping[str, Any] | None, key: str) -> str | None:
+    for t in (event or {}).get("tags") or []:
+        if isinstance(t, Mapping) and t.get("key") == key:
+            return str(t.get("value"))
+    return None
+
+
+def _alert_target(settings: Mapping[str, Any], route: Route | None) -> Target | str:
+    """The work item target from our alert-rule action settings over the route; or what is wrong."""
+    values = {ALERT_SETTINGS[k]: v for k, v in settings.items() if k in ALERT_SETTINGS and v not in (None, "")}
+    project = values.get("project") or (route.ado_project if route else None)
+    if not project:
+        return "alert-rule settings name no ADO project and the Sentry project has no route"
+    base = _route_target(route) if route and route.ado_project == project else Target(project, "Bug")
+    priority = values.get("priority")
+    if priority is not None:
+        if not str(priority).isdigit() or not 1 <= int(priority) <= 4:
+            return f"alert-rule setting priority must be 1-4, got {priority!r}"
+        priority = int(priority)
+    return Target(project, str(values.get("work_item_type") or base.work_item_type),
+                  values.get("area_path") or base.area_path, values.get("iteration_path") or base.iteration_path,
+                  base.tags, base.fields, priority)
+
+
+def _event_alert(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    data = event.data
+    alert = data.get("issue_alert")
+    fired = data.get("event") or {}
+    if not isinstance(alert, Mapping) or not isinstance(alert.get("settings"), list):
+        return [Skip(f"alert rule {data.get('triggered_rule')!r} fired without the bridge's alert-rule action "
+                     "settings; nothing to create")]
+    settings = {s.get("name"): s.get("value") for s in alert["settings"] if isinstance(s, Mapping)}
+    issue = dict(remote.issue) if remote.issue else {
+        "id": str(fired.get("issue_id", "")), "title": fired.get("title"), "culprit": fired.get("culprit"),
+        "metadata": fired.get("metadata") or {}, "level": fired.get("level"), "status": "unresolved",
+        "project": {"slug": fired.get("project_slug", "")}}
+    if not str(issue.get("id") or "").isdigit():
+        return [Skip(f"event alert carries no numeric issue id (got {issue.get('id')!r})")]
+    route = config.rules.route_for((issue.get("project") or {}).get("slug", ""))
+    target = _alert_target(settings, route)
+    if isinstance(target, str):
+        return [Skip(f"Sentry issue {issue.get('id')}: {target}")]
+    note = settings.get("description") if isinstance(settings.get("description"), str) else None
+    return _create(issue, target, link, event, remote, config, note)
+
+
+# --- Sentry: status, assignee, comments -------------------------------------------------------
+
+
+_ACTION_STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored", "archived": "ignored"}
+
+
+def _issue_status(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    action = event.kind.split(".", 1)[1]
+    status = _ACTION_STATUS[action]
+    issue = event.data.get("issue") or {}
+    what = f"Sentry issue {issue.get('shortId') or issue.get('id')} {action}"
+    if _sentry_echo(event.body, remote):
+        return [Skip(f"{what}: our own change coming back (actor is the bridge's app)")]
+    if not config.rules.syncs("status", "ado"):
+        return [Skip(f"{what}: status does not sync towards ADO (sync.status = {config.rules.direction('status')})")]
+    if not _is_linked(link):
+        return _not_linked(link, what)
+    assert link is not None
+    if remote.issue is not None:
+        current = states.sentry_status(remote.issue.get("status", status))
+        if current != status:
+            return [Skip(f"{what}: stale, the issue is {current} now")]
+    fields, rev = _ado_now(link, remote)
+    state = fields.get("System.State")
+    if (config.rules.conflict == "ado" and remote.work_item and link.synced.ado_state
+            and state != link.synced.ado_state):
+        return [Skip(f"{what}: ADO changed the state to {state!r} since the last sync and sync.conflict = 'ado'")]
+    wit = (fields.get("System.WorkItemType") or link.work_item_type)
+    try:
+        result = states.outbound(status, issue.get("substatus"), state, remote.states, wit, config.rules.states)
+    except StateMappingError as exc:
+        return [Skip(f"{what}: {exc}")]
+    if isinstance(result, states.Stay):
+        return [Skip(f"{what}: {result.reason}")]
+    ops = [{"op": "add", "path": "/fields/System.State", "value": result.state}]
+    synced = {"sentry_status": status, "ado_state": result.state, "sentry_changed_at": remote.now}
+    return [UpdateWorkItem(link.work_item_id or 0, ops, rev, synced)]
+
+
+def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    issue = event.data.get("issue") or {}
+    assignee = event.data.get("assignee") if "assignee" in event.data else issue.get("assignedTo")
+    what = f"Sentry issue {issue.get('shortId') or issue.get('id')} assignment"
+    if _sentry_echo(event.body, remote):
+        return [Skip(f"{what}: our own change coming back (actor is the bridge's app)")]
+    if not config.rules.syncs("assignee", "ado"):
+        return [Skip(f"{what}: assignee does not sync towards ADO")]
+    if not _is_linked(link):
+        return _not_linked(link, what)
+    assert link is not None
+    mapped = sentry_to_ado(assignee, config.rules.identities, remote.sentry_members, remote.ado_identities)
+    if isinstance(mapped, Unmatched):
+        return [Skip(f"{what}: {mapped.reason}")]
+    fields, rev = _ado_now(link, remote)
+    current = fields.get("System.AssignedTo")
+    wanted = mapped.value if isinstance(mapped, Matched) else None
+    if same_ado_identity(current, wanted):
+        return [Skip(f"{what}: work item already {'assigned to ' + wanted if wanted else 'unassigned'}")]
+    op = ({"op": "add", "path": "/fields/System.AssignedTo", "value": wanted} if wanted
+          else {"op": "remove", "path": "/fields/System.AssignedTo"})
+    synced = {"sentry_assignee": sentry_actor(assignee), "ado_assignee": wanted, "sentry_changed_at": remote.now}
+    return [UpdateWorkItem(link.work_item_id or 0, [op], rev, synced)]
+
+
+def _comment_created(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    data = event.data
+    what = f"Sentry comment {data.get('comment_id')}"
+    text = data.get("comment")
+    if _sentry_echo(event.body, remote) or comments.written_by_bridge(text):
+        return [Skip(f"{what}: written by the bridge; not carried back")]
+    if not config.rules.syncs("comments", "ado"):
+        return [Skip(f"{what}: comments do not sync towards ADO")]
+    if not _is_linked(link):
+        return _not_linked(link, what)
+    assert link is not None
+    source_id = f"sentry:{data.get('comment_id')}"
+    if source_id in link.comment_ids:
+        return [Skip(f"{what}: already carried to work item {link.work_item_id}")]
+    if not isinstance(text, str) or not text.strip():
+        return [Skip(f"{what}: empty comment")]
+    author = (event.body.get("actor") or {}).get("name")
+    comment = comments.to_ado(author, text, config.settings.ado_is_services)
+    return [AddAdoComment(link.ado_project, link.work_item_id or 0, comment.text, comment.markdown, source_id)]
+
+
+def _comment_changed(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    verb = event.kind.split(".", 1)[1]
+    return [Skip(f"Sentry comment {event.data.get('comment_id')} {verb}: edits and deletions are not carried "
+                 "over; the work item keeps the copy it got")]
+
+
+def _static_skip(reason: str) -> Handler:
+    def handler(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+        return [Skip(f"{event.kind}: {reason}")]
+    return handler
+
+
+_SENTRY_HANDLERS: Mapping[str, Handler] = {
+    "issue.created": _issue_created,
+    "issue.resolved": _issue_status,
+    "issue.unresolved": _issue_status,
+    "issue.ignored": _issue_status,
+    "issue.archived": _issue_status,
+    "issue.assigned": _issue_assigned,
+    "comment.created": _comment_created,
+    "comment.updated": _comment_changed,
+    "comment.deleted": _comment_changed,
+    "event_alert.triggered": _event_alert,
+    "metric_alert.*": _static_skip("metric alerts describe a metric, not an issue; no work item is made"),
+    "error.*": _static_skip("single error events are not synced; work items follow issues"),
+    "installation.*": _static_skip("installation lifecycle needs no sync; the installation uuid comes with "
+                                   "every webhook"),
+}
+
+
+# --- ADO --------------------------------------------------------------------------------------
+
+
+def _work_item_id(event: Event) -> Any:
+    resource = event.body.get("resource") or {}
+    return resource.get("workItemId", resource.get("id"))
+
+
+def _ado_echo(by: Any, remote: Remote) -> bool:
+    return bool(remote.bridge_ado_identity) and by is not None and same_ado_identity(by, remote.bridge_ado_identity)
+
+
+def _ado_link_check(event: Event, link: Link | None, states_wanted: tuple[str, ...] = (LINKED,)) -> list[Action]:
+    wid = _work_item_id(event)
+    what = f"work item {wid} {event.kind.split('.', 1)[1]}"
+    if link is None:
+        return [Skip(f"{what}: not linked to a Sentry issue")]
+    if link.work_item_id != wid:
+        return [Skip(f"{what}: the link given is for work item {link.work_item_id}")]
+    if link.state not in states_wanted:
+        return [Skip(f"{what}: link is {link.state}")]
+    return []
+
+
+def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    problem = _ado_link_check(event, link)
+    if problem:
+        return problem
+    assert link is not None
+    resource = event.body["resource"]
+    what = f"work item {link.work_item_id} rev {resource.get('rev')}"
+    if _ado_echo(resource.get("revisedBy"), remote):
+        return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
+    rev = resource.get("rev")
+    revision = (resource.get("revision") or {}).get("fields") or {}
+    changed_at = revision.get("System.ChangedDate") or resource.get("revisedDate")
+    if isinstance(rev, int) and link.synced.ado_rev is not None and rev <= link.synced.ado_rev:
+        return [Skip(f"{what}: stale or repeated, the link already has rev {link.synced.ado_rev}")]
+    if (not isinstance(rev, int) and changed_at and link.synced.ado_changed_at
+            and changed_at <= link.synced.ado_changed_at):
+        return [Skip(f"{what}: stale or repeated, changed {changed_at}, link has {link.synced.ado_changed_at}")]
+    deltas = resource.get("fields") or {}
+    changes: dict[str, Any] = {}
+    synced: dict[str, Any] = {"ado_rev": rev if isinstance(rev, int) else link.synced.ado_rev,
+                              "ado_changed_at": changed_at}
+    skips: list[Action] = []
+    if "System.State" in deltas:
+        _state_change(deltas["System.State"], revision, link, remote, config, what, changes, synced, skips)
+    if "System.AssignedTo" in deltas:
+        _assignee_change(deltas["System.AssignedTo"], link, remote, config, what, changes, synced, skips)
+    if "System.Title" in deltas and config.rules.syncs("title", "sentry"):
+        skips.append(Skip(f"{what}: title changed, but Sentry's API cannot set an issue title"))
+    if not changes:
+        return skips or [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})")]
+    update = UpdateSentryIssue(config.settings.sentry_org, link.sentry_issue_id, changes, synced)
+    return [update, *skips]
+
+
+def _sentry_now(link: Link, remote: Remote) -> tuple[str | None, str | None]:
+    if remote.issue is not None:
+        return states.sentry_status(remote.issue.get("status", "unresolved")), sentry_actor(
+            remote.issue.get("assignedTo"))
+    return link.synced.sentry_status, link.synced.sentry_assignee
+
+
+def _state_change(delta: Mapping[str, Any], revision: Mapping[str, Any], link: Link, remote: Remote,
+                  config: Config, what: str, changes: dict[str, Any], synced: dict[str, Any],
+                  skips: list[Action]) -> None:
+    new = delta.get("newValue")
+    if not config.rules.syncs("status", "sentry"):
+        skips.append(Skip(f"{what}: state does not sync towards Sentry"))
+        return
+    wit = revision.get("System.WorkItemType") or link.work_item_type
+    try:
+        status = states.inbound(delta.get("oldValue"), new, remote.states, wit, config.rules.states)
+    except StateMappingError as exc:
+        skips.append(Skip(f"{what}: {exc}; fetch the type's states and retry"))
+        return
+    synced["ado_state"] = new
+    if status is None:
+        skips.append(Skip(f"{what}: state {delta.get('oldValue')!r} -> {new!r} asks nothing of Sentry"))
+        return
+    current, _ = _sentry_now(link, remote)
+    if current == status:
+        skips.append(Skip(f"{what}: Sentry issue already {status}"))
+        synced["sentry_status"] = status
+        return
+    changes["status"] = status
+    if status == "ignored":
+        changes["substatus"] = "archived_forever"
+    synced["sentry_status"] = status
+
+
+def _assignee_change(delta: Mapping[str, Any], link: Link, remote: Remote, config: Config, what: str,
+                     changes: dict[str, Any], synced: dict[str, Any], skips: list[Action]) -> None:
+    if not config.rules.syncs("assignee", "sentry"):
+        skips.append(Skip(f"{what}: assignee does not sync towards Sentry"))
+        return
+    new = delta.get("newValue")
+    try:
+        mapped = ado_to_sentry(new, config.rules.identities, remote.sentry_members, remote.ado_identities)
+    except ValueError as exc:
+        skips.append(Skip(f"{what}: {exc}"))
+        return
+    if isinstance(mapped, Unmatched):
+        skips.append(Skip(f"{what}: {mapped.reason}"))
+        return
+    parsed = parse_ado_identity(new)
+    synced["ado_assignee"] = parsed.unique_name if parsed else None
+    wanted = mapped.value if isinstance(mapped, Matched) else None
+    _, current = _sentry_now(link, remote)
+    synced["sentry_assignee"] = wanted
+    if current == wanted:
+        skips.append(Skip(f"{what}: Sentry issue already {'assigned to ' + wanted if wanted else 'unassigned'}"))
+        return
+    changes["assignedTo"] = "" if isinstance(mapped, Unassigned) else wanted
+
+
+def _workitem_commented(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    problem = _ado_link_check(event, link)
+    if problem:
+        return problem
+    assert link is not None
+    resource = event.body["resource"]
+    fields = resource.get("fields") or {}
+    comment_id = (resource.get("commentVersionRef") or {}).get("commentId")
+    what = f"work item {link.work_item_id} comment {comment_id}"
+    text = fields.get("System.History")
+    if _ado_echo(fields.get("System.ChangedBy"), remote) or comments.written_by_bridge(text):
+        return [Skip(f"{what}: written by the bridge; not carried back")]
+    if not config.rules.syncs("comments", "sentry"):
+        return [Skip(f"{what}: comments do not sync towards Sentry")]
+    source_id = f"ado:{comment_id}" if comment_id is not None else f"ado:rev{resource.get('rev')}"
+    if source_id in link.comment_ids:
+        return [Skip(f"{what}: already carried to Sentry")]
+    if not isinstance(text, str) or not text.strip():
+        return [Skip(f"{what}: the hook carries no comment text (System.History)")]
+    author = parse_ado_identity(fields.get("System.ChangedBy"))
+    body = comments.to_sentry(author.display_name or author.unique_name if author else None, text)
+    return [AddSentryComment(config.settings.sentry_org, link.sentry_issue_id, body, source_id)]
+
+
+def _workitem_deleted(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    problem = _ado_link_check(event, link)
+    if problem:
+        return problem
+    assert link is not None
+    return [Unlink(_installation(event, remote), link.external_issue_id,
+                   f"work item {link.work_item_id} was deleted in Azure DevOps")]
+
+
+def _workitem_restored(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    problem = _ado_link_check(event, link, (UNLINKED,))
+    if problem:
+        if link is not None and link.state == LINKED and link.work_item_id == _work_item_id(event):
+            return [Skip(f"work item {link.work_item_id} restored: already linked")]
+        return problem
+    assert link is not None
+    installation = _installation(event, remote)
+    if not installation or not link.work_item_url:
+        return [Skip(f"work item {link.work_item_id} restored: installation uuid or work item URL unknown")]
+    return [LinkExternalIssue(installation, link.sentry_issue_id, link.work_item_url, link.ado_project,
+                              str(link.work_item_id), relink=True)]
+
+
+_ADO_HANDLERS: Mapping[str, Handler] = {
+    "workitem.updated": _workitem_updated,
+    "workitem.commented": _workitem_commented,
+    "workitem.deleted": _workitem_deleted,
+    "workitem.restored": _workitem_restored,
+    "workitem.created": _static_skip("work items made in Azure DevOps are linked from Sentry, not here"),
+}
+
