@@ -1,0 +1,501 @@
+"""The planner against every Sentry webhook action and every ADO work item event."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from shared.actions import (
+    AddAdoComment,
+    AddSentryComment,
+    CreateWorkItem,
+    LinkExternalIssue,
+    Skip,
+    Unlink,
+    UpdateSentryIssue,
+    UpdateWorkItem,
+)
+from shared.config import Config, Secret, Settings, StateRules, parse_rules
+from shared.mapping.identities import AdoIdentity, SentryMember
+from shared.planner import Event, Remote, WebhookError, parse_webhook, plan
+from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
+from tests.mapping.processes import AGILE_BUG, BASIC_ISSUE, CMMI_BUG, CUSTOM_BUG, SCRUM_BUG
+
+EXAMPLES = Path("/work/shared/examples/sentry-example-app")
+RULES = parse_rules(Path("sandbox/default-sync.toml").read_text())
+APP_UUID = "64bf2cf4-37ca-4365-8dd3-6b6e56d741b8"
+INSTALL = "7a485448-a9e2-4c85-8a3c-4f44175783c9"
+BRIDGE = "sentry-bridge@example.com"
+NOW = "2026-01-02T03:04:05+00:00"
+
+
+def _settings(url: str = "https://dev.azure.com/acme") -> Settings:
+    return Settings(sentry_base_url="https://sentry.io", sentry_org="example", sentry_token=Secret("t"),
+                    sentry_client_secret=Secret("s"), ado_org_url=url, ado_auth="pat", ado_pat=Secret("p"),
+                    ado_tenant_id=None, ado_client_id=None, ado_client_secret=None, ado_hook_secret=Secret("h"),
+                    link_store="sqlite", sqlite_path=":memory:", storage_connection=None, storage_account=None,
+                    sync_config_path=None, reconcile_schedule="0 */15 * * * *")
+
+
+CONFIG = Config(_settings(), RULES)
+SERVER = Config(_settings("https://tfs.example.com/DefaultCollection"), RULES)
+MEMBERS = (SentryMember("789", "person@example.com", "Person"),)
+DIRECTORY = (AdoIdentity("person@example.com", "Person P"),)
+
+
+def sentry(name: str, resource: str | None = None, **changes) -> Event:
+    body = json.loads((EXAMPLES / f"{name}.json").read_text())
+    for path, value in changes.items():
+        node = body
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return parse_webhook("sentry", {"resource": resource, "body": body} if resource else body)
+
+
+def issue_event(action: str, status: str, substatus: str | None = None, project: str = "backend", actor=None):
+    body = json.loads((EXAMPLES / "issue.created.json").read_text())
+    body["action"] = action
+    body["data"]["issue"].update(status=status, substatus=substatus, project={"id": "1", "slug": project})
+    if actor:
+        body["actor"] = actor
+    return parse_webhook("sentry", {"resource": "issue", "body": body})
+
+
+def linked(state="Active", wit="Bug", **synced) -> Link:
+    values = {"sentry_status": "unresolved", "ado_state": state, "ado_rev": 5} | synced
+    return Link(sentry_org="example", sentry_issue_id="123", sentry_project="backend", ado_project="Shop",
+                work_item_id=42, work_item_type=wit, work_item_url="https://dev.azure.com/acme/Shop/_workitems/edit/42",
+                external_issue_id="900", state=LINKED, synced=SyncedValues(**values))
+
+
+def remote(states=AGILE_BUG, state="Active", wit="Bug", rev=5, assigned=None, **kw) -> Remote:
+    fields = {"System.State": state, "System.WorkItemType": wit, "System.ChangedDate": "2026-01-01T00:00:00Z"}
+    if assigned:
+        fields["System.AssignedTo"] = {"uniqueName": assigned, "displayName": assigned}
+    base = {"now": NOW, "work_item": {"id": 42, "rev": rev, "fields": fields}, "states": states,
+            "bridge_ado_identity": BRIDGE, "sentry_app_uuid": APP_UUID, "installation_uuid": INSTALL,
+            "sentry_members": MEMBERS, "ado_identities": DIRECTORY}
+    return Remote(**(base | kw))
+
+
+def ado_updated(fields: dict, rev: int = 6, by: str = "Jane Doe <jane@example.com>", wit: str = "Bug") -> Event:
+    return parse_webhook("ado", {
+        "eventType": "workitem.updated", "publisherId": "tfs", "resourceVersion": "1.0",
+        "resource": {"id": 3, "workItemId": 42, "rev": rev, "revisedBy": {"uniqueName": by.split("<")[-1].rstrip(">"),
+                                                                          "name": by},
+                     "fields": fields,
+                     "revision": {"id": 42, "rev": rev, "fields": {
+                         "System.WorkItemType": wit, "System.ChangedDate": f"2026-01-0{rev % 9}T00:00Z"}}},
+    })
+
+
+def ado_event(kind: str, fields: dict | None = None, **resource) -> Event:
+    return parse_webhook("ado", {"eventType": kind, "resource": {"id": 42, "rev": 7, "fields": fields or {},
+                                                                  **resource}})
+
+
+def kinds(actions):
+    return [type(a).__name__ for a in actions]
+
+
+# --- Sentry issue status, every process ---------------------------------------------------------
+
+@pytest.mark.parametrize(("states", "wit", "current", "action", "status", "expected_state"), [
+    (BASIC_ISSUE, "Issue", "Doing", "resolved", "resolved", "Done"),
+    (BASIC_ISSUE, "Issue", "Done", "unresolved", "unresolved", "Doing"),
+    (AGILE_BUG, "Bug", "Active", "resolved", "resolved", "Closed"),
+    (AGILE_BUG, "Bug", "Closed", "unresolved", "unresolved", "Active"),
+    (SCRUM_BUG, "Bug", "Committed", "resolved", "resolved", "Done"),
+    (SCRUM_BUG, "Bug", "Done", "unresolved", "unresolved", "Committed"),
+    (CMMI_BUG, "Bug", "Proposed", "resolved", "resolved", "Closed"),
+    (CMMI_BUG, "Bug", "Closed", "unresolved", "unresolved", "Active"),
+    (CUSTOM_BUG, "Bug", "Triaged", "resolved", "resolved", "Verified"),
+])
+def test_sentry_status_moves_the_work_item(states, wit, current, action, status, expected_state):
+    actions = plan(issue_event(action, status), linked(current, wit), remote(states, current, wit), CONFIG)
+    assert kinds(actions) == ["UpdateWorkItem"]
+    body = actions[0].to_json()["request"]["body"]
+    assert body == [{"op": "test", "path": "/rev", "value": 5},
+                    {"op": "add", "path": "/fields/System.State", "value": expected_state}]
+    assert actions[0].to_json()["request"]["path"].startswith("/_apis/wit/workitems/42")
+
+
+@pytest.mark.parametrize(("event", "link", "rem", "reason"), [
+    (issue_event("ignored", "ignored", "archived_forever"), linked(), remote(), "already agrees"),
+    (issue_event("archived", "ignored", "archived_until_escalating"), linked(), remote(), "already agrees"),
+    (issue_event("resolved", "resolved"), linked("Closed"), remote(state="Closed"), "already agrees"),
+    (issue_event("resolved", "resolved"), None, remote(), "has no linked work item"),
+    (issue_event("resolved", "resolved", actor={"type": "application", "id": APP_UUID, "name": "bridge"}),
+     linked(), remote(), "our own change"),
+    (issue_event("resolved", "resolved"), linked(), remote(issue={"id": "123", "status": "unresolved"}),
+     "stale, the issue is unresolved now"),
+    (issue_event("resolved", "resolved"), linked(), remote(states=()), "states of work item type 'Bug' are unknown"),
+    (issue_event("resolved", "resolved"), replace(linked(), state=UNLINKED), remote(), "link is unlinked"),
+])
+def test_sentry_status_skips(event, link, rem, reason):
+    actions = plan(event, link, rem, CONFIG)
+    assert kinds(actions) == ["Skip"]
+    assert reason in actions[0].reason
+
+
+def test_sentry_itself_as_actor_is_not_an_echo():
+    """Auto-resolve and regressions come with actor id "sentry": they must sync."""
+    event = issue_event("unresolved", "unresolved", "regressed", actor={"type": "application", "id": "sentry"})
+    assert kinds(plan(event, linked("Closed"), remote(state="Closed"), CONFIG)) == ["UpdateWorkItem"]
+
+
+def test_regression_respects_reopen_on_regression():
+    rules = replace(RULES, states=StateRules(reopen_on_regression=False))
+    event = issue_event("unresolved", "unresolved", "regressed")
+    actions = plan(event, linked("Closed"), remote(state="Closed"), Config(CONFIG.settings, rules))
+    assert "reopen_on_regression" in actions[0].reason
+
+
+def test_status_direction_off_is_skipped():
+    rules = replace(RULES, directions={**RULES.directions, "status": "ado-to-sentry"})
+    actions = plan(issue_event("resolved", "resolved"), linked(), remote(), Config(CONFIG.settings, rules))
+    assert "does not sync towards ADO" in actions[0].reason
+
+
+# --- assignment -------------------------------------------------------------------------------
+
+def test_assigned_maps_by_email():
+    actions = plan(sentry("issue.assigned"), linked(), remote(), CONFIG)
+    assert kinds(actions) == ["UpdateWorkItem"]
+    assert actions[0].ops == [{"op": "add", "path": "/fields/System.AssignedTo", "value": "person@example.com"}]
+    assert actions[0].synced["sentry_assignee"] == "user:789"
+
+
+def test_unassign_removes_the_assignee():
+    event = sentry("issue.assigned", data__issue__assignedTo=None)
+    actions = plan(event, linked(), remote(assigned="person@example.com"), CONFIG)
+    assert actions[0].ops == [{"op": "remove", "path": "/fields/System.AssignedTo"}]
+
+
+@pytest.mark.parametrize(("event", "rem", "reason"), [
+    (sentry("issue.assigned"), remote(assigned="Person@Example.com"), "already assigned"),
+    (sentry("issue.assigned", data__issue__assignedTo=None), remote(), "already unassigned"),
+    (sentry("issue.assigned", data__issue__assignedTo={"type": "user", "id": "5", "email": "x@y.z"}), remote(),
+     "no Azure DevOps identity for Sentry user x@y.z"),
+    (sentry("issue.assigned", data__issue__assignedTo={"type": "team", "id": "5", "name": "core"}), remote(),
+     "Sentry team 'core'"),
+])
+def test_assigned_skips(event, rem, reason):
+    actions = plan(event, linked(), rem, CONFIG)
+    assert reason in actions[0].reason
+
+
+# --- creation ---------------------------------------------------------------------------------
+
+def _created(project="backend", level="error", **issue):
+    body = json.loads((EXAMPLES / "issue.created.json").read_text())
+    body["data"]["issue"].update(project={"id": "1", "slug": project}, level=level, **issue)
+    return parse_webhook("sentry", {"resource": "issue", "body": body})
+
+
+@pytest.mark.parametrize(("project", "wit", "ado_project"),
+                         [("backend", "Bug", "Shop"), ("frontend", "Issue", "Basic")])
+def test_issue_created_creates_per_route(project, wit, ado_project):
+    actions = plan(_created(project), None, remote(work_item=None), CONFIG)
+    assert kinds(actions) == ["CreateWorkItem"]
+    out = actions[0].to_json()
+    assert out["system"] == "ado" and out["kind"] == "create_work_item"
+    assert out["request"]["path"].startswith(f"/{ado_project}/_apis/wit/workitems/${wit}")
+    paths = [op["path"] for op in out["request"]["body"]]
+    assert "/fields/System.Title" in paths and "/relations/-" in paths
+    assert actions[0].claim.state == CLAIMED and actions[0].claim.claimed_at == NOW
+
+
+def test_issue_created_on_server_writes_html():
+    actions = plan(_created(), None, remote(work_item=None), SERVER)
+    assert not any(op["path"].startswith("/multilineFieldsFormat") for op in actions[0].ops)
+
+
+@pytest.mark.parametrize(("event", "link", "reason"), [
+    (_created("mobile"), None, "project 'mobile' has no route"),
+    (_created(level="warning"), None, "level 'warning' is not in auto_create.levels"),
+    (_created(), linked(), "already linked to work item 42"),
+    (_created(), replace(linked(), state=CLAIMED, work_item_id=None, claimed_at="t0"), "already being created"),
+    (_created(), replace(linked(), state=UNLINKED), "was deleted in Azure DevOps"),
+])
+def test_issue_created_skips(event, link, reason):
+    assert reason in plan(event, link, remote(work_item=None), CONFIG)[0].reason
+
+
+def test_event_alert_with_settings_creates_with_them():
+    event = sentry("event_alert.triggered--with_alert_rule_action")
+    settings = [{"name": "project", "value": "Ops"}, {"name": "type", "value": "Task"},
+                {"name": "areaPath", "value": "Ops\\Oncall"}, {"name": "priority", "value": "1"}]
+    event.body["data"]["issue_alert"]["settings"] = settings
+    actions = plan(event, None, remote(work_item=None), CONFIG)
+    assert kinds(actions) == ["CreateWorkItem"]
+    a = actions[0]
+    assert (a.project, a.work_item_type) == ("Ops", "Task")
+    ops = {op["path"]: op["value"] for op in a.ops}
+    assert ops["/fields/System.AreaPath"] == "Ops\\Oncall"
+    assert ops["/fields/Microsoft.VSTS.Common.Priority"] == 1
+    # once per issue
+    assert "already linked" in plan(event, linked(), remote(), CONFIG)[0].reason
+
+
+@pytest.mark.parametrize(("settings", "reason"), [
+    ([{"name": "priority", "value": "7"}, {"name": "project", "value": "Ops"}], "priority must be 1-4, got '7'"),
+    ([{"name": "title", "value": "x"}], "name no ADO project"),
+])
+def test_event_alert_bad_settings_are_named(settings, reason):
+    event = sentry("event_alert.triggered--with_alert_rule_action")
+    event.body["data"]["issue_alert"]["settings"] = settings
+    assert reason in plan(event, None, remote(work_item=None), CONFIG)[0].reason
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+def test_comment_created_goes_to_ado_attributed():
+    actions = plan(sentry("comment.created"), linked(), remote(), CONFIG)
+    assert kinds(actions) == ["AddAdoComment"]
+    req = actions[0].to_json()["request"]
+    assert req["body"] == {"text": "**name** (via Sentry): this is a test comment"}
+    assert "format=markdown" in req["path"]
+
+
+@pytest.mark.parametrize(("event", "link", "reason"), [
+    (sentry("comment.created", actor={"type": "application", "id": APP_UUID}), linked(), "written by the bridge"),
+    (sentry("comment.created", data__comment="**Bob** (via Azure DevOps): hi"), linked(), "written by the bridge"),
+    (sentry("comment.created"), replace(linked(), comment_ids=("sentry:456",)), "already carried"),
+    (sentry("comment.updated"), linked(), "edits and deletions are not carried"),
+    (sentry("comment.deleted"), linked(), "edits and deletions are not carried"),
+])
+def test_comment_skips(event, link, reason):
+    assert reason in plan(event, link, remote(), CONFIG)[0].reason
+
+
+# --- resources we do not sync -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "resource", "reason"), [
+    ("installation.created", "installation", "installation lifecycle"),
+    ("installation.deleted", "installation", "installation lifecycle"),
+    ("metric_alert.critical", "metric_alert", "metric alerts"),
+    ("metric_alert.warning", "metric_alert", "metric alerts"),
+    ("metric_alert.resolved", "metric_alert", "metric alerts"),
+    ("event_alert.triggered", "event_alert", "without the bridge's alert-rule action"),
+])
+def test_unsynced_sentry_resources_skip_with_reason(name, resource, reason):
+    actions = plan(sentry(name, resource), None, remote(), CONFIG)
+    assert kinds(actions) == ["Skip"] and reason in actions[0].reason
+
+
+def test_error_created_skips():
+    event = parse_webhook("sentry", {"resource": "error", "body": {"action": "created", "data": {"error": {}}}})
+    assert "single error events" in plan(event, None, remote(), CONFIG)[0].reason
+
+
+# --- ADO work item events ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("states", "wit", "old", "new", "status", "expected"), [
+    (BASIC_ISSUE, "Issue", "Doing", "Done", "unresolved", {"status": "resolved"}),
+    (AGILE_BUG, "Bug", "Resolved", "Closed", "unresolved", {"status": "resolved"}),
+    (AGILE_BUG, "Bug", "Closed", "Active", "resolved", {"status": "unresolved"}),
+    (SCRUM_BUG, "Bug", "Committed", "Done", "unresolved", {"status": "resolved"}),
+    (CMMI_BUG, "Bug", "Closed", "Active", "resolved", {"status": "unresolved"}),
+    (CUSTOM_BUG, "Bug", "Triaged", "Verified", "unresolved", {"status": "resolved"}),
+])
+def test_ado_state_change_updates_sentry(states, wit, old, new, status, expected):
+    event = ado_updated({"System.State": {"oldValue": old, "newValue": new}}, wit=wit)
+    actions = plan(event, linked(old, wit, sentry_status=status), remote(states, old, wit), CONFIG)
+    assert kinds(actions) == ["UpdateSentryIssue"]
+    assert actions[0].changes == expected
+    assert actions[0].to_json()["request"] == {"method": "PUT", "path": "/api/0/organizations/example/issues/123/",
+                                               "body": expected}
+
+
+@pytest.mark.parametrize(("fields", "link", "rev", "by", "reason"), [
+    ({"System.State": {"oldValue": "New", "newValue": "Active"}}, linked("New"), 6, "J <j@x>", "asks nothing"),
+    ({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, linked(), 6, f"Bridge <{BRIDGE}>", "our own"),
+    ({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, linked(), 5, "J <j@x>", "stale or repeated"),
+    ({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, linked(sentry_status="resolved"), 6, "J <j@x>",
+     "already resolved"),
+    ({"System.State": {"oldValue": "Active", "newValue": "Shipped"}}, linked(), 6, "J <j@x>", "'Shipped' is not"),
+    ({"System.Title": {"oldValue": "a", "newValue": "b"}}, linked(), 6, "J <j@x>", "no synced field changed"),
+    ({"System.AssignedTo": {"newValue": "Bob <bob@example.com>"}}, linked(), 6, "J <j@x>", "no Sentry member"),
+])
+def test_ado_updated_skips(fields, link, rev, by, reason):
+    actions = plan(ado_updated(fields, rev=rev, by=by), link, remote(work_item=None), CONFIG)
+    assert any(reason in a.reason for a in actions if isinstance(a, Skip)), actions
+
+
+def test_removed_never_reopens_sentry():
+    event = ado_updated({"System.State": {"oldValue": "Done", "newValue": "Removed"}})
+    actions = plan(event, linked("Done", sentry_status="resolved"), remote(SCRUM_BUG, "Done"), CONFIG)
+    assert kinds(actions) == ["Skip"]
+
+
+@pytest.mark.parametrize(("delta", "sentry_assignee", "expected"), [
+    ({"oldValue": "X <x@y>", "newValue": "Person P <person@example.com>"}, None, {"assignedTo": "user:789"}),
+    ({"oldValue": "Person P <person@example.com>"}, "user:789", {"assignedTo": ""}),
+])
+def test_ado_assignee_change(delta, sentry_assignee, expected):
+    event = ado_updated({"System.AssignedTo": delta})
+    actions = plan(event, linked(sentry_assignee=sentry_assignee), remote(work_item=None), CONFIG)
+    assert kinds(actions) == ["UpdateSentryIssue"] and actions[0].changes == expected
+
+
+def test_title_change_towards_sentry_is_explained_when_configured():
+    rules = replace(RULES, directions={**RULES.directions, "title": "both"})
+    event = ado_updated({"System.Title": {"oldValue": "a", "newValue": "b"}})
+    actions = plan(event, linked(), remote(work_item=None), Config(CONFIG.settings, rules))
+    assert "cannot set an issue title" in actions[0].reason
+
+
+def test_workitem_commented_goes_to_sentry():
+    event = ado_event("workitem.commented", {"System.History": "<div>Fixed in <b>1.2</b></div>",
+                                             "System.ChangedBy": "Jane Doe <jane@example.com>"},
+                      commentVersionRef={"commentId": 77, "version": 1})
+    actions = plan(event, linked(), remote(), CONFIG)
+    assert kinds(actions) == ["AddSentryComment"]
+    assert actions[0].text == "**Jane Doe** (via Azure DevOps): Fixed in **1.2**"
+    assert actions[0].source_id == "ado:77"
+
+
+@pytest.mark.parametrize(("fields", "link", "reason"), [
+    ({"System.History": "<p>x</p>", "System.ChangedBy": f"Bridge <{BRIDGE}>"}, linked(), "written by the bridge"),
+    ({"System.History": "<p><strong>J</strong> (via Sentry): x</p>", "System.ChangedBy": "J <j@x>"}, linked(),
+     "written by the bridge"),
+    ({"System.History": "<p>x</p>", "System.ChangedBy": "J <j@x>"}, replace(linked(), comment_ids=("ado:77",)),
+     "already carried"),
+    ({"System.History": "<p>x</p>"}, None, "not linked"),
+])
+def test_workitem_commented_skips(fields, link, reason):
+    event = ado_event("workitem.commented", fields, commentVersionRef={"commentId": 77})
+    assert reason in plan(event, link, remote(), CONFIG)[0].reason
+
+
+def test_workitem_deleted_unlinks_and_removes_the_external_issue():
+    actions = plan(ado_event("workitem.deleted"), linked(), remote(), CONFIG)
+    assert kinds(actions) == ["Unlink"]
+    assert actions[0].to_json()["request"] == {
+        "method": "DELETE", "path": f"/api/0/sentry-app-installations/{INSTALL}/external-issues/900/", "body": None}
+    assert actions[0].link_after(linked()).state == UNLINKED
+
+
+def test_workitem_restored_relinks():
+    link = replace(linked(), state=UNLINKED, external_issue_id=None)
+    actions = plan(ado_event("workitem.restored"), link, remote(), CONFIG)
+    assert kinds(actions) == ["LinkExternalIssue"]
+    after = actions[0].link_after(link, {"id": "901"})
+    assert (after.state, after.external_issue_id) == (LINKED, "901")
+    assert "already linked" in plan(ado_event("workitem.restored"), linked(), remote(), CONFIG)[0].reason
+
+
+def test_workitem_created_skips():
+    assert "linked from Sentry" in plan(ado_event("workitem.created"), None, remote(), CONFIG)[0].reason
+
+
+def test_other_link_is_refused():
+    other = replace(linked(), work_item_id=99)
+    assert "link given is for work item 99" in plan(ado_event("workitem.deleted"), other, remote(), CONFIG)[0].reason
+
+
+# --- parse_webhook ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("source", "body", "message"), [
+    ("sentry", [], "is a JSON object, got list"),
+    ("sentry", {"data": {}}, "has no 'action'"),
+    ("sentry", {"action": "created"}, "has no 'data' object"),
+    ("sentry", {"action": "created", "data": {"x": 1}}, "cannot tell the Sentry resource"),
+    ("ado", {"resource": {}}, "has no 'eventType'"),
+    ("ado", {"eventType": "workitem.updated"}, "has no 'resource' object"),
+    ("gitlab", {}, "source must be 'sentry' or 'ado'"),
+])
+def test_parse_webhook_rejects_what_is_no_webhook(source, body, message):
+    with pytest.raises(WebhookError, match=message):
+        parse_webhook(source, body)
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("issue.created", "issue.created"), ("comment.deleted", "comment.deleted"),
+    ("event_alert.triggered", "event_alert.triggered"), ("metric_alert.warning", "metric_alert.warning"),
+    ("installation.deleted", "installation.deleted"),
+])
+def test_parse_webhook_infers_the_resource_from_data(name, kind):
+    assert sentry(name).kind == kind
+
+
+def test_unknown_but_wellformed_events_skip():
+    event = parse_webhook("sentry", {"resource": "seer", "body": {"action": "x", "data": {}}})
+    assert "not synced" in plan(event, None, remote(), CONFIG)[0].reason
+
+
+# --- idempotency: the same event twice --------------------------------------------------------
+
+def _apply(actions, link):
+    """Simulate success: feed plausible responses to link_after and run follow-ups."""
+    rev = 100
+    for action in actions:
+        if isinstance(action, Skip):
+            continue
+        rev += 1
+        response = {"id": 42 if isinstance(action, CreateWorkItem) else rev, "rev": rev,
+                    "fields": {"System.State": "New", "System.ChangedDate": "2026-01-09T00:00:00Z"},
+                    "_links": {"html": {"href": "https://dev.azure.com/acme/Shop/_workitems/edit/42"}}}
+        link = action.link_after(link, response) or link
+        for follow in action.follow_ups(link):
+            link = follow.link_after(link, {"id": "900"}) or link
+    return link
+
+
+TWICE = [
+    ("created", lambda: _created(), None, lambda: remote(work_item=None)),
+    ("resolved", lambda: issue_event("resolved", "resolved"), linked(), remote),
+    ("unresolved", lambda: issue_event("unresolved", "unresolved"), linked("Closed"), lambda: remote(state="Closed")),
+    ("assigned", lambda: sentry("issue.assigned"), linked(), remote),
+    ("comment", lambda: sentry("comment.created"), linked(), remote),
+    ("alert", lambda: sentry("event_alert.triggered--with_alert_rule_action"), None, lambda: remote(work_item=None)),
+    ("ado state", lambda: ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}), linked(),
+     remote),
+    ("ado assignee", lambda: ado_updated({"System.AssignedTo": {"newValue": "P <person@example.com>"}}), linked(),
+     remote),
+    ("ado comment", lambda: ado_event("workitem.commented", {"System.History": "<p>hi</p>",
+                                                             "System.ChangedBy": "J <j@x>"},
+                                      commentVersionRef={"commentId": 5}), linked(), remote),
+    ("ado deleted", lambda: ado_event("workitem.deleted"), linked(), remote),
+    ("ado restored", lambda: ado_event("workitem.restored"), replace(linked(), state=UNLINKED), remote),
+]
+
+
+@pytest.mark.parametrize(("name", "make_event", "link", "make_remote"), TWICE, ids=[t[0] for t in TWICE])
+def test_planning_the_same_event_twice_is_a_noop_the_second_time(name, make_event, link, make_remote):
+    event, rem = make_event(), make_remote()
+    if name == "alert":
+        event.body["data"]["issue_alert"]["settings"] = [{"name": "project", "value": "Shop"}]
+    first = plan(event, link, rem, CONFIG)
+    assert not all(isinstance(a, Skip) for a in first), first
+    after = _apply(first, link)
+    second = plan(copy.deepcopy(event), after, rem, CONFIG)
+    assert all(isinstance(a, Skip) for a in second), second
+
+
+def test_create_follow_up_links_the_work_item_on_sentry():
+    action = plan(_created(), None, remote(work_item=None), CONFIG)[0]
+    link = action.link_after(None, {"id": 42, "rev": 1, "fields": {"System.State": "New"},
+                                    "_links": {"html": {"href": "https://dev.azure.com/acme/Shop/_workitems/edit/42"}}})
+    assert (link.state, link.work_item_id, link.synced.ado_state) == (LINKED, 42, "New")
+    (follow,) = action.follow_ups(link)
+    assert isinstance(follow, LinkExternalIssue)
+    assert follow.to_json()["request"]["body"] == {"issueId": 123, "project": "Shop", "identifier": "42",
+                                                   "webUrl": "https://dev.azure.com/acme/Shop/_workitems/edit/42"}
+
+
+def test_every_action_renders_json():
+    samples = [Skip("why"), UpdateWorkItem(1, [{"op": "add", "path": "/fields/System.State", "value": "A"}], 3),
+               AddAdoComment("P", 1, "t", True, "sentry:1"), UpdateSentryIssue("o", "1", {"status": "resolved"}),
+               AddSentryComment("o", "1", "t", "ado:1"), Unlink(None, None, "gone")]
+    for action in samples:
+        out = action.to_json()
+        json.dumps(out)
+        assert out["kind"] == "skip" or out["system"] in ("ado", "sentry")
