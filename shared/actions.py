@@ -95,6 +95,7 @@ class CreateWorkItem(Action):
                        work_item_type=fields.get("System.WorkItemType", self.work_item_type),
                        synced=replace(base.synced, ado_rev=response.get("rev"),
                                       ado_state=fields.get("System.State", base.synced.ado_state),
+                                      ado_title=fields.get("System.Title", base.synced.ado_title),
                                       ado_changed_at=fields.get("System.ChangedDate")))
 
     def follow_ups(self, link: Link) -> tuple[Action, ...]:

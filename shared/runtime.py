@@ -17,6 +17,7 @@ from shared.store import LinkStore, open_store
 if TYPE_CHECKING:
     from shared.ado.client import AdoClient
     from shared.sentry.client import SentryClient
+    from shared.sync import Syncer
 
 
 @dataclass
@@ -32,6 +33,12 @@ class Runtime:
         from shared.setup.clients import ado_client  # deferred: keeps the webhook path's cold start light
 
         return ado_client(self.config.settings)
+
+    @cached_property
+    def syncer(self) -> Syncer:
+        from shared.sync import Syncer
+
+        return Syncer(self.config, self.store, self.ado, self.sentry)
 
     @cached_property
     def sentry(self) -> SentryClient:

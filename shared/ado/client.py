@@ -86,6 +86,11 @@ class AdoClient:
         return f"AdoClient({self.base_url!r}, auth={self._auth!r})"
 
     @property
+    def auth(self) -> AdoAuth:
+        """The auth object (its repr never shows a secret), for a client on a sibling host (vsrm)."""
+        return self._auth
+
+    @property
     def request_count(self) -> int:
         return self.transport.request_count
 

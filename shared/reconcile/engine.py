@@ -148,8 +148,9 @@ class Reconciler:
         if issue is None:
             return []  # the Sentry issue is gone (deleted or merged); nothing to carry
         rules = self.config.rules
-        s_changed = drift.changed_fields(link, "sentry", drift.sentry_values(issue))
-        a_changed = drift.changed_fields(link, "ado", drift.ado_values(work_item))
+        fields = tuple(f for f in drift.FIELDS if rules.direction(f) != "off")
+        s_changed = drift.changed_fields(link, "sentry", drift.sentry_values(issue), fields)
+        a_changed = drift.changed_fields(link, "ado", drift.ado_values(work_item), fields)
         for f in sorted(s_changed & a_changed):
             s_time = drift.sentry_change_time(self.sentry.get_issue(link.sentry_issue_id), f)
             decision = drift.decide_conflict(f, rules.conflict, s_time, work_item["fields"].get("System.ChangedDate"))

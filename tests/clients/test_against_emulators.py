@@ -162,6 +162,7 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["changes"] = call("commit_changes", "Shop", "shop-web", wide[0], page_size=2)
     r["send"] = call("send", ApiRequest("GET", "/_apis/projects", {"api-version": "7.1", "$top": "1"}))
     r["ado_request_count"] = call("request_count")
+    assert "sandbox-ado-pat" not in repr(call("auth"))  # handed to sibling-host clients, never shown
 
 
 def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) -> None:

@@ -39,7 +39,7 @@ def test_issue_created_for_a_routed_project_plans_a_work_item(tmp_path, capsys):
     assert action["system"] == "ado" and action["kind"] == "create_work_item"
     assert action["request"]["path"].startswith("/Shop/_apis/wit/workitems/$Bug")
     ops = {op["path"]: op["value"] for op in action["request"]["body"]}
-    assert ops["/fields/System.AreaPath"] == "Shop\\Backend"
+    assert ops["/fields/System.AreaPath"] == "Shop\\Api"
 
 
 def test_skips_carry_their_reason(capsys):

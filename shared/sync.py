@@ -1,0 +1,251 @@
+"""The sync engine: one event in, the other side brought in line. The imperative shell around the
+planner: load the link, fetch what the plan needs (`Remote`), plan (pure), apply, save the link.
+
+Used by the queue functions (one webhook per message), by reconciliation (synthesised events with
+the remote state it already batch-read) and by the issue-link UI (create / link on request).
+Safe to run twice for the same message: the link store's claim and the link's synced values make
+the second plan a list of skips.
+
+Failure handling:
+- A stale ``/rev`` (another change landed between our read and our write) re-reads the work item
+  and plans again, a few times.
+- ADO refusing a state transition (TF401320) retries once with the next state of the same
+  category (`states.fallback_state`).
+- Anything else propagates: the queue retries the message, then moves it to the poison queue, and
+  reconciliation repairs whatever it left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.actions import Action, CreateWorkItem, UpdateWorkItem
+from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
+from shared.apply import Applied, apply_plan
+from shared.config import Config
+from shared.intake import ADO_DEPLOYMENT_EVENTS
+from shared.mapping import states as state_map
+from shared.mapping.identities import SentryMember
+from shared.planner import SENTRY, Event, Remote, parse_webhook, plan
+from shared.sentry.errors import SentryError
+from shared.store import LinkStore
+from shared.store.model import Link
+
+log = logging.getLogger(__name__)
+STALE_RETRIES = 3
+CACHE_TTL_S = 3600.0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Syncer:
+    def __init__(self, config: Config, store: LinkStore, ado: Any, sentry: Any) -> None:
+        self.config = config
+        self.store = store
+        self.ado = ado
+        self.sentry = sentry
+        self.clients = {"ado": ado, "sentry": sentry}
+        self._bridge_identity: str | None = None
+        self._members: tuple[float, tuple[SentryMember, ...]] | None = None
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def handle_message(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """One queue message from the webhook functions (`shared/intake.py` shapes)."""
+        if message.get("source") == "ado" and message.get("event_type") in ADO_DEPLOYMENT_EVENTS:
+            return [self._deployment(message["body"])]
+        if message.get("source") == SENTRY:
+            raw: dict[str, Any] = {"resource": message.get("resource"), "body": message.get("body")}
+        else:
+            raw = message.get("body") or {}
+        return self.handle_event(raw)
+
+    def handle_event(self, raw: dict[str, Any], link: Link | None = None, *, work_item: dict[str, Any] | None = None,
+                     issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Plan and apply one webhook body (Sentry ``{resource, body}`` or an ADO service hook)."""
+        event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
+        link = self._load_link(event) if link is None else (self._reload(link) or link)
+        for attempt in range(STALE_RETRIES):
+            remote = self._remote(event, link, work_item if attempt == 0 else None, issue)
+            actions = plan(event, link, remote, self.config)
+            actions = self._with_type_fields(event, link, remote, actions)
+            try:
+                return self._apply(actions, link, remote, dry_run).done
+            except StaleRevision:
+                log.info("stale rev on work item %s; re-reading (attempt %d)", link and link.work_item_id, attempt + 1)
+                link = self._reload(link) if link else None
+        raise StaleRevision(f"work item kept changing; gave up after {STALE_RETRIES} tries")
+
+    # -- link and remote state -----------------------------------------------------------------
+
+    def _load_link(self, event: Event) -> Link | None:
+        org = self.config.settings.sentry_org
+        if event.source == SENTRY:
+            data = event.data
+            issue_id = (data.get("issue") or {}).get("id") or data.get("issue_id") or \
+                (data.get("event") or {}).get("issue_id")
+            return self.store.get_by_issue(org, str(issue_id)) if issue_id else None
+        resource = event.body.get("resource") or {}
+        wid = resource.get("workItemId", resource.get("id"))
+        return self.store.get_by_work_item(self.config.settings.ado_org_url, wid) if isinstance(wid, int) else None
+
+    def _reload(self, link: Link | None) -> Link | None:
+        return self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) if link else None
+
+    def _remote(self, event: Event, link: Link | None, work_item: dict[str, Any] | None,
+                issue: dict[str, Any] | None) -> Remote:
+        s = self.config.settings
+        base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
+        if event.kind.startswith("comment."):
+            return base  # comments need nothing fetched: the link says where they go
+        linked = link is not None and link.is_linked
+        if linked and work_item is None and not event.kind.startswith("workitem.deleted"):
+            work_item = self._get_work_item(link.work_item_id)
+        issue_id = link.sentry_issue_id if link else self._issue_id(event)
+        if issue is None and issue_id and (linked or event.kind == "event_alert.triggered"):
+            issue = self._get_issue(issue_id)
+        fields = (work_item or {}).get("fields") or {}
+        wit = fields.get("System.WorkItemType") or (link.work_item_type if link else "")
+        project = link.ado_project if link else ""
+        remote = replace(base, work_item=work_item, issue=issue,
+                         states=self._states(project, wit) if linked and project and wit else (),
+                         bridge_ado_identity=self._bridge() if event.source == "ado" else None)
+        if event.kind in ("issue.assigned", "workitem.updated"):
+            remote = replace(remote, sentry_members=self._sentry_members())
+        if not linked and event.kind in ("issue.created", "event_alert.triggered") and issue_id:
+            remote = replace(remote, latest_event=self._latest_event(issue_id))
+        return remote
+
+    @staticmethod
+    def _issue_id(event: Event) -> str | None:
+        data = event.data
+        value = (data.get("issue") or {}).get("id") or (data.get("event") or {}).get("issue_id")
+        return str(value) if value else None
+
+    def _get_work_item(self, work_item_id: int | None) -> dict[str, Any] | None:
+        try:
+            return self.ado.get_work_item(work_item_id)
+        except AdoError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _get_issue(self, issue_id: str) -> dict[str, Any] | None:
+        try:
+            return self.sentry.get_issue(issue_id)
+        except SentryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _latest_event(self, issue_id: str) -> dict[str, Any] | None:
+        try:
+            return self.sentry.latest_event(issue_id)
+        except SentryError:
+            return None  # the stack trace is a nicety; the work item is still made
+
+    def _cached(self, kind: str, key: str, load: Any) -> Any:
+        """A small value kept in the store for an hour, so every worker (and every reconcile run)
+        does not ask the API again for what almost never changes."""
+        marker = self.store.get_marker(kind, key)
+        if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+            return marker["value"]
+        value = load()
+        self.store.set_marker(kind, key, {"at": time.time(), "value": value})
+        return value
+
+    def _states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
+        raw = self._cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
+        return state_map.parse_states(raw)
+
+    def _bridge(self) -> str | None:
+        """The identity our ADO writes carry (``revisedBy``), to recognise their echoes."""
+        if self._bridge_identity is None:
+            def load() -> str | None:
+                user = self.ado.connection_data().get("authenticatedUser") or {}
+                return ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
+                    user.get("providerDisplayName")
+            self._bridge_identity = self._cached("identity", self.config.settings.ado_org_url, load)
+        return self._bridge_identity
+
+    def _sentry_members(self) -> tuple[SentryMember, ...]:
+        def load() -> list[dict[str, str]]:
+            out = []
+            for m in self.sentry.list_members():
+                user = m.get("user") or {}
+                if user.get("id") and (m.get("email") or user.get("email")):
+                    out.append({"user_id": str(user["id"]), "email": m.get("email") or user.get("email"),
+                                "name": user.get("name") or m.get("name") or ""})
+            return out
+        return tuple(SentryMember(**m) for m in self._cached("members", self.config.settings.sentry_org, load))
+
+    def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,
+                          actions: list[Action]) -> list[Action]:
+        """A create's body field (Repro Steps or Description) and Severity depend on the type's
+        fields, which are only known once the plan names the type: fetch them and plan again."""
+        create = next((a for a in actions if isinstance(a, CreateWorkItem)), None)
+        if create is None or remote.type_fields is not None:
+            return actions
+        fields = self._cached("fields", f"{create.project}/{create.work_item_type}",
+                              lambda: [f["referenceName"] for f in
+                                       self.ado.work_item_type_fields(create.project, create.work_item_type)])
+        return plan(event, link, replace(remote, type_fields=frozenset(fields)), self.config)
+
+    # -- applying --------------------------------------------------------------------------------
+
+    def _apply(self, actions: list[Action], link: Link | None, remote: Remote, dry_run: bool) -> Applied:
+        try:
+            return apply_plan(actions, link, self.store, self.clients, dry_run)
+        except InvalidFieldValue as exc:
+            retry = self._fallback(actions, exc, remote)
+            if retry is None:
+                raise
+            return apply_plan(retry, self._reload(link) or link, self.store, self.clients, dry_run)
+
+    @staticmethod
+    def _fallback(actions: list[Action], exc: InvalidFieldValue, remote: Remote) -> list[Action] | None:
+        """TF401320 on a state change: the same plan with the next state of the same category."""
+        if exc.field not in (None, "System.State", "State"):
+            return None
+        out: list[Action] = []
+        changed = False
+        for action in actions:
+            state_op = next((o for o in getattr(action, "ops", ()) if o.get("path") == "/fields/System.State"), None)
+            if isinstance(action, UpdateWorkItem) and state_op and not changed:
+                wit = ((remote.work_item or {}).get("fields") or {}).get("System.WorkItemType", "")
+                try:
+                    other = state_map.fallback_state(state_op["value"], remote.states, wit)
+                except state_map.StateMappingError:
+                    other = None
+                if other is None:
+                    return None
+                ops = [{**o, "value": other} if o is state_op else o for o in action.ops]
+                action = replace(action, ops=ops, synced={**action.synced, "ado_state": other})
+                changed = True
+            out.append(action)
+        return out if changed else None
+
+    # -- deployments -----------------------------------------------------------------------------
+
+    def _deployment(self, body: dict[str, Any]) -> dict[str, Any]:
+        from shared.releases.handler import handle_deployment
+        from shared.releases.rules import ReleaseRules
+
+        rules = self.config.rules.releases or ReleaseRules()
+        outcome = handle_deployment(body, self.ado, self.sentry, self.store, rules, release_ado=self._release_ado())
+        return {"kind": f"deployment_{outcome.status}", "detail": outcome.detail, "version": outcome.version}
+
+    def _release_ado(self) -> Any:
+        """Classic releases live on the Release Management host on Services (vsrm.dev.azure.com)."""
+        url = self.config.settings.ado_org_url
+        if not url.startswith("https://dev.azure.com/"):
+            return None
+        from shared.ado.client import AdoClient
+
+        return AdoClient(url.replace("https://dev.azure.com/", "https://vsrm.dev.azure.com/"), self.ado.auth)
