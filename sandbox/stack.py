@@ -24,7 +24,6 @@ from sandbox.sentry.emulator import serve as serve_sentry
 DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
 ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)
 HOOK_SECRET = "sandbox-hook-secret"
-ADO_HOOK_EVENTS = ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")
 
 
 @dataclass
@@ -95,21 +94,13 @@ def applied_env(env: Mapping[str, str]) -> Iterator[None]:
         runtime.reset()
 
 
-def subscribe_ado_hooks(ado: AdoEmulator, org_url: str, webhook_url: str, projects: list[str]) -> None:
-    """Create the service hook subscriptions the app needs, as `sentry-ado subscribe` does."""
+def subscribe_ado_hooks(org_url: str, webhook_url: str, projects: list[str]) -> None:
+    """Create the service hook subscriptions the app needs, exactly as `sentry-ado subscribe` does."""
     from shared.ado.auth import PatAuth
     from shared.ado.client import AdoClient
+    from shared.setup.subscriptions import ensure_subscriptions
 
-    client = AdoClient(org_url, PatAuth(ADO_PAT))
-    ids = {p["name"]: p["id"] for p in client.projects()}
-    for project in projects:
-        for event in ADO_HOOK_EVENTS:
-            client.create_hook_subscription({
-                "publisherId": "tfs", "eventType": event, "resourceVersion": "1.0",
-                "consumerId": "webHooks", "consumerActionId": "httpRequest",
-                "publisherInputs": {"projectId": ids[project]},
-                "consumerInputs": {"url": webhook_url, "httpHeaders": f"X-Hook-Secret:{HOOK_SECRET}"},
-            })
+    ensure_subscriptions(AdoClient(org_url, PatAuth(ADO_PAT)), projects, webhook_url, HOOK_SECRET)
 
 
 @contextmanager
@@ -123,19 +114,21 @@ def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_C
     ado = AdoEmulator("contoso", faults=faults)
     ado_server = RunningServer(ado)
     ado.host = ado_server.url
-    env = app_settings(sentry_server.url, ado.base_url, workdir, sync_config)
     host = host_server = None
-    stack = SandboxStack(sentry, sentry_server, ado, ado_server, None, None, env)
+    if with_host:
+        import function_app
+
+        host = LocalHost(function_app.app)  # indexing reads no settings; they are read per request
+        host_server = RunningServer(host, port=app_port)
+    env = app_settings(sentry_server.url, ado.base_url, workdir, sync_config)
+    if host_server:
+        env["APP_BASE_URL"] = host_server.url
+    stack = SandboxStack(sentry, sentry_server, ado, ado_server, host, host_server, env)
     try:
         with applied_env(env):
-            if with_host:
-                import function_app
-
-                host = LocalHost(function_app.app)
-                host_server = RunningServer(host, port=app_port)
-                stack.host, stack.host_server = host, host_server
+            if host_server:
                 sentry.configure_webhook(f"{host_server.url}/api/sentry/webhook", sentry_seed.CLIENT_SECRET)
-                subscribe_ado_hooks(ado, ado.base_url, f"{host_server.url}/api/ado/webhook", list(projects))
+                subscribe_ado_hooks(ado.base_url, f"{host_server.url}/api/ado/webhook", list(projects))
             yield stack
     finally:
         stack.stop()

@@ -96,6 +96,7 @@ class Settings:
     sync_config_path: str | None
     reconcile_schedule: str
     sentry_installation_uuid: str | None = None
+    app_base_url: str | None = None  # where ADO hooks must point (APP_BASE_URL, else https://WEBSITE_HOSTNAME)
     webhook_max_bytes: int = 1_048_576
     webhook_max_age_s: int = 300
 
@@ -112,7 +113,7 @@ SETTING_NAMES = (
     "ADO_ORG_URL", "ADO_AUTH", "ADO_PAT", "ADO_TENANT_ID", "ADO_CLIENT_ID", "ADO_CLIENT_SECRET",
     "ADO_HOOK_SECRET", "LINK_STORE", "SQLITE_PATH", "AzureWebJobsStorage",
     "AzureWebJobsStorage__accountName", "SYNC_CONFIG_PATH", "RECONCILE_SCHEDULE",
-    "WEBHOOK_MAX_BYTES", "WEBHOOK_MAX_AGE_S",
+    "WEBHOOK_MAX_BYTES", "WEBHOOK_MAX_AGE_S", "APP_BASE_URL", "WEBSITE_HOSTNAME",
 )
 
 
@@ -211,6 +212,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         sync_config_path=r.text("SYNC_CONFIG_PATH"),
         reconcile_schedule=schedule,
         sentry_installation_uuid=r.text("SENTRY_INSTALLATION_UUID"),
+        app_base_url=r.url("APP_BASE_URL") or (f"https://{host}" if (host := r.text("WEBSITE_HOSTNAME")) else None),
         webhook_max_bytes=r.integer("WEBHOOK_MAX_BYTES", 1_048_576),
         webhook_max_age_s=r.integer("WEBHOOK_MAX_AGE_S", 300),
     )

@@ -40,6 +40,8 @@ PLATFORM_SETTINGS = frozenset({
 LOCAL_ONLY_SETTINGS = frozenset({
     "AzureWebJobsStorage",  # connection string (Azurite); Azure uses AzureWebJobsStorage__* identity settings
     "SQLITE_PATH",  # LINK_STORE=sqlite; Azure uses the `links` table
+    "APP_BASE_URL",  # local runs; in Azure the platform sets WEBSITE_HOSTNAME
+    "WEBSITE_HOSTNAME",  # set by the platform itself, never by us
 })
 
 # App settings whose value is a secret: each must be a Key Vault reference (or empty when unused).

@@ -1,0 +1,37 @@
+"""One reconcile run as the timer and `sentry-ado reconcile` start it: the engine over the runtime's
+store and clients, plus the repair of ADO service hook subscriptions ADO disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from shared.reconcile.engine import Reconciler, Report
+from shared.runtime import Runtime
+from shared.setup.subscriptions import ensure_subscriptions
+
+log = logging.getLogger(__name__)
+
+
+def reconciler(rt: Runtime, progress: Callable[[Report], None] | None = None) -> Reconciler:
+    return Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer, progress=progress)
+
+
+def repair_subscriptions(rt: Runtime, dry_run: bool = False) -> list[str]:
+    """Recreate hook subscriptions ADO disabled (it does after repeated delivery failures)."""
+    s = rt.config.settings
+    if not s.app_base_url:
+        return ["subscriptions not checked: set APP_BASE_URL (in Azure, WEBSITE_HOSTNAME is set for you)"]
+    projects = sorted({r.ado_project for r in rt.config.rules.routes})
+    changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}/api/ado/webhook", s.ado_hook_secret.reveal(),
+                                   dry_run=dry_run)
+    return [f"subscription {c.action}: {c.event_type} in {c.project} ({c.reason})" for c in changes
+            if c.action != "keep"]
+
+
+def summary(report: Report) -> str:
+    state = "finished" if report.finished else "stopped early; the next run resumes from the checkpoint"
+    return (f"reconcile {state}: {report.links} links in {report.pages} pages, {report.drifted} drifted, "
+            f"{report.writes} writes, {report.created} work items created, {report.unlinked} unlinked, "
+            f"{len(report.errors)} errors")
