@@ -104,3 +104,45 @@ def alert_rule_action(req: func.HttpRequest) -> func.HttpResponse:
         return json_response({"message": "; ".join(problems)}, 400)
     return json_response({"message": f"Work items will be created in {settings.project} as "
                                      f"{settings.work_item_type}."})
+
+
+def _answer(link: Any, status: int) -> func.HttpResponse:
+    """Sentry shows ``project#identifier`` on the issue and links to ``webUrl``."""
+    return json_response({"webUrl": link.work_item_url, "project": link.ado_project,
+                          "identifier": str(link.work_item_id)}, status)
+
+
+@bp.function_name("issue_link_create")
+@bp.route(route="sentry/issue-link/create", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@config_errors_as_503
+def issue_link_create(req: func.HttpRequest) -> func.HttpResponse:
+    body, rejected = _verified(req)
+    if rejected:
+        return rejected
+    try:
+        request = ui.parse_ui_request(body)
+        form = ui.parse_create_form(request.fields)
+        link = runtime().syncer.create_from_form(request.issue_id, form.project, form.work_item_type, form.title,
+                                                 form.description, form.area_path)
+    except (LookupError, ValueError) as exc:
+        return json_response({"message": str(exc)}, 400)
+    except Exception as exc:
+        return _failure(exc)
+    return _answer(link, 201)
+
+
+@bp.function_name("issue_link_link")
+@bp.route(route="sentry/issue-link/link", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@config_errors_as_503
+def issue_link_link(req: func.HttpRequest) -> func.HttpResponse:
+    body, rejected = _verified(req)
+    if rejected:
+        return rejected
+    try:
+        request = ui.parse_ui_request(body)
+        link = runtime().syncer.link_existing(request.issue_id, ui.parse_link_form(request.fields))
+    except (LookupError, ValueError) as exc:
+        return json_response({"message": str(exc)}, 400)
+    except Exception as exc:
+        return _failure(exc)
+    return _answer(link, 200)

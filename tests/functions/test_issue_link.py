@@ -85,3 +85,48 @@ def test_ui_routes_reject_bad_signatures_and_kinds(stack: SandboxStack) -> None:
 def test_alert_rule_action_settings_are_checked(stack: SandboxStack, fields, status: int, fragment: str) -> None:
     resp = signed_post(stack, "/api/sentry/alert-rule-action", {"fields": fields, "installationId": "x"})
     assert resp.status_code == status and fragment in resp.json()["message"]
+
+
+def ui_body(issue_id: str, fields: dict) -> dict:
+    return {"fields": fields, "issueId": int(issue_id), "installationId": seed.INSTALLATION_UUID,
+            "webUrl": "http://sentry/issue", "project": {"slug": "backend", "id": 21},
+            "actor": {"type": "user", "id": 1, "name": "Alice Example"}}
+
+
+def test_create_from_the_issue_page(stack: SandboxStack) -> None:
+    issue = stack.sentry.new_error("backend", "ValueError", "bad coupon", level="warning")["issue"]
+    stack.settle()  # warning level: no auto-create in this config (no auto_create), nothing linked yet
+    fields = {"project": "Shop", "work_item_type": "Task", "title": "Coupon validation fails",
+              "description": "Seen by **three** customers", "area_path": "Shop\\Web"}
+    resp = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
+    assert resp.status_code == 201, resp.text
+    answer = resp.json()
+    assert answer["project"] == "Shop" and answer["webUrl"].endswith(f"/_workitems/edit/{answer['identifier']}")
+    creates = [e for e in stack.ado.journal.entries() if e["method"] == "POST" and "$Task" in e["path"]]
+    ops = {op["path"]: op.get("value") for op in creates[-1]["body"]}
+    assert ops["/fields/System.Title"].endswith("Coupon validation fails")
+    assert ops["/fields/System.AreaPath"] == "Shop\\Web"
+    assert "three" in ops["/fields/System.Description"]
+    again = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
+    assert again.json() == answer  # idempotent: the same work item, not a second one
+    assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "$Task" in e["path"]]) == 1
+
+
+def test_link_an_existing_work_item(stack: SandboxStack) -> None:
+    issue = stack.sentry.new_error("backend", "KeyError", "sku", level="warning")["issue"]
+    item = stack.ado.act_create("Shop", "Bug", {"System.Title": "SKU lookup fails"}, as_="Dana Dev <dana@contoso.com>")
+    resp = signed_post(stack, "/api/sentry/issue-link/link", ui_body(issue["id"], {"work_item": f"#{item.id}"}))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["identifier"] == str(item.id)
+    patch = [e for e in stack.ado.journal.entries() if e["method"] == "PATCH"][-1]
+    assert patch["path"].endswith(f"/workitems/{item.id}")
+    assert patch["body"][0] == {"op": "test", "path": "/rev", "value": 1}
+    assert patch["body"][1]["value"]["rel"] == "Hyperlink" and issue["permalink"] == patch["body"][1]["value"]["url"]
+    other = stack.sentry.new_error("backend", "IndexError", "other", level="warning")["issue"]
+    assert other["id"] != issue["id"]
+    clash = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": str(item.id)}))
+    assert clash.status_code == 400 and "already linked" in clash.json()["message"]
+    missing = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "99999"}))
+    assert missing.status_code == 400 and "no work item 99999" in missing.json()["message"]
+    bad = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "soon"}))
+    assert bad.status_code == 400 and "'work_item' must be a work item id" in bad.json()["message"]
