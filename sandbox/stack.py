@@ -95,12 +95,22 @@ def applied_env(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def subscribe_ado_hooks(org_url: str, webhook_url: str, projects: list[str]) -> None:
-    """Create the service hook subscriptions the app needs, exactly as `sentry-ado subscribe` does."""
+    """Create the service hook subscriptions the app needs: the work item hooks exactly as
+    `sentry-ado subscribe` does, and the YAML-pipeline stage hook a team adds for commit tracking."""
     from shared.ado.auth import PatAuth
     from shared.ado.client import AdoClient
     from shared.setup.subscriptions import ensure_subscriptions
 
-    ensure_subscriptions(AdoClient(org_url, PatAuth(ADO_PAT)), projects, webhook_url, HOOK_SECRET)
+    client = AdoClient(org_url, PatAuth(ADO_PAT))
+    ensure_subscriptions(client, projects, webhook_url, HOOK_SECRET)
+    ids = {p["name"]: p["id"] for p in client.projects()}
+    for project in projects:
+        client.create_hook_subscription({
+            "publisherId": "pipelines", "eventType": "ms.vss-pipelines.stage-state-changed-event",
+            "resourceVersion": "5.1-preview.1", "consumerId": "webHooks", "consumerActionId": "httpRequest",
+            "publisherInputs": {"projectId": ids[project]},
+            "consumerInputs": {"url": webhook_url, "httpHeaders": f"X-Hook-Secret:{HOOK_SECRET}",
+                               "resourceDetailsToSend": "all"}})
 
 
 @contextmanager

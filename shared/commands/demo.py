@@ -1,0 +1,226 @@
+"""`sentry-ado demo`: the product end to end, against the sandbox, as a story a new user can follow.
+
+It starts both emulators and the local function host (SQLite link store), then plays:
+1. a Sentry alert fires on a new error and a work item is created (its fields and URL are shown);
+2. a Sentry comment appears on the work item;
+3. an engineer assigns the work item in Azure DevOps and the Sentry issue follows;
+4. the engineer moves it to Closed in Azure DevOps and Sentry resolves the issue;
+5. a webhook is lost (the issue regresses in Sentry while deliveries fail) and one reconcile run
+   reopens the work item;
+6. a commit with "Fixes <short id>" is deployed to production by Azure Pipelines and Sentry shows
+   the release, its commits and the deploy, with the issue resolved in that release.
+Every step checks what really happened in the emulators; the command exits 1 if one did not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "demo"
+HELP = "play the end-to-end story against the local Sentry and Azure DevOps emulators"
+ENGINEER = "Jamal Hartnett <jamal@contoso.com>"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--journal", type=Path, help="write the sandbox's request journal (JSON Lines) here")
+    parser.add_argument("--log-level", default="WARNING", help="log level of the app while the story plays")
+
+
+class Story:
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+        self.step_no = 0
+
+    def step(self, title: str) -> None:
+        self.step_no += 1
+        print(f"\n{self.step_no}. {title}")
+
+    def show(self, text: str) -> None:
+        print(f"   {text}")
+
+    def check(self, ok: bool, what: str) -> bool:
+        print(f"   {'ok  ' if ok else 'FAIL'} {what}")
+        if not ok:
+            self.failed.append(f"step {self.step_no}: {what}")
+        return ok
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="   [%(levelname)s %(name)s] %(message)s")
+    from sandbox.stack import sandbox_stack
+
+    story = Story()
+    with sandbox_stack() as stack:
+        print("sentry-ado demo: both emulators and the function app are running on loopback")
+        print(f"   app {stack.app_url}/api/   Sentry {stack.sentry_server.url}   ADO {stack.env['ADO_ORG_URL']}")
+        try:
+            play(stack, story)
+        finally:
+            if args.journal:
+                args.journal.write_text(stack.journal(), encoding="utf-8")
+                print(f"\nrequest journal written to {args.journal}")
+    if story.failed:
+        print("\nThe demo did NOT go as shown:\n  " + "\n  ".join(story.failed), file=sys.stderr)
+        return 1
+    print("\nEvery step happened as shown.")
+    return 0
+
+
+def _link(issue_id: str) -> Any:
+    from shared.runtime import runtime
+
+    rt = runtime()
+    return rt.store.get_by_issue(rt.config.settings.sentry_org, issue_id)
+
+
+def _item_fields(stack: Any, work_item_id: int) -> dict[str, Any]:
+    from shared.runtime import runtime
+
+    return runtime().ado.get_work_item(work_item_id)["fields"]
+
+
+def _issue(issue_id: str) -> dict[str, Any]:
+    from shared.runtime import runtime
+
+    return runtime().sentry.get_issue(issue_id)
+
+
+def play(stack: Any, story: Story) -> None:
+    for scene in (_alert_creates_work_item, _comment, _assign, _close, _lost_webhook, _deploy):
+        if not scene(stack, story):
+            story.show("(the rest of the story depends on this step; stopping)")
+            return
+
+
+_state: dict[str, Any] = {}
+
+
+def _alert_creates_work_item(stack: Any, story: Story) -> bool:
+    story.step("A new error reaches Sentry; the alert rule's action asks for an Azure DevOps work item")
+    stack.sentry.add_alert_rule("Page the on-call", [
+        {"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Bug"},
+        {"name": "area_path", "value": "Shop\\Api"}, {"name": "priority", "value": "1"}], project="backend")
+    issue = stack.sentry.new_error("backend", "KeyError", "'customer_id'", level="error")["issue"]
+    stack.settle()
+    _state["issue"] = issue
+    story.show(f"Sentry issue {issue['shortId']}: {issue['title']}  ({issue['permalink']})")
+    link = _link(issue["id"])
+    if not story.check(link is not None and link.is_linked, "the issue is linked to a new work item"):
+        return False
+    fields = _item_fields(stack, link.work_item_id)
+    _state["work_item"] = link.work_item_id
+    story.show(f"work item #{link.work_item_id} {fields['System.WorkItemType']} in {fields['System.TeamProject']}:"
+               f" {link.work_item_url}")
+    for ref in ("System.Title", "System.State", "System.AreaPath", "Microsoft.VSTS.Common.Priority",
+                "Microsoft.VSTS.Common.Severity", "System.Tags"):
+        story.show(f"  {ref:<32} {fields.get(ref)}")
+    creates = [e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/workitems/$" in e["path"]]
+    story.check(len(creates) == 1, "exactly one work item was created (issue.created and the alert both fired)")
+    story.check(fields.get("System.AreaPath") == "Shop\\Api" and fields.get("Microsoft.VSTS.Common.Priority") == 1,
+                "area path and priority come from the alert rule's settings")
+    externals = [e for e in stack.sentry.journal.entries() if e["path"].endswith("/external-issues/")]
+    story.check(len(externals) == 1, "the work item is shown on the Sentry issue page (external issue)")
+    return True
+
+
+def _comment(stack: Any, story: Story) -> bool:
+    story.step("Alice comments on the Sentry issue; the comment appears on the work item")
+    issue = _state["issue"]
+    stack.sentry.comment("alice@example.com", issue["id"], "Only customers **without** a saved card hit this.")
+    stack.settle()
+    from shared.runtime import runtime
+
+    comments = runtime().ado.list_comments("Shop", _state["work_item"])
+    texts = [c.get("text", "") for c in comments]
+    for text in texts:
+        story.show(f"ADO comment: {text}")
+    return story.check(any("Alice Example" in t and "saved card" in t for t in texts),
+                       "the comment arrived once, attributed to Alice")
+
+
+def _assign(stack: Any, story: Story) -> bool:
+    story.step("An engineer assigns the work item to Jamal in Azure DevOps; Sentry follows")
+    stack.ado.act_update(_state["work_item"], {"System.AssignedTo": "jamal@contoso.com"}, as_=ENGINEER)
+    stack.settle()
+    assigned = (_issue(_state["issue"]["id"]).get("assignedTo") or {})
+    story.show(f"Sentry assignee: {assigned.get('name')} <{assigned.get('email')}>")
+    return story.check(assigned.get("email") == "bob@example.com",
+                       "the Sentry issue is assigned to the mapped member (identities table: bob = jamal)")
+
+
+def _close(stack: Any, story: Story) -> bool:
+    story.step("The engineer moves the work item to Closed; Sentry resolves the issue")
+    before = len([e for e in stack.ado.journal.entries() if e["method"] == "PATCH"])
+    stack.ado.act_update(_state["work_item"], {"System.State": "Closed"}, as_=ENGINEER)
+    stack.settle()
+    status = _issue(_state["issue"]["id"])["status"]
+    story.show(f"Sentry status: {status}")
+    ok = story.check(status == "resolved", "the Sentry issue is resolved")
+    after = len([e for e in stack.ado.journal.entries() if e["method"] == "PATCH"])
+    return ok and story.check(after == before, "no echo: the resolve webhook made no write back to the work item")
+
+
+def _lost_webhook(stack: Any, story: Story) -> bool:
+    from sandbox.core import Faults
+    from shared.reconcile.run import reconciler, summary
+    from shared.runtime import runtime
+
+    story.step("The issue regresses in Sentry while its webhook is lost; one reconcile run repairs it")
+    stack.sentry.set_faults(Faults(webhook_drop_rate=1.0))
+    stack.sentry.act("alice@example.com", _state["issue"]["id"], {"status": "unresolved"})
+    stack.settle()
+    stack.sentry.set_faults(Faults())
+    state = _item_fields(stack, _state["work_item"])["System.State"]
+    story.show(f"after the lost webhook the work item is still {state}")
+    report = reconciler(runtime()).run()
+    story.show(summary(report))
+    state = _item_fields(stack, _state["work_item"])["System.State"]
+    story.show(f"work item state now: {state}")
+    ok = story.check(state == "Active", "reconciliation reopened the work item")
+    again = reconciler(runtime()).run()
+    return ok and story.check(again.writes == 0, "a second reconcile run finds nothing to do")
+
+
+def _deploy(stack: Any, story: Story) -> bool:
+    story.step("A fix is pushed and deployed to production by Azure Pipelines; Sentry gets the release")
+    short_id = _state["issue"]["shortId"]
+    author = "Ava Chen <ava@contoso.com>"
+    stack.ado.push_commits("Shop", "shop-web", [{"message": "Initial import", "author": author,
+                                                 "changes": [{"changeType": "add", "path": "/src/app.py"}]}])
+    stack.ado.complete_stage(stack.ado.queue_run("Shop", "shop-web"), "deploy_prod")
+    stack.settle()
+    shas = stack.ado.push_commits("Shop", "shop-web", [
+        {"message": "Read the customer id defensively", "author": author,
+         "changes": [{"changeType": "edit", "path": "/src/checkout.py"}]},
+        {"message": f"Handle guests without a saved card\n\nFixes {short_id}", "author": author,
+         "changes": [{"changeType": "edit", "path": "/src/payment.py"}]},
+        {"message": "Add regression test", "author": author,
+         "changes": [{"changeType": "add", "path": "/tests/test_payment.py"}]}])
+    run = stack.ado.queue_run("Shop", "shop-web")
+    stack.ado.complete_stage(run, "deploy_prod")
+    stack.settle()
+    from shared.runtime import runtime
+
+    sentry = runtime().sentry
+    version = f"shop-web@{shas[-1][:12]}"
+    try:
+        commits = sentry.list_release_commits(version)
+        deploys = sentry.list_deploys(version)
+    except Exception as exc:  # the release does not exist: the step failed
+        return story.check(False, f"Sentry has release {version} ({exc})")
+    story.show(f"release {version}: {len(commits)} commits, deploys to "
+               f"{', '.join(d['environment'] for d in deploys)}")
+    for c in commits:
+        story.show(f"  {c['id'][:10]} {c['message'].splitlines()[0]}")
+    issue = _issue(_state["issue"]["id"])
+    story.show(f"{short_id}: {issue['status']} {issue.get('statusDetails')}")
+    ok = story.check(sorted(c["id"] for c in commits) == sorted(shas), "the release holds exactly the 3 new commits")
+    ok &= story.check([d["environment"] for d in deploys] == ["production"], "one deploy to production")
+    return ok and story.check(issue["status"] == "resolved" and issue.get("statusDetails", {}).get("inRelease") ==
+                              version, f"{short_id} is resolved in that release")
+
+
