@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Config, Secret, Settings, parse_rules
+from shared.intake import ADO_DEPLOYMENT_EVENTS
 from shared.mapping.states import StateMappingError, parse_states
 from shared.planner import Remote, WebhookError, parse_webhook, plan
 from shared.store.model import Link
@@ -107,9 +108,21 @@ def run(args: argparse.Namespace) -> int:
         if args.resource and args.source == "sentry":
             body = {"resource": args.resource, "body": body}
         event = parse_webhook(args.source, body)
+        if event.source == "ado" and event.kind in ADO_DEPLOYMENT_EVENTS:
+            return _explain_deployment(event.kind, body, config)
         actions = plan(event, _link(args), _remote(args, env), config)
     except (InputError, WebhookError) as exc:
         print(f"sentry-ado plan: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"event": event.kind, "actions": [a.to_json() for a in actions]}, indent=2))
     return 0
+
+
+def _explain_deployment(kind: str, body: dict, config: Config) -> int:
+    """Deployment events become releases, not work item changes: explain that plan instead."""
+    from shared.releases.explain import explain
+    from shared.releases.rules import ReleaseRules
+
+    explained = explain(body, config.rules.releases or ReleaseRules())
+    print(json.dumps({"event": kind, "deployment": explained}, indent=2))
+    return 2 if explained.get("action") == "reject" else 0

@@ -1,0 +1,139 @@
+"""The function app through real HTTP: the local host serving function_app, both emulators sending
+their real webhooks. Covers each route's rejections, a round trip with no echo, the timer, deploys,
+and `sentry-ado plan` on a real deployment event."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox.core import Faults
+from sandbox.sentry import seed
+from sandbox.stack import HOOK_SECRET, SandboxStack, sandbox_stack
+from shared.cli import main as cli
+from shared.intake import sentry_signature
+from shared.runtime import runtime
+
+
+@pytest.fixture
+def stack() -> Iterator[SandboxStack]:
+    with sandbox_stack() as s:
+        yield s
+
+
+def writes(stack: SandboxStack) -> tuple[int, int]:
+    """(ADO writes, Sentry writes) our app made so far (the journals also hold the control API)."""
+    ado = [e for e in stack.ado.journal.entries() if e["method"] in ("POST", "PATCH")
+           and "/_apis/wit/" in e["path"] and "workitemsbatch" not in e["path"].lower() and "wiql" not in e["path"]]
+    sentry = [e for e in stack.sentry.journal.entries() if e["method"] in ("PUT", "POST", "DELETE")]
+    return len(ado), len(sentry)
+
+
+def linked_issue(stack: SandboxStack) -> tuple[dict, object]:
+    issue = stack.sentry.new_error("backend", "KeyError", "boom")["issue"]
+    stack.settle()
+    link = runtime().store.get_by_issue("acme", issue["id"])
+    assert link is not None and link.is_linked
+    return issue, link
+
+
+def test_round_trip_makes_one_write_and_no_echo(stack: SandboxStack) -> None:
+    issue, link = linked_issue(stack)
+    ado_before, sentry_before = writes(stack)
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "resolved"})
+    stack.settle()
+    assert writes(stack) == (ado_before + 1, sentry_before)  # one PATCH to ADO, nothing back to Sentry
+    assert runtime().ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Closed"
+    stack.ado.act_update(link.work_item_id, {"System.State": "Active"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    assert writes(stack) == (ado_before + 1, sentry_before + 1)  # one PUT to Sentry, nothing back to ADO
+    assert runtime().sentry.get_issue(issue["id"])["status"] == "unresolved"
+    assert stack.host.poison == {}
+
+
+def post(stack: SandboxStack, path: str, body: bytes, headers: dict) -> requests.Response:
+    return requests.post(f"{stack.app_url}{path}", data=body, headers=headers, timeout=10)
+
+
+def sentry_headers(body: bytes, **over: str) -> dict:
+    return {"Content-Type": "application/json", "Sentry-Hook-Resource": "issue",
+            "Sentry-Hook-Timestamp": str(int(time.time())),
+            "Sentry-Hook-Signature": sentry_signature(seed.CLIENT_SECRET, body), **over}
+
+
+@pytest.mark.parametrize(("body", "over", "status"), [
+    (b'{"action":"resolved","data":{"issue":{"id":"1"}}}', {"Sentry-Hook-Signature": "0" * 64}, 401),
+    (b'{"action":"resolved","data":{"issue":{"id":"1"}}}', {"Sentry-Hook-Timestamp": "1000"}, 401),
+    (b'{"action":"resolved","data":{"issue":{"id":"1"}}}', {"Sentry-Hook-Resource": "comment"}, 400),
+    (b'{"action":"resolved"', {}, 400),
+    (b"x" * 1_048_577, {}, 413),
+])
+def test_sentry_webhook_rejections_over_http(stack: SandboxStack, body: bytes, over: dict, status: int) -> None:
+    resp = post(stack, "/api/sentry/webhook", body, sentry_headers(body, **over))
+    assert resp.status_code == status and resp.json()["error"]
+    stack.settle()
+    assert stack.host.queues["sentry-events"].qsize() == 0 and stack.host.poison == {}
+
+
+def test_ado_webhook_rejections_over_http(stack: SandboxStack) -> None:
+    body = json.dumps({"eventType": "workitem.updated", "resource": {"workItemId": 1}}).encode()
+    assert post(stack, "/api/ado/webhook", body, {"X-Hook-Secret": "wrong"}).status_code == 401
+    assert post(stack, "/api/ado/webhook", body, {}).status_code == 401
+    assert post(stack, "/api/ado/webhook", b"[]", {"X-Hook-Secret": HOOK_SECRET}).status_code == 400
+    dropped = post(stack, "/api/ado/webhook", json.dumps({"eventType": "git.push", "resource": {}}).encode(),
+                   {"X-Hook-Secret": HOOK_SECRET})
+    assert dropped.status_code == 202 and "not synced" in dropped.json()["status"]
+
+
+def test_health_and_unknown_routes(stack: SandboxStack) -> None:
+    health = requests.get(f"{stack.app_url}/api/health", timeout=10).json()
+    assert health["ok"] is True and health["store"] == "sqlite"
+    assert requests.get(f"{stack.app_url}/api/nope", timeout=10).status_code == 404
+    assert requests.get(f"{stack.app_url}/api/sentry/webhook", timeout=10).status_code == 405
+
+
+def test_timer_reconciles_a_lost_webhook_and_repairs_a_disabled_hook(stack: SandboxStack) -> None:
+    issue, link = linked_issue(stack)
+    stack.ado.set_faults(Faults(webhook_drop_rate=1.0))
+    stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    stack.ado.set_faults(Faults())
+    assert runtime().sentry.get_issue(issue["id"])["status"] == "unresolved"  # the webhook was lost
+    hooks = runtime().ado.list_hook_subscriptions()
+    updated = next(h for h in hooks if h["eventType"] == "workitem.updated")
+    stack.ado.set_subscription_status(updated["id"], "disabledBySystem")
+    assert requests.post(f"{stack.app_url}/admin/timers/reconcile", timeout=30).status_code == 200
+    assert runtime().sentry.get_issue(issue["id"])["status"] == "resolved"
+    statuses = {h["id"]: h["status"] for h in runtime().ado.list_hook_subscriptions()
+                if h["eventType"] == "workitem.updated"}
+    assert len(statuses) == 2 and set(statuses.values()) == {"enabled"}  # Shop and Basic, the disabled one repaired
+
+
+def test_plan_explains_a_real_deployment_event(stack: SandboxStack, tmp_path, capsys, monkeypatch) -> None:
+    from sandbox.ado.testing import HookReceiver
+    from sandbox.core import RunningServer
+
+    receiver = HookReceiver()
+    server = RunningServer(receiver)
+    try:
+        runtime().ado.create_hook_subscription({
+            "publisherId": "pipelines", "eventType": "ms.vss-pipelines.stage-state-changed-event",
+            "resourceVersion": "5.1-preview.1", "consumerId": "webHooks", "consumerActionId": "httpRequest",
+            "publisherInputs": {"projectId": stack.ado.project("Shop").id},
+            "consumerInputs": {"url": f"{server.url}/hook", "resourceDetailsToSend": "all"}})
+        stack.ado.push_commits("Shop", "shop-web", [{"message": "one", "changes": []}])
+        stack.ado.complete_stage(stack.ado.queue_run("Shop", "shop-web"), "deploy_prod")
+        stack.ado.webhooks.flush()
+    finally:
+        server.stop()
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(receiver.received[-1].body))
+    monkeypatch.delenv("SYNC_CONFIG_PATH", raising=False)  # the sandbox default rules map deploy_prod
+    assert cli(["plan", "ado", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["deployment"]["action"] == "release-and-deploy"
+    assert out["deployment"]["environment"] == "production"
