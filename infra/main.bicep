@@ -81,7 +81,7 @@ param adoHookSecret string
 param reconcileSchedule string = '0 */15 * * * *'
 
 @description('Path of the sync rules TOML inside the deployed package; empty uses the built-in rules.')
-param syncConfigPath string = ''
+param syncConfigPath string = 'sync.toml'
 
 @minValue(1024)
 param webhookMaxBytes int = 1048576

@@ -458,6 +458,18 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     return rules
 
 
+APP_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rules_file(path: str) -> Path:
+    """A relative SYNC_CONFIG_PATH is found in the working directory, else beside function_app.py
+    (the deployed package's root, whatever directory the host starts in)."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return APP_ROOT / candidate
+
+
 @dataclass(frozen=True)
 class Config:
     settings: Settings
@@ -477,7 +489,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     path = env.get("SYNC_CONFIG_PATH")
     if path and not path.startswith(KEY_VAULT_PREFIX):
         try:
-            rules = parse_rules(Path(path).read_text(encoding="utf-8"), source=f"SYNC_CONFIG_PATH ({path})")
+            rules = parse_rules(_rules_file(path).read_text(encoding="utf-8"), source=f"SYNC_CONFIG_PATH ({path})")
         except OSError as exc:
             problems.append(f"SYNC_CONFIG_PATH: cannot read {path!r}: {exc.strerror}")
         except ConfigError as exc:

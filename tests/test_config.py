@@ -146,3 +146,10 @@ def test_releases_table_is_parsed_and_its_problems_named() -> None:
         parse_rules('[releases]\nversion = "{nope}"\n[sync]\nstatus = "x"')
     assert any("releases.version" in p for p in info.value.problems)
     assert any("sync.status" in p for p in info.value.problems)
+
+
+def test_the_documented_example_rules_parse() -> None:
+    from pathlib import Path
+
+    rules = parse_rules((Path(__file__).resolve().parents[1] / "sync.example.toml").read_text())
+    assert [r.ado_project for r in rules.routes] == ["Shop", "Web"] and rules.releases is not None
