@@ -175,6 +175,9 @@ class Syncer:
         if event.kind.startswith("comment."):
             return base  # comments need nothing fetched: the link says where they go
         linked = link is not None and link.is_linked
+        creating = event.kind in ("issue.created", "event_alert.triggered")
+        if link is None and not creating:
+            return base  # nothing is linked: the plan is a skip, and costs no API call
         if linked and work_item is None and not event.kind.startswith("workitem.deleted"):
             work_item = self._get_work_item(link.work_item_id)
         issue_id = link.sentry_issue_id if link else self._issue_id(event)
@@ -188,7 +191,7 @@ class Syncer:
                          bridge_ado_identity=self._bridge() if event.source == "ado" else None)
         if event.kind in ("issue.assigned", "workitem.updated"):
             remote = replace(remote, sentry_members=self._sentry_members())
-        if not linked and event.kind in ("issue.created", "event_alert.triggered") and issue_id:
+        if not linked and creating and issue_id:
             remote = replace(remote, latest_event=self._latest_event(issue_id))
         return remote
 

@@ -1,0 +1,76 @@
+"""Queue and timer functions called as Microsoft documents (build().get_user_function()), and the
+contract between the manifest Sentry is given and the routes the app really serves."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import azure.functions as func
+import pytest
+from azure.functions.timer import TimerRequest
+
+from functions.reconcile import reconcile
+from functions.sync import sync_from_ado, sync_from_sentry
+from sandbox.local_host import indexed_functions
+from shared.runtime import runtime
+from shared.setup.manifest import build_manifest
+
+
+def message(body: Any) -> func.QueueMessage:
+    return func.QueueMessage(id="m1", body=json.dumps(body).encode())
+
+
+def test_sync_from_sentry_skips_a_comment_on_an_unlinked_issue(app_env, caplog) -> None:
+    caplog.set_level("INFO")
+    sync_from_sentry.build().get_user_function()(message({
+        "source": "sentry", "resource": "comment", "request_id": None,
+        "body": {"action": "created", "data": {"comment_id": 5, "issue_id": 77, "comment": "hi"},
+                 "actor": {"type": "user", "id": 1, "name": "Alice"}}}))
+    assert "has no linked work item" in caplog.text
+    assert runtime().store.get_by_issue("acme", "77") is None
+
+
+def test_sync_from_ado_skips_an_unlinked_work_item(app_env, caplog) -> None:
+    caplog.set_level("INFO")
+    sync_from_ado.build().get_user_function()(message({
+        "source": "ado", "event_type": "workitem.deleted",
+        "body": {"eventType": "workitem.deleted", "resource": {"id": 9}}}))
+    assert "not linked to a Sentry issue" in caplog.text
+
+
+def test_a_message_that_is_not_json_fails_so_it_reaches_the_poison_queue(app_env) -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        sync_from_sentry.build().get_user_function()(func.QueueMessage(id="m2", body=b"{broken"))
+
+
+def test_timer_runs_a_reconcile_over_an_empty_store(app_env, caplog) -> None:
+    caplog.set_level("INFO")
+    reconcile.build().get_user_function()(TimerRequest(past_due=True))
+    assert "past due" in caplog.text and "reconcile finished: 0 links" in caplog.text
+    assert "subscriptions not checked: set APP_BASE_URL" in caplog.text
+
+
+def test_manifest_points_only_at_routes_the_app_serves() -> None:
+    import function_app
+
+    bindings = [b for fn in indexed_functions(function_app.app)
+                for b in json.loads(fn.get_function_json())["bindings"]]
+    paths = {re.sub(r"\{\w+\}", "{}", "/api/" + b["route"]) for b in bindings if b["type"] == "httpTrigger"}
+    manifest = build_manifest("https://app.example.net")
+    uris = {u.replace("https://app.example.net", "") for u in _uris(manifest.schema)} | {
+        manifest.webhook_url.replace("https://app.example.net", "")}
+    normalised = {re.sub(r"/options/\w+$", "/options/{}", u) for u in uris}
+    assert normalised <= paths, normalised - paths
+    assert {"/api/sentry/webhook", "/api/sentry/issue-link/create", "/api/sentry/issue-link/link",
+            "/api/sentry/alert-rule-action", "/api/sentry/issue-link/options/{}"} <= normalised
+
+
+def _uris(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "uri" and isinstance(v, str)] + \
+            [u for v in node.values() for u in _uris(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _uris(v)]
+    return []
