@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.config import ConfigError
+from shared.intake import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +44,14 @@ def config_errors_as_503(fn: Callable[..., func.HttpResponse]) -> Callable[..., 
             return json_response({"error": "invalid configuration", "problems": exc.problems}, 503)
 
     return wrapper
+
+
+def answer_webhook(verdict: Verdict, outq: func.Out[str], source: str) -> func.HttpResponse:
+    """Enqueue an accepted delivery, log a dropped or rejected one, and answer with the verdict."""
+    if verdict.message is not None:
+        outq.set(verdict.message)
+    elif verdict.status < 400:
+        log.info("%s webhook dropped: %s", source, verdict.detail)
+    else:
+        log.warning("%s webhook rejected (%d): %s", source, verdict.status, verdict.detail)
+    return json_response(verdict.body, verdict.status)

@@ -7,17 +7,15 @@ event to `sync_from_sentry`.
 
 from __future__ import annotations
 
-import logging
 import time
 
 import azure.functions as func
 
-from functions.responses import config_errors_as_503, json_response
+from functions.responses import answer_webhook, config_errors_as_503
 from shared.intake import check_sentry_webhook
 from shared.runtime import settings
 
 bp = func.Blueprint()
-log = logging.getLogger(__name__)
 
 
 @bp.function_name("sentry_webhook")
@@ -28,10 +26,4 @@ def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpRespo
     s = settings()
     verdict = check_sentry_webhook(req.headers, req.get_body(), s.sentry_client_secret.reveal(), time.time(),
                                    s.webhook_max_age_s, s.webhook_max_bytes)
-    if verdict.message is not None:
-        outq.set(verdict.message)
-    elif verdict.status < 400:
-        log.info("sentry webhook dropped: %s", verdict.detail)
-    else:
-        log.warning("sentry webhook rejected (%d): %s", verdict.status, verdict.detail)
-    return json_response(verdict.body, verdict.status)
+    return answer_webhook(verdict, outq, "sentry")

@@ -90,15 +90,23 @@ def _utf8(body: bytes) -> str | None:
         return None
 
 
+def _signed_rejection(headers: Mapping[str, str], body: bytes, secret: str, header: str,
+                      max_bytes: int) -> Verdict | None:
+    """Size first (cheap), then the HMAC in `header`; None when both pass."""
+    if len(body) > max_bytes:
+        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
+    signature = headers.get(header.lower())
+    if not signature_matches(secret, body, signature):
+        return Verdict(401, f"missing {header} header" if signature is None else f"{header} does not match the body")
+    return None
+
+
 def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, now: float,
                          max_age_s: int, max_bytes: int) -> Verdict:
     """Verify and classify one Sentry Integration Platform webhook delivery."""
-    if len(body) > max_bytes:
-        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
-    signature = headers.get("sentry-hook-signature")
-    if not signature_matches(secret, body, signature):
-        return Verdict(401, "missing Sentry-Hook-Signature header" if signature is None
-                       else "Sentry-Hook-Signature does not match the body")
+    rejected = _signed_rejection(headers, body, secret, "Sentry-Hook-Signature", max_bytes)
+    if rejected:
+        return rejected
     stamp = headers.get("sentry-hook-timestamp")
     if stamp is not None:
         try:
@@ -188,12 +196,9 @@ def check_ui_request(headers: Mapping[str, str], body: bytes, secret: str, max_b
     They carry ``Sentry-App-Signature``, the same HMAC as webhooks; select-option GETs sign the
     empty string. The parsed body (or ``{}`` for a GET) is returned as the message.
     """
-    if len(body) > max_bytes:
-        return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
-    signature = headers.get("sentry-app-signature")
-    if not signature_matches(secret, body, signature):
-        return Verdict(401, "missing Sentry-App-Signature header" if signature is None
-                       else "Sentry-App-Signature does not match the body")
+    rejected = _signed_rejection(headers, body, secret, "Sentry-App-Signature", max_bytes)
+    if rejected:
+        return rejected
     if not body:
         return Verdict(200, "verified", "{}")
     text = _utf8(body)

@@ -15,7 +15,6 @@ from typing import Any
 from shared.ado.client import AdoClient
 from shared.ado.errors import AdoError
 from shared.config import SyncRules, load_config
-from shared.sentry import requests as sentry_probes
 from shared.sentry import requests as sentry_requests
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryAuthError, SentryError
@@ -102,7 +101,7 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckRes
     """Token, organization, routed projects, members."""
     org_what = f"Sentry organization {sentry.org!r}"
     try:
-        sentry.send(sentry_probes.get_organization(sentry.org))
+        sentry.send(sentry_requests.get_organization(sentry.org))
     except SentryAuthError as exc:
         yield c.sentry_failure("Sentry token valid", exc)
         yield c.skipped("Sentry organization, projects and members", "the token was refused")
@@ -135,7 +134,7 @@ def _all_projects(sentry: SentryClient) -> list[dict[str, Any]]:
     projects: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page, cursor = sentry.send_page(sentry_probes.list_projects(sentry.org, cursor))
+        page, cursor = sentry.send_page(sentry_requests.list_projects(sentry.org, cursor))
         projects.extend(page or [])
         if not cursor:
             return projects

@@ -31,9 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class Story:
+    """The story's progress: what failed, and what earlier steps made (the issue, the work item)."""
+
     def __init__(self) -> None:
         self.failed: list[str] = []
         self.step_no = 0
+        self.issue: dict[str, Any] = {}
+        self.work_item = 0
 
     def step(self, title: str) -> None:
         self.step_no += 1
@@ -96,9 +100,6 @@ def play(stack: Any, story: Story) -> None:
             return
 
 
-_state: dict[str, Any] = {}
-
-
 def _alert_creates_work_item(stack: Any, story: Story) -> bool:
     story.step("A new error reaches Sentry; the alert rule's action asks for an Azure DevOps work item")
     stack.sentry.add_alert_rule("Page the on-call", [
@@ -106,13 +107,13 @@ def _alert_creates_work_item(stack: Any, story: Story) -> bool:
         {"name": "area_path", "value": "Shop\\Api"}, {"name": "priority", "value": "1"}], project="backend")
     issue = stack.sentry.new_error("backend", "KeyError", "'customer_id'", level="error")["issue"]
     stack.settle()
-    _state["issue"] = issue
+    story.issue = issue
     story.show(f"Sentry issue {issue['shortId']}: {issue['title']}  ({issue['permalink']})")
     link = _link(issue["id"])
     if not story.check(link is not None and link.is_linked, "the issue is linked to a new work item"):
         return False
     fields = _item_fields(stack, link.work_item_id)
-    _state["work_item"] = link.work_item_id
+    story.work_item = link.work_item_id
     story.show(f"work item #{link.work_item_id} {fields['System.WorkItemType']} in {fields['System.TeamProject']}:"
                f" {link.work_item_url}")
     for ref in ("System.Title", "System.State", "System.AreaPath", "Microsoft.VSTS.Common.Priority",
@@ -129,12 +130,12 @@ def _alert_creates_work_item(stack: Any, story: Story) -> bool:
 
 def _comment(stack: Any, story: Story) -> bool:
     story.step("Alice comments on the Sentry issue; the comment appears on the work item")
-    issue = _state["issue"]
+    issue = story.issue
     stack.sentry.comment("alice@example.com", issue["id"], "Only customers **without** a saved card hit this.")
     stack.settle()
     from shared.runtime import runtime
 
-    comments = runtime().ado.list_comments("Shop", _state["work_item"])
+    comments = runtime().ado.list_comments("Shop", story.work_item)
     texts = [c.get("text", "") for c in comments]
     for text in texts:
         story.show(f"ADO comment: {text}")
@@ -144,9 +145,9 @@ def _comment(stack: Any, story: Story) -> bool:
 
 def _assign(stack: Any, story: Story) -> bool:
     story.step("An engineer assigns the work item to Jamal in Azure DevOps; Sentry follows")
-    stack.ado.act_update(_state["work_item"], {"System.AssignedTo": "jamal@contoso.com"}, as_=ENGINEER)
+    stack.ado.act_update(story.work_item, {"System.AssignedTo": "jamal@contoso.com"}, as_=ENGINEER)
     stack.settle()
-    assigned = (_issue(_state["issue"]["id"]).get("assignedTo") or {})
+    assigned = (_issue(story.issue["id"]).get("assignedTo") or {})
     story.show(f"Sentry assignee: {assigned.get('name')} <{assigned.get('email')}>")
     return story.check(assigned.get("email") == "bob@example.com",
                        "the Sentry issue is assigned to the mapped member (identities table: bob = jamal)")
@@ -155,9 +156,9 @@ def _assign(stack: Any, story: Story) -> bool:
 def _close(stack: Any, story: Story) -> bool:
     story.step("The engineer moves the work item to Closed; Sentry resolves the issue")
     before = len([e for e in stack.ado.journal.entries() if e["method"] == "PATCH"])
-    stack.ado.act_update(_state["work_item"], {"System.State": "Closed"}, as_=ENGINEER)
+    stack.ado.act_update(story.work_item, {"System.State": "Closed"}, as_=ENGINEER)
     stack.settle()
-    status = _issue(_state["issue"]["id"])["status"]
+    status = _issue(story.issue["id"])["status"]
     story.show(f"Sentry status: {status}")
     ok = story.check(status == "resolved", "the Sentry issue is resolved")
     after = len([e for e in stack.ado.journal.entries() if e["method"] == "PATCH"])
@@ -171,14 +172,14 @@ def _lost_webhook(stack: Any, story: Story) -> bool:
 
     story.step("The issue regresses in Sentry while its webhook is lost; one reconcile run repairs it")
     stack.sentry.set_faults(Faults(webhook_drop_rate=1.0))
-    stack.sentry.act("alice@example.com", _state["issue"]["id"], {"status": "unresolved"})
+    stack.sentry.act("alice@example.com", story.issue["id"], {"status": "unresolved"})
     stack.settle()
     stack.sentry.set_faults(Faults())
-    state = _item_fields(stack, _state["work_item"])["System.State"]
+    state = _item_fields(stack, story.work_item)["System.State"]
     story.show(f"after the lost webhook the work item is still {state}")
     report = reconciler(runtime()).run()
     story.show(summary(report))
-    state = _item_fields(stack, _state["work_item"])["System.State"]
+    state = _item_fields(stack, story.work_item)["System.State"]
     story.show(f"work item state now: {state}")
     ok = story.check(state == "Active", "reconciliation reopened the work item")
     again = reconciler(runtime()).run()
@@ -187,7 +188,7 @@ def _lost_webhook(stack: Any, story: Story) -> bool:
 
 def _deploy(stack: Any, story: Story) -> bool:
     story.step("A fix is pushed and deployed to production by Azure Pipelines; Sentry gets the release")
-    short_id = _state["issue"]["shortId"]
+    short_id = story.issue["shortId"]
     author = "Ava Chen <ava@contoso.com>"
     stack.ado.push_commits("Shop", "shop-web", [{"message": "Initial import", "author": author,
                                                  "changes": [{"changeType": "add", "path": "/src/app.py"}]}])
@@ -216,7 +217,7 @@ def _deploy(stack: Any, story: Story) -> bool:
                f"{', '.join(d['environment'] for d in deploys)}")
     for c in commits:
         story.show(f"  {c['id'][:10]} {c['message'].splitlines()[0]}")
-    issue = _issue(_state["issue"]["id"])
+    issue = _issue(story.issue["id"])
     story.show(f"{short_id}: {issue['status']} {issue.get('statusDetails')}")
     ok = story.check(sorted(c["id"] for c in commits) == sorted(shas), "the release holds exactly the 3 new commits")
     ok &= story.check([d["environment"] for d in deploys] == ["production"], "one deploy to production")
