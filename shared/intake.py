@@ -73,6 +73,40 @@ def _queue_message(source: str, kind_key: str, kind: str, extra: str | None, tex
     return f'{{"source": "{source}", "{kind_key}": "{kind}", "request_id": {json.dumps(extra)}, "body": {text}}}'
 
 
+# Azure Storage queue messages hold 64 KiB; the host base64-encodes them (host.json), so the JSON we
+# hand the output binding must stay under 3/4 of that.
+QUEUE_MESSAGE_LIMIT = 48 * 1024
+# What the planner reads from an alert's event and a work item revision; the rest (breadcrumbs,
+# contexts, stack frames, long HTML fields) is dropped when a delivery would not fit in a message.
+_EVENT_KEYS = ("event_id", "issue_id", "title", "culprit", "metadata", "level", "environment", "release",
+               "project", "project_slug", "web_url", "issue_url", "url", "datetime")
+_REVISION_KEYS = ("System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.State",
+                  "System.AssignedTo", "System.Title", "System.ChangedDate", "System.ChangedBy", "System.History",
+                  "System.Reason")
+
+
+def _fit(message: str, source: str, kind_key: str, kind: str, extra: str | None,
+         parsed: dict[str, Any]) -> Verdict:
+    """The queue message, trimmed to what syncing needs when the delivery is too big for a queue."""
+    if len(message) <= QUEUE_MESSAGE_LIMIT // 4 or len(message.encode("utf-8")) <= QUEUE_MESSAGE_LIMIT:
+        return Verdict(202, "queued", message)  # (a character is at most 4 UTF-8 bytes)
+    slim = json.loads(json.dumps(parsed))  # a deep copy to trim
+    data = slim.get("data") or {}
+    if isinstance(data.get("event"), dict):
+        data["event"] = {k: v for k, v in data["event"].items() if k in _EVENT_KEYS}
+    resource = slim.get("resource") or {}
+    revision = resource.get("revision") if isinstance(resource, dict) else None
+    if isinstance(revision, dict) and isinstance(revision.get("fields"), dict):
+        revision["fields"] = {k: v for k, v in revision["fields"].items() if k in _REVISION_KEYS}
+    if isinstance(resource, dict) and isinstance(resource.get("fields"), dict) and "revision" not in resource:
+        resource["fields"] = {k: v for k, v in resource["fields"].items() if k in _REVISION_KEYS}
+    trimmed = _queue_message(source, kind_key, kind, extra, json.dumps(slim))
+    if len(trimmed.encode("utf-8")) > QUEUE_MESSAGE_LIMIT:
+        return Verdict(413, f"the delivery needs {len(trimmed)} bytes even trimmed; a queue message holds "
+                            f"{QUEUE_MESSAGE_LIMIT}")
+    return Verdict(202, "queued (trimmed to fit a queue message)", trimmed)
+
+
 def _json_object(text: str) -> dict[str, Any] | str:
     try:
         parsed = json.loads(text)
@@ -129,7 +163,9 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
         return Verdict(400, problem)
     if resource not in SENTRY_RESOURCES_ACTED_ON:
         return Verdict(202, f"resource {resource!r} is not synced; dropped")
-    return Verdict(202, "queued", _queue_message("sentry", "resource", resource, headers.get("request-id"), text))
+    request_id = headers.get("request-id")
+    return _fit(_queue_message("sentry", "resource", resource, request_id, text), "sentry", "resource", resource,
+                request_id, parsed)
 
 
 def _sentry_shape_problem(resource: str, body: dict[str, Any]) -> str | None:
@@ -182,7 +218,8 @@ def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_
         return Verdict(202, f"event type {event_type!r} is not synced; dropped")
     if event_type in ADO_WORK_ITEM_EVENTS and not _work_item_id(parsed["resource"]):
         return Verdict(400, f"{event_type} event has no work item id in 'resource'")
-    return Verdict(202, "queued", _queue_message("ado", "event_type", event_type, None, text))
+    return _fit(_queue_message("ado", "event_type", event_type, None, text), "ado", "event_type", event_type, None,
+                parsed)
 
 
 def _work_item_id(resource: dict[str, Any]) -> int | None:
