@@ -86,7 +86,7 @@ class Decision:
     reason: str
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
@@ -99,7 +99,7 @@ def sentry_change_time(issue_detail: dict[str, Any], field: str) -> str | None:
     """When Sentry last changed `field`, from the issue details' activity (None when unknown)."""
     kinds = _ACTIVITY_TYPES.get(field, set())
     times = [a.get("dateCreated") for a in issue_detail.get("activity") or [] if a.get("type") in kinds]
-    parsed = [t for t in (_parse_time(x) for x in times) if t is not None]
+    parsed = [t for t in (parse_time(x) for x in times) if t is not None]
     return max(parsed).isoformat() if parsed else None
 
 
@@ -107,7 +107,7 @@ def decide_conflict(field: str, rule: str, sentry_time: str | None, ado_time: st
     """Both sides changed `field` since the last sync: who wins, and why (for the log)."""
     if rule in ("sentry", "ado"):
         return Decision(field, rule, f"both changed; sync.conflict = {rule!r}")
-    s, a = _parse_time(sentry_time), _parse_time(ado_time)
+    s, a = parse_time(sentry_time), parse_time(ado_time)
     if s is None and a is None:
         return Decision(field, "ado", "both changed; neither time known, ADO kept (it holds the work)")
     if s is None or (a is not None and a >= s):

@@ -1,0 +1,112 @@
+"""Seed N linked Sentry issue <-> work item pairs fast, straight into the emulators' Python objects
+and the link store, then drift some of them behind the webhooks' back.
+
+Why not through the API: 10,000 pairs through HTTP (or `new_error`, whose fingerprint look-up scans
+every issue) takes minutes; the reconcile benchmark and tests need the *state*, not the journey.
+The pairs look exactly like the ones the app makes (same link fields, synced values, external issue),
+so reconciliation cannot tell them apart. Drift goes through the emulators' "act as a person"
+methods, which fire no webhook here because nothing is subscribed: the lost delivery.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sandbox.ado.emulator import AdoEmulator
+from sandbox.ado.seed import BRIDGE
+from sandbox.ado.workitems import item_links
+from sandbox.sentry.emulator import SentryEmulator
+from sandbox.sentry.model import Assignee, ExternalIssue, Issue
+from sandbox.sentry.seed import INSTALLATION_UUID
+from shared.store import LINKED, Link, LinkStore, SyncedValues
+
+PROJECT, WIT, SENTRY_PROJECT_ID = "Shop", "Bug", 21  # the default sync config's "backend" route
+ALICE, ALICE_ADO = Assignee("user", 1), "ava@contoso.com"  # mapped in sandbox/default-sync.toml
+BOB_USER, JAMAL = "user:2", "Jamal Hartnett <jamal@contoso.com>"
+FIRST_SEEN_AGO = timedelta(days=3)  # outside the look-back window: no pair looks like a lost creation
+DRIFTS = ("sentry_status", "sentry_assignee", "ado_status", "ado_assignee")
+
+
+@dataclass(frozen=True)
+class Pair:
+    issue_id: str
+    work_item_id: int
+
+
+def seed_pairs(ado: AdoEmulator, sentry: SentryEmulator, n: int, ado_org_url: str) -> list[Link]:
+    """N fresh pairs, in sync: every other one assigned (alice / ava). Returns the links to store."""
+    org = sentry.world.org
+    project = org.projects[SENTRY_PROJECT_ID]
+    base = sentry.world.base_url
+    seen = datetime.now(UTC) - FIRST_SEEN_AGO
+    links = []
+    with sentry.lock, ado._state_lock:
+        for k in range(n):
+            assigned = k % 2 == 0
+            short = f"{project.slug.upper()}-B{k}"
+            title = f"BenchError: pair {k}"
+            issue = Issue(id=org.new_id() * 1000 + 7, short_id=short, project_id=project.id, title=title,
+                          culprit="app/bench.py in run", level="error", fingerprint=f"bench-{k}",
+                          first_seen=seen, last_seen=seen, metadata={"type": "BenchError", "value": str(k)},
+                          substatus="ongoing", assigned_to=ALICE if assigned else None, count=1)
+            org.issues[issue.id] = issue
+            fields = {"System.Title": f"[{short}] {title}", "System.AreaPath": "Shop\\Api",
+                      "System.Tags": "sentry; backend"}
+            if assigned:
+                fields["System.AssignedTo"] = ALICE_ADO
+            item = ado.create_work_item(PROJECT, WIT, [{"op": "add", "path": f"/fields/{ref}", "value": value}
+                                                       for ref, value in fields.items()], BRIDGE, notify=False)
+            html = item_links(item, ado_org_url)["html"]["href"]
+            external = ExternalIssue(org.new_id(), issue.id, INSTALLATION_UUID, html, PROJECT, str(item.id))
+            org.external_issues[external.id] = external
+            current = item.current.fields
+            links.append(Link(
+                sentry_org=org.slug, sentry_issue_id=str(issue.id), sentry_project=project.slug,
+                sentry_short_id=short, sentry_url=f"{base}/organizations/{org.slug}/issues/{issue.id}/",
+                ado_org_url=ado_org_url, ado_project=PROJECT, work_item_id=item.id, work_item_type=WIT,
+                work_item_url=html, external_issue_id=str(external.id), state=LINKED,
+                claimed_at=seen.isoformat(),
+                synced=SyncedValues(sentry_status="unresolved", sentry_assignee="user:1" if assigned else None,
+                                    sentry_title=title, ado_state=current["System.State"],
+                                    ado_assignee=ALICE_ADO if assigned else None,
+                                    ado_title=fields["System.Title"], sentry_changed_at=seen.isoformat(),
+                                    ado_changed_at=current["System.ChangedDate"], ado_rev=item.rev)))
+    return links
+
+
+def store_links(store: LinkStore, links: Iterable[Link]) -> None:
+    """Claim then save each link, as the app does (claim alone stores it; the link is complete)."""
+    for link in links:
+        if store.claim(link) is None:
+            raise RuntimeError(f"link for issue {link.sentry_issue_id} already stored")
+
+
+def drift(ado: AdoEmulator, sentry: SentryEmulator, link: Link, kind: str) -> None:
+    """One field changed on one side, as a person would, with no webhook delivered."""
+    if kind == "sentry_status":
+        sentry.act("carol@example.com", link.sentry_issue_id, {"status": "resolved"})
+    elif kind == "sentry_assignee":
+        sentry.act("carol@example.com", link.sentry_issue_id, {"assignedTo": BOB_USER})
+    elif kind == "ado_status":
+        ado.act_update(link.work_item_id or 0, {"System.State": "Closed"}, JAMAL)
+    elif kind == "ado_assignee":
+        ado.act_update(link.work_item_id or 0, {"System.AssignedTo": JAMAL}, JAMAL)
+    else:
+        raise ValueError(f"unknown drift {kind!r}")
+
+
+def drift_some(ado: AdoEmulator, sentry: SentryEmulator, links: list[Link], rate: float,
+               seed: int = 7) -> list[tuple[Link, str]]:
+    """Drift `rate` of the links, one field on one side each, kinds in rotation; the same seed
+    picks the same links, so two seedings are identical."""
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(range(len(links)), round(len(links) * rate)))
+    done = []
+    for turn, index in enumerate(chosen):
+        kind = DRIFTS[turn % len(DRIFTS)]
+        drift(ado, sentry, links[index], kind)
+        done.append((links[index], kind))
+    return done
