@@ -358,6 +358,9 @@ def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Con
     if not _is_linked(link):
         return _not_linked(link, what)
     assert link is not None
+    if remote.issue is not None and sentry_actor(remote.issue.get("assignedTo")) != sentry_actor(assignee):
+        return [Skip(f"{what}: stale, the issue is assigned to "
+                     f"{sentry_actor(remote.issue.get('assignedTo')) or 'nobody'} now")]
     mapped = sentry_to_ado(assignee, config.rules.identities, remote.sentry_members, remote.ado_identities)
     if isinstance(mapped, Unmatched):
         return [Skip(f"{what}: {mapped.reason}")]
@@ -465,10 +468,11 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
             and changed_at <= link.synced.ado_changed_at):
         return [Skip(f"{what}: stale or repeated, changed {changed_at}, link has {link.synced.ado_changed_at}")]
     deltas = resource.get("fields") or {}
+    skips: list[Action] = []
+    deltas = _not_superseded(deltas, rev, remote, what, skips)
     changes: dict[str, Any] = {}
     synced: dict[str, Any] = {"ado_rev": rev if isinstance(rev, int) else link.synced.ado_rev,
                               "ado_changed_at": changed_at}
-    skips: list[Action] = []
     if "System.State" in deltas:
         _state_change(deltas["System.State"], revision, link, remote, config, what, changes, synced, skips)
     if "System.AssignedTo" in deltas:
@@ -479,6 +483,25 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
         return skips or [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})")]
     update = UpdateSentryIssue(config.settings.sentry_org, link.sentry_issue_id, changes, synced)
     return [update, *skips]
+
+
+def _not_superseded(deltas: Mapping[str, Any], rev: Any, remote: Remote, what: str,
+                    skips: list[Action]) -> Mapping[str, Any]:
+    """Drop changes a newer revision already overwrote: hooks arrive out of order, and the newer
+    revision's own hook carries the value that counts (it may have arrived first and found
+    nothing to do, so the link's rev alone cannot tell)."""
+    newer = remote.work_item or {}
+    if not (isinstance(rev, int) and isinstance(newer.get("rev"), int) and newer["rev"] > rev):
+        return deltas
+    now = newer.get("fields") or {}
+    kept = dict(deltas)
+    same = {"System.State": lambda a, b: a == b, "System.AssignedTo": same_ado_identity}
+    for ref, equal in same.items():
+        if ref in kept and not equal(kept[ref].get("newValue"), now.get(ref)):
+            skips.append(Skip(f"{what}: {ref} {kept[ref].get('newValue')!r} was superseded by rev {newer['rev']} "
+                              f"({now.get(ref)!r})"))
+            del kept[ref]
+    return kept
 
 
 def _sentry_now(link: Link, remote: Remote) -> tuple[str | None, str | None]:

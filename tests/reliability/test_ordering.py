@@ -117,10 +117,6 @@ def test_ado_revision_replayed_after_a_newer_one_changes_nothing(stack: SandboxS
     assert snapshot(stack, issue_id, wid) == after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG shared/planner.py _workitem_updated: a revision that needs no Sentry write returns only Skips, "
-    "so its synced ado_rev is never saved; the older revision delivered next passes the rev check and "
-    "resolves Sentry while the work item is Active (remote.work_item, already fetched, is not consulted)"))
 def test_ado_revisions_delivered_newest_first_change_nothing(stack: SandboxStack) -> None:
     """Closed (rev n+1) then Active (rev n+2) made while both hooks are held, delivered newest-first:
     the work item ends Active, so Sentry must stay unresolved and get no write."""
@@ -151,10 +147,6 @@ def test_ado_assignment_replayed_changes_nothing(stack: SandboxStack) -> None:
     assert snapshot(stack, issue_id, wid) == after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG shared/planner.py _issue_assigned: unlike _issue_status it never compares the event with the "
-    "fetched issue (remote.issue), so a replayed or late issue.assigned re-assigns the work item to a "
-    "stale assignee"))
 def test_sentry_assignment_replayed_changes_nothing(stack: SandboxStack) -> None:
     """Assigned to alice then bob in Sentry: replaying the old ``issue.assigned`` (alice) must keep the
     work item on Jamal (bob's ADO identity)."""
