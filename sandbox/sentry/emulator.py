@@ -383,7 +383,8 @@ class SentryEmulator(EmulatorApp):
     def get_issue(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
         found = self.world.issue(issue)
         data = self._issue_json(found)
-        data.update(activity=[], seenBy=[], participants=[], userReportCount=0, firstRelease=None,
+        data.update(activity=list(self.world.activity.get(found.id, [])), seenBy=[], participants=[],
+                    userReportCount=0, firstRelease=None,
                     lastRelease=None, tags=[], stats={}, pluginActions=[], pluginIssues=[], pluginContexts=[])
         return json_response(data)
 

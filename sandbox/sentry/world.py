@@ -75,6 +75,7 @@ class World:
     def __init__(self, org: Organization, base_url: str) -> None:
         self.org = org
         self.base_url = base_url
+        self.activity: dict[int, list[dict[str, Any]]] = {}  # issue id -> newest first, as details show it
 
     # --- look-ups ------------------------------------------------------------------------------
 
@@ -194,7 +195,21 @@ class World:
     def update_issue(self, issue: Issue, body: Mapping[str, Any], actor: Actor,
                      now: datetime) -> tuple[Issue, list[Notice]]:
         outcome = apply_update(self.org, issue, body, now)
+        self._record_activity(issue, outcome.issue, now)
         return self._commit(outcome), self._notices(outcome, actor)
+
+    def _record_activity(self, before: Issue, after: Issue, now: datetime) -> None:
+        """The issue's activity log (``set_resolved``, ``assigned``, ...), which issue details return;
+        it records status and assignee changes whether or not a webhook is sent for them."""
+        kinds = []
+        if after.status != before.status:
+            kinds.append(f"set_{after.status}")
+        if after.assigned_to != before.assigned_to:
+            kinds.append("assigned" if after.assigned_to is not None else "unassigned")
+        stamp = now.isoformat().replace("+00:00", "Z")
+        log = self.activity.setdefault(after.id, [])
+        for kind in kinds:
+            log.insert(0, {"id": str(len(log) + 1), "type": kind, "dateCreated": stamp, "data": {}})
 
     def _commit(self, outcome: UpdateOutcome) -> Issue:
         self.org.issues[outcome.issue.id] = outcome.issue
@@ -208,7 +223,8 @@ class World:
         """All or nothing: every issue is validated before any is changed."""
         outcomes = [apply_update(self.org, issue, body, now) for issue in issues]
         notices: list[Notice] = []
-        for outcome in outcomes:
+        for before, outcome in zip(issues, outcomes, strict=True):
+            self._record_activity(before, outcome.issue, now)
             self._commit(outcome)
             notices.extend(self._notices(outcome, actor))
         applied = dict(outcomes[0].applied) if outcomes else {}
