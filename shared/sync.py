@@ -18,6 +18,7 @@ Failure handling:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -72,6 +73,8 @@ class Syncer:
         self.sentry = sentry
         self.clients = {"ado": ado, "sentry": sentry}
         self._bridge_identity: str | None = None
+        self._cache_locks: dict[str, threading.Lock] = {}
+        self._cache_locks_guard = threading.Lock()
         self._members: tuple[float, tuple[SentryMember, ...]] | None = None
 
     # -- entry points ---------------------------------------------------------------------------
@@ -226,12 +229,15 @@ class Syncer:
     def _cached(self, kind: str, key: str, load: Any) -> Any:
         """A small value kept in the store for an hour, so every worker (and every reconcile run)
         does not ask the API again for what almost never changes."""
-        marker = self.store.get_marker(kind, key)
-        if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
-            return marker["value"]
-        value = load()
-        self.store.set_marker(kind, key, {"at": time.time(), "value": value})
-        return value
+        with self._cache_locks_guard:
+            lock = self._cache_locks.setdefault(f"{kind}/{key}", threading.Lock())
+        with lock:  # concurrent reconcile workers that miss together load it once, not once each
+            marker = self.store.get_marker(kind, key)
+            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+                return marker["value"]
+            value = load()
+            self.store.set_marker(kind, key, {"at": time.time(), "value": value})
+            return value
 
     def _states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
         raw = self._cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))

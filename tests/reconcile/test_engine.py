@@ -199,11 +199,10 @@ def test_one_run_repairs_every_drift_and_a_second_run_writes_nothing(world: Worl
     # once per run: projects and the look-back scan; per conflict: the issue (its activity dates the
     # Sentry change); for the new work item: its type's fields and the latest event
     fixed = 2 + len(CONFLICTS) + 2
-    # and the store-cached look-ups (an hour each): states, bridge identity, members. Concurrent
-    # workers that all find the cache empty each load it (no single-flight in Syncer._cached yet),
-    # so at most once per worker -- never once per link.
+    # and the store-cached look-ups (an hour each): states, bridge identity, members. Workers that
+    # miss the cache together wait for one load, so each is read exactly once.
     cached = Counter(path for service, kind, path in world.reads() if path in CACHED)
-    assert set(cached) == set(CACHED) and max(cached.values()) <= Reconciler.concurrency
+    assert set(cached) == set(CACHED) and set(cached.values()) == {1}
     assert reads(world) == batch_reads + fixed + sum(cached.values())
     assert world.calls() - calls_before == len(world.requests())  # every call is in the journals
 
