@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -146,6 +147,8 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
         try:
             age = now - float(stamp)
         except ValueError:
+            age = math.nan
+        if not math.isfinite(age):  # "inf" and "nan" parse as floats but are no time
             return Verdict(400, f"Sentry-Hook-Timestamp is not a Unix time: {stamp[:40]!r}")
         if abs(age) > max_age_s:
             return Verdict(401, f"Sentry-Hook-Timestamp is {int(age)}s from now; the window is {max_age_s}s")

@@ -52,6 +52,7 @@ from shared.store.model import CLAIMED, LINKED, UNLINKED, Link
 
 SENTRY = "sentry"
 ADO = "ado"
+RECONCILED = "sentryAdoReconciled"  # set on hooks reconciliation made up (shared/reconcile/drift.py)
 SENTRY_RESOURCES = ("issue", "comment", "event_alert", "metric_alert", "error", "installation")
 _RESOURCE_BY_DATA_KEY = {"issue": "issue", "comment_id": "comment", "event": "event_alert",
                          "metric_alert": "metric_alert", "error": "error", "installation": "installation"}
@@ -457,21 +458,27 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     assert link is not None
     resource = event.body["resource"]
     what = f"work item {link.work_item_id} rev {resource.get('rev')}"
-    if _ado_echo(resource.get("revisedBy"), remote):
+    # A hook reconciliation made up carries a change found by comparing values with the last sync:
+    # neither who made the revision nor its order matters (a lost revision may be older than the
+    # link's rev, and the newest revision may be the bridge's own write of another field).
+    reconciled = bool(event.body.get(RECONCILED))
+    if not reconciled and _ado_echo(resource.get("revisedBy"), remote):
         return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     rev = resource.get("rev")
     revision = (resource.get("revision") or {}).get("fields") or {}
     changed_at = revision.get("System.ChangedDate") or resource.get("revisedDate")
-    if isinstance(rev, int) and link.synced.ado_rev is not None and rev <= link.synced.ado_rev:
+    if not reconciled and isinstance(rev, int) and link.synced.ado_rev is not None and rev <= link.synced.ado_rev:
         return [Skip(f"{what}: stale or repeated, the link already has rev {link.synced.ado_rev}")]
-    if (not isinstance(rev, int) and changed_at and link.synced.ado_changed_at
+    if (not reconciled and not isinstance(rev, int) and changed_at and link.synced.ado_changed_at
             and changed_at <= link.synced.ado_changed_at):
         return [Skip(f"{what}: stale or repeated, changed {changed_at}, link has {link.synced.ado_changed_at}")]
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
     deltas = _not_superseded(deltas, rev, remote, what, skips)
     changes: dict[str, Any] = {}
-    synced: dict[str, Any] = {"ado_rev": rev if isinstance(rev, int) else link.synced.ado_rev,
+    newest = max(r for r in (rev, link.synced.ado_rev) if isinstance(r, int)) if isinstance(rev, int) \
+        else link.synced.ado_rev
+    synced: dict[str, Any] = {"ado_rev": newest,
                               "ado_changed_at": changed_at}
     if "System.State" in deltas:
         _state_change(deltas["System.State"], revision, link, remote, config, what, changes, synced, skips)

@@ -179,8 +179,8 @@ class Syncer:
             return base  # comments need nothing fetched: the link says where they go
         linked = link is not None and link.is_linked
         creating = event.kind in ("issue.created", "event_alert.triggered")
-        if link is None and not creating:
-            return base  # nothing is linked: the plan is a skip, and costs no API call
+        if (link is None) != creating:
+            return base  # nothing linked to update, or a creation already done: a skip, at no API cost
         if linked and work_item is None and not event.kind.startswith("workitem.deleted"):
             work_item = self._get_work_item(link.work_item_id)
         issue_id = link.sentry_issue_id if link else self._issue_id(event)
@@ -277,6 +277,10 @@ class Syncer:
         return plan(event, link, replace(remote, type_fields=frozenset(fields)), self.config)
 
     # -- applying --------------------------------------------------------------------------------
+
+    def apply_actions(self, actions: list[Action], link: Link | None, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Actions decided outside a webhook's plan (reconciliation's repairs), applied the same way."""
+        return apply_plan(actions, link, self.store, self.clients, dry_run).done
 
     def _apply(self, actions: list[Action], link: Link | None, remote: Remote, dry_run: bool) -> Applied:
         try:

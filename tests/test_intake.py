@@ -69,6 +69,8 @@ def test_signature_is_over_raw_bytes_not_reserialised_json() -> None:
     (lambda h, b: (sentry_headers(b, stamp=NOW - 301), b), 401, "window is 300s"),
     (lambda h, b: (sentry_headers(b, stamp=NOW + 400), b), 401, "window is 300s"),
     (lambda h, b: (h | {"Sentry-Hook-Timestamp": "yesterday"}, b), 400, "not a Unix time"),
+    (lambda h, b: (h | {"Sentry-Hook-Timestamp": "INF"}, b), 400, "not a Unix time"),
+    (lambda h, b: (h | {"Sentry-Hook-Timestamp": "nan"}, b), 400, "not a Unix time"),
     (lambda h, b: ({k: v for k, v in h.items() if k != "Sentry-Hook-Resource"}, b), 400, "Sentry-Hook-Resource"),
     (lambda h, b: (sentry_headers(b"{nope", "issue"), b"{nope"), 400, "not valid JSON"),
     (lambda h, b: (sentry_headers(b"[1]", "issue"), b"[1]"), 400, "must be a JSON object"),

@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared import planner
 from shared.store.model import Link
 
 FIELDS = ("status", "assignee", "title")
+# Marks a hook reconciliation made up: its change was found by comparing values with the last sync,
+# so the planner's checks on revision order and on who made the revision do not apply to it.
+RECONCILED = planner.RECONCILED
 RECONCILE_ACTOR = {"type": "user", "id": "sentry-ado-reconcile", "name": "sentry-ado reconciliation"}
 # Sentry activity types that record each field's change (issue details' ``activity`` list).
 _ACTIVITY_TYPES = {
@@ -153,4 +157,5 @@ def ado_event(link: Link, work_item: dict[str, Any], fields: set[str]) -> dict[s
                 "revision": {"id": work_item.get("id"), "rev": work_item.get("rev"), "fields": current,
                              "url": work_item.get("url")}}
     return {"eventType": "workitem.updated", "publisherId": "tfs", "resourceVersion": "1.0",
-            "resource": resource, "id": f"reconcile-{link.work_item_id}-{work_item.get('rev')}"}
+            "resource": resource, "id": f"reconcile-{link.work_item_id}-{work_item.get('rev')}",
+            RECONCILED: True}

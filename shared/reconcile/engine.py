@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from shared.actions import LinkExternalIssue
 from shared.config import Config
 from shared.reconcile import drift
-from shared.store import LinkStore
+from shared.store import LinkStore, update_with_retry
 from shared.store.base import link_key
 from shared.store.model import LINKED, UNLINKED, Link
 
@@ -47,6 +48,8 @@ class EventSyncer(Protocol):
 
     def handle_event(self, event: dict[str, Any], link: Link | None, *, work_item: dict[str, Any] | None = None,
                      issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]: ...
+
+    def apply_actions(self, actions: list[Any], link: Link | None, dry_run: bool = False) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -143,10 +146,39 @@ class Reconciler:
                 result["writes"] += len(writes)
                 result["unlinked"] += any(a.get("kind") == "unlink" for a in writes)
                 link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
+            if events and not result["writes"] and not dry_run and work_item and issue and link.is_linked:
+                self._accept_as_synced(link, work_item, issue)
+            shown = self._show_on_sentry(link, dry_run)
+            result["planned"].extend(shown)
+            result["writes"] += len(shown)
         except Exception as exc:  # one bad pair must not stop the run; it is reported and retried next run
             log.exception("reconcile: link %s failed", link_key(link))
             result["errors"].append(f"{link_key(link)}: {type(exc).__name__}: {exc}")
         return result
+
+    def _accept_as_synced(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any]) -> None:
+        """The planner found nothing to write for this drift: both sides already agree (say, the
+        bridge's write landed but saving the link did not), or the change cannot be carried (an
+        unknown person; the skip said why). Either way today's values become the baseline, so the
+        next run does not find the same drift again."""
+        s_now, a_now = drift.sentry_values(issue), drift.ado_values(work_item)
+        fields = work_item.get("fields") or {}
+        update_with_retry(self.store, link.sentry_org, link.sentry_issue_id, lambda fresh: fresh.with_synced(
+            sentry_status=s_now["status"], sentry_assignee=s_now["assignee"], sentry_title=s_now["title"],
+            ado_state=a_now["status"], ado_assignee=a_now["assignee"], ado_title=a_now["title"],
+            ado_rev=max(work_item.get("rev") or 0, fresh.synced.ado_rev or 0),
+            ado_changed_at=fields.get("System.ChangedDate", fresh.synced.ado_changed_at)))
+
+    def _show_on_sentry(self, link: Link, dry_run: bool) -> list[dict[str, Any]]:
+        """A linked work item whose link on the Sentry issue page is missing (the follow-up call
+        failed after the work item was created) gets it now; the call is an upsert."""
+        link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
+        installation = self.config.settings.sentry_installation_uuid
+        if not (installation and link.is_linked and not link.external_issue_id and link.work_item_url):
+            return []
+        action = LinkExternalIssue(installation, link.sentry_issue_id, link.work_item_url, link.ado_project,
+                                   str(link.work_item_id))
+        return self.syncer.apply_actions([action], link, dry_run=dry_run)
 
     def _events(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
                 decisions: list[str]) -> list[dict[str, Any]]:

@@ -165,10 +165,6 @@ def test_sentry_assignment_replayed_changes_nothing(stack: SandboxStack) -> None
     assert now == after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG shared/reconcile/drift.py ado_event + shared/planner.py _workitem_updated: the synthesised hook "
-    "carries the work item's current rev, which equals link.synced.ado_rev once a later revision synced, "
-    "so the repair is skipped as 'stale or repeated' on every run"))
 def test_reconcile_repairs_a_lost_revision_followed_by_a_synced_one(stack: SandboxStack) -> None:
     """rev n (State Closed) is lost, rev n+1 (assigned to Ava) is delivered and synced; one reconcile
     run must still resolve the Sentry issue."""
