@@ -98,6 +98,7 @@ class Reconciler:
                 out_of_time = deadline_s is not None and self.clock() - started > deadline_s
                 if (max_pages is not None and report.pages >= max_pages) or out_of_time:
                     return report
+                del page  # let it go before the store reads the next one: memory stays one page
             self._lost_creations(pool, report, dry_run)
         if not dry_run:
             self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True})
@@ -172,7 +173,6 @@ class Reconciler:
     def _show_on_sentry(self, link: Link, dry_run: bool) -> list[dict[str, Any]]:
         """A linked work item whose link on the Sentry issue page is missing (the follow-up call
         failed after the work item was created) gets it now; the call is an upsert."""
-        link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
         installation = self.config.settings.sentry_installation_uuid
         if not (installation and link.is_linked and not link.external_issue_id and link.work_item_url):
             return []

@@ -106,9 +106,12 @@ class SqliteLinkStore:
                 (last, page_size)).fetchall()
             if not rows:
                 return
-            last = rows[-1][0]
-            yield [Link.from_dict(json.loads(data), etag=str(version)) for _, version, data in rows]
-            if len(rows) < page_size:
+            last, full = rows[-1][0], len(rows) == page_size
+            page = [Link.from_dict(json.loads(data), etag=str(version)) for _, version, data in rows]
+            del rows  # one page in memory at a time, not this page's rows beside the next page's
+            yield page
+            del page
+            if not full:
                 return
 
     def get_marker(self, kind: str, key: str) -> dict[str, Any] | None:
