@@ -75,7 +75,6 @@ class Syncer:
         self._bridge_identity: str | None = None
         self._cache_locks: dict[str, threading.Lock] = {}
         self._cache_locks_guard = threading.Lock()
-        self._members: tuple[float, tuple[SentryMember, ...]] | None = None
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -120,10 +119,11 @@ class Syncer:
             "action": "triggered", "actor": {"type": "user", "id": "issue-link", "name": "Sentry issue page"},
             "data": {"event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
                      "issue_alert": {"title": "issue-link create", "settings": settings}}}}
-        self.handle_event(event, issue={**issue, "title": title})
+        done = self.handle_event(event, issue={**issue, "title": title})
         link = self.store.get_by_issue(self.config.settings.sentry_org, issue_id)
         if link is None or not link.is_linked:
-            raise RuntimeError(f"Sentry issue {issue_id}: the work item was not created (see the log)")
+            reasons = "; ".join(d["reason"] for d in done if d.get("kind") == "skip") or "see the log"
+            raise ValueError(f"no work item was created: {reasons}")
         return link
 
     def link_existing(self, issue_id: str, work_item_id: int) -> Link:

@@ -130,3 +130,13 @@ def test_link_an_existing_work_item(stack: SandboxStack) -> None:
     assert missing.status_code == 400 and "no work item 99999" in missing.json()["message"]
     bad = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "soon"}))
     assert bad.status_code == 400 and "'work_item' must be a work item id" in bad.json()["message"]
+
+
+def test_create_after_the_work_item_was_deleted_says_why_not(stack: SandboxStack) -> None:
+    issue = stack.sentry.new_error("backend", "LookupError", "gone", level="warning")["issue"]
+    fields = {"project": "Shop", "work_item_type": "Bug", "title": "Gone"}
+    created = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields)).json()
+    stack.ado.act_delete(int(created["identifier"]), as_="Dana Dev <dana@contoso.com>")
+    stack.settle()  # workitem.deleted: the link is kept, unlinked, for a restore
+    again = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
+    assert again.status_code == 400 and "was deleted in Azure DevOps" in again.json()["message"]
