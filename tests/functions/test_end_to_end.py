@@ -137,3 +137,21 @@ def test_plan_explains_a_real_deployment_event(stack: SandboxStack, tmp_path, ca
     out = json.loads(capsys.readouterr().out)
     assert out["deployment"]["action"] == "release-and-deploy"
     assert out["deployment"]["environment"] == "production"
+
+
+def test_alert_rule_action_creates_one_work_item_with_its_settings(stack: SandboxStack) -> None:
+    stack.sentry.add_alert_rule("to ADO", [
+        {"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Task"},
+        {"name": "area_path", "value": "Shop\\Mobile"}, {"name": "priority", "value": "2"}], project="frontend")
+    issue = stack.sentry.new_error("frontend", "TypeError", "undefined is not a function", level="warning")["issue"]
+    stack.settle()  # the frontend route would make an Issue in Basic; the rule's settings win, and only once
+    link = runtime().store.get_by_issue("acme", issue["id"])
+    assert link is not None and link.is_linked and (link.ado_project, link.work_item_type) == ("Shop", "Task")
+    fields = runtime().ado.get_work_item(link.work_item_id)["fields"]
+    assert fields["System.AreaPath"] == "Shop\\Mobile" and fields["Microsoft.VSTS.Common.Priority"] == 2
+    creates = [e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/workitems/$" in e["path"]]
+    assert len(creates) == 1
+    [alert] = [h for h, _ in stack.sentry.webhooks.delivered if h.headers["Sentry-Hook-Resource"] == "event_alert"]
+    assert requests.post(alert.url, data=alert.body, headers=alert.headers, timeout=10).status_code == 202
+    stack.settle()  # the same alert delivered again: nothing new is created
+    assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/workitems/$" in e["path"]]) == 1
