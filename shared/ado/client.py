@@ -46,6 +46,12 @@ def read_response(response: requests.Response, method: str, path: str) -> Any:
                                status=status, method=method, path=path) from None
 
 
+def guarded_by_rev(request: ApiRequest) -> bool:
+    body = request.body
+    return (request.method.upper() == "PATCH" and isinstance(body, list) and bool(body)
+            and isinstance(body[0], Mapping) and body[0].get("op") == "test" and body[0].get("path") == "/rev")
+
+
 class MetadataCache:
     """Process metadata (types, states, fields, areas) changes rarely; keep it per process with a
     TTL so a process customisation is picked up within the hour without a restart."""
@@ -98,7 +104,12 @@ class AdoClient:
         return {**self._auth.headers(), "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": USER_AGENT}
 
     def send(self, request: ApiRequest, idempotent: bool | None = None) -> Any:
-        """Execute any builder's request; returns the JSON body or raises an ``AdoError``."""
+        """Execute any builder's request; returns the JSON body or raises an ``AdoError``.
+
+        A PATCH that opens with ``test /rev`` is safe to replay (a second copy fails the test
+        instead of applying twice), so it is retried like a GET unless the caller says otherwise."""
+        if idempotent is None and guarded_by_rev(request):
+            idempotent = True
         response = self.transport.send(request, idempotent)
         return read_response(response, request.method, request.path)
 
@@ -113,7 +124,7 @@ class AdoClient:
                          project: str | None = None) -> dict[str, Any]:
         """With ``rev`` the patch is guarded by ``test /rev``, so replaying it is safe (a replay
         after success fails as ``StaleRevision`` instead of applying twice)."""
-        return self.send(build.update_work_item(id, ops, rev, project), idempotent=rev is not None)
+        return self.send(build.update_work_item(id, ops, rev, project))
 
     def get_work_item(self, id: int, expand: str | None = None, project: str | None = None,
                       fields: Sequence[str] | None = None) -> dict[str, Any]:

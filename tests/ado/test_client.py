@@ -7,6 +7,7 @@ import json
 import pytest
 from werkzeug.wrappers import Request, Response
 
+from shared.ado import requests as build
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
 from shared.ado.errors import (
@@ -71,6 +72,10 @@ def test_guarded_patch_is_retried_but_unguarded_is_not() -> None:
     with serve(reply({}, 503), reply({"id": 1, "rev": 5})) as (app, url), pytest.raises(Exception, match="503"):
         client(url).update_work_item(1, ops, rev=None)
     assert len(app.seen) == 1
+    # the planner's actions reach the client through the generic send: the /rev guard is read there
+    with serve(reply({}, 503), reply({"id": 1, "rev": 5})) as (app, url):
+        assert client(url).send(build.update_work_item(1, ops, rev=4))["rev"] == 5
+    assert len(app.seen) == 2
 
 
 def test_create_is_not_replayed_after_timeout_or_5xx() -> None:
