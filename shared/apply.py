@@ -14,10 +14,11 @@ The imperative shell around `shared/actions.py`. Rules:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.actions import Action, CreateWorkItem, Skip
+from shared.actions import Action, AddAdoComment, AddSentryComment, CreateWorkItem, Skip
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,47 @@ def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], a
     return link
 
 
+COMMENT_LEASE_S = 60.0  # well inside the queue's retries (host.json: 5 tries, 30 s apart)
+
+
+class CommentInFlight(Exception):
+    """Another attempt is posting this comment right now; retry the message later."""
+
+
+def _posted_texts(action: AddAdoComment | AddSentryComment, clients: dict[str, Any]) -> list[str]:
+    if isinstance(action, AddAdoComment):
+        return [c.get("text", "") for c in clients["ado"].list_comments(action.project, action.work_item_id)]
+    return [(c.get("data") or {}).get("text", "") for c in clients["sentry"].list_comments(action.issue_id)]
+
+
+def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: LinkStore,
+                  clients: dict[str, Any]) -> tuple[bool, Any]:
+    """Post a carried comment at most once, across retries and workers; returns (posted, response).
+
+    Neither API deduplicates comments, and a post whose answer was lost may still have landed. A
+    marker claims the comment before posting. A later attempt that finds a fresh claim backs off
+    (the queue retries it); one that finds a stale claim (the earlier attempt died mid-post) looks
+    for the exact text on the target before posting again."""
+    key = f"{link.sentry_org}:{link.sentry_issue_id}:{action.source_id}"
+    if not store.claim_marker("comment", key, {"state": "posting", "at": time.time()}):
+        marker = store.get_marker("comment", key) or {}
+        if marker.get("state") == "done":
+            return False, None
+        if time.time() - marker.get("at", 0) < COMMENT_LEASE_S:
+            raise CommentInFlight(f"comment {action.source_id} is being posted by another attempt")
+        if action.text in _posted_texts(action, clients):
+            store.set_marker("comment", key, {"state": "done"})
+            return False, None
+        store.set_marker("comment", key, {"state": "posting", "at": time.time()})
+    try:
+        response = _send(action, clients)
+    except Exception:
+        store.set_marker("comment", key, {"state": "posting", "at": 0})  # may have landed: check next time
+        raise
+    store.set_marker("comment", key, {"state": "done"})
+    return True, response
+
+
 def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clients: dict[str, Any],
                dry_run: bool = False) -> Applied:
     """Send each action in order; `clients` maps "ado" / "sentry" to a client with ``send``."""
@@ -83,7 +125,14 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
                 applied.done.append(Skip(str(exc)).to_json())
                 return applied
             continue
-        response = _send(action, clients)
+        if isinstance(action, AddAdoComment | AddSentryComment) and applied.link is not None:
+            posted, response = _comment_once(action, applied.link, store, clients)
+            if not posted:
+                applied.done.append(Skip(f"comment {action.source_id} was already carried").to_json())
+                applied.link = _save(store, action.link_after(applied.link, None) or applied.link, action, None)
+                continue
+        else:
+            response = _send(action, clients)
         after = action.link_after(applied.link, response)
         if after is not None and after != applied.link:
             applied.link = _save(store, after, action, response)
