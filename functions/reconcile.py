@@ -8,7 +8,6 @@ import logging
 
 import azure.functions as func
 
-from shared.reconcile.run import reconciler, repair_subscriptions, summary
 from shared.runtime import runtime
 
 bp = func.Blueprint()
@@ -19,6 +18,8 @@ BUDGET_S = 8 * 60  # host.json functionTimeout is 10 minutes
 @bp.function_name("reconcile")
 @bp.timer_trigger(arg_name="timer", schedule="%RECONCILE_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def reconcile(timer: func.TimerRequest) -> None:
+    from shared.reconcile.run import reconciler, repair_subscriptions, summary  # heavy: kept off cold start
+
     rt = runtime()
     if timer.past_due:
         log.info("reconcile timer is past due; running now")

@@ -74,3 +74,18 @@ def _uris(node: Any) -> list[str]:
     if isinstance(node, list):
         return [u for v in node for u in _uris(v)]
     return []
+
+
+def test_importing_the_app_defers_heavy_libraries() -> None:
+    """The host imports function_app on every cold start; the planner, the API clients and their
+    libraries load on first use (bench/coldstart.py measures the effect)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    heavy = ("msal", "requests", "markdownify", "bs4", "markdown_it", "nh3", "azure.data.tables",
+             "azure.identity", "shared.planner", "shared.ado.client", "shared.sentry.client")
+    code = f"import function_app, sys; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2]).stdout.strip()
+    assert loaded == ""
