@@ -108,21 +108,19 @@ def _fit(message: str, source: str, kind_key: str, kind: str, extra: str | None,
     return Verdict(202, "queued (trimmed to fit a queue message)", trimmed)
 
 
-def _json_object(text: str) -> dict[str, Any] | str:
+def _json_object(body: bytes) -> tuple[str, dict[str, Any]] | Verdict:
+    """The body as text and as a parsed JSON object, or the 400 saying why it is neither."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Verdict(400, "body is not UTF-8 text")
     try:
         parsed = json.loads(text)
     except ValueError as exc:
-        return f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return Verdict(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     if not isinstance(parsed, dict):
-        return f"body must be a JSON object, got {type(parsed).__name__}"
-    return parsed
-
-
-def _utf8(body: bytes) -> str | None:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+        return Verdict(400, f"body must be a JSON object, got {type(parsed).__name__}")
+    return text, parsed
 
 
 def _signed_rejection(headers: Mapping[str, str], body: bytes, secret: str, header: str,
@@ -155,12 +153,10 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
     resource = headers.get("sentry-hook-resource")
     if not resource:
         return Verdict(400, "missing Sentry-Hook-Resource header")
-    text = _utf8(body)
-    if text is None:
-        return Verdict(400, "body is not UTF-8 text")
-    parsed = _json_object(text)
-    if isinstance(parsed, str):
-        return Verdict(400, parsed)
+    decoded = _json_object(body)
+    if isinstance(decoded, Verdict):
+        return decoded
+    text, parsed = decoded
     problem = _sentry_shape_problem(resource, parsed)
     if problem:
         return Verdict(400, problem)
@@ -208,12 +204,10 @@ def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_
         return Verdict(413, f"body is {len(body)} bytes; the limit is {max_bytes}")
     if not ado_secret_matches(headers, secret):
         return Verdict(401, f"missing or wrong {ADO_SECRET_HEADER} header / basic-auth password")
-    text = _utf8(body)
-    if text is None:
-        return Verdict(400, "body is not UTF-8 text")
-    parsed = _json_object(text)
-    if isinstance(parsed, str):
-        return Verdict(400, parsed)
+    decoded = _json_object(body)
+    if isinstance(decoded, Verdict):
+        return decoded
+    text, parsed = decoded
     event_type = parsed.get("eventType")
     if not isinstance(event_type, str) or not isinstance(parsed.get("resource"), dict):
         return Verdict(400, "not a service hook event: needs a string 'eventType' and a 'resource' object")
@@ -241,10 +235,5 @@ def check_ui_request(headers: Mapping[str, str], body: bytes, secret: str, max_b
         return rejected
     if not body:
         return Verdict(200, "verified", "{}")
-    text = _utf8(body)
-    if text is None:
-        return Verdict(400, "body is not UTF-8 text")
-    parsed = _json_object(text)
-    if isinstance(parsed, str):
-        return Verdict(400, parsed)
-    return Verdict(200, "verified", text)
+    decoded = _json_object(body)
+    return decoded if isinstance(decoded, Verdict) else Verdict(200, "verified", decoded[0])

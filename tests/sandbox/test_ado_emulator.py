@@ -17,25 +17,9 @@ from azure.devops.v7_1.work_item_tracking.models import JsonPatchOperation
 from msrest.authentication import BasicAuthentication
 
 from sandbox.ado.seed import BRIDGE, DEFAULT_TOKEN
-from sandbox.ado.testing import HookReceiver, running_ado
-from sandbox.core import Faults, RunningServer
+from sandbox.core import Faults
 
 PATCH_JSON = "application/json-patch+json"
-
-
-@pytest.fixture
-def ado():
-    with running_ado() as (emulator, _server):
-        yield emulator
-
-
-@pytest.fixture
-def receiver():
-    app = HookReceiver()
-    server = RunningServer(app)
-    app.url = server.url
-    yield app
-    server.stop()
 
 
 def _session(token: str = DEFAULT_TOKEN) -> requests.Session:

@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 import requests
 
 from sandbox.ado.seed import DEFAULT_TOKEN
-from sandbox.ado.testing import HookReceiver, running_ado
-from sandbox.core import RunningServer
-
-
-@pytest.fixture
-def ado():
-    with running_ado() as (emulator, _server):
-        yield emulator
-
-
-@pytest.fixture
-def receiver():
-    app = HookReceiver()
-    server = RunningServer(app)
-    app.url = server.url
-    yield app
-    server.stop()
 
 
 def _s() -> requests.Session:
