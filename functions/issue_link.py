@@ -36,7 +36,7 @@ def _verified(req: func.HttpRequest) -> tuple[dict[str, Any] | None, func.HttpRe
 
 def _failure(exc: Exception) -> func.HttpResponse:
     """Sentry shows the message in the modal: say what failed, never how we authenticate."""
-    if isinstance(exc, ui.FormError):
+    if isinstance(exc, LookupError | ValueError):  # a bad form, an unknown issue or work item, a clash
         return json_response({"message": str(exc)}, 400)
     log.exception("issue-link request failed")
     return json_response({"message": f"Azure DevOps or Sentry call failed: {type(exc).__name__}: {exc}"}, 502)
@@ -124,9 +124,7 @@ def issue_link_create(req: func.HttpRequest) -> func.HttpResponse:
         form = ui.parse_create_form(request.fields)
         link = runtime().syncer.create_from_form(request.issue_id, form.project, form.work_item_type, form.title,
                                                  form.description, form.area_path)
-    except (LookupError, ValueError) as exc:
-        return json_response({"message": str(exc)}, 400)
-    except Exception as exc:
+    except Exception as exc:  # every failure becomes a message Sentry can show
         return _failure(exc)
     return _answer(link, 201)
 
@@ -141,8 +139,6 @@ def issue_link_link(req: func.HttpRequest) -> func.HttpResponse:
     try:
         request = ui.parse_ui_request(body)
         link = runtime().syncer.link_existing(request.issue_id, ui.parse_link_form(request.fields))
-    except (LookupError, ValueError) as exc:
-        return json_response({"message": str(exc)}, 400)
-    except Exception as exc:
+    except Exception as exc:  # every failure becomes a message Sentry can show
         return _failure(exc)
     return _answer(link, 200)
