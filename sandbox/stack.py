@@ -20,6 +20,8 @@ from sandbox.local_host import LocalHost
 from sandbox.sentry import seed as sentry_seed
 from sandbox.sentry.emulator import SentryEmulator
 from sandbox.sentry.emulator import serve as serve_sentry
+from shared.setup.manifest import SENTRY_WEBHOOK_PATH
+from shared.setup.subscriptions import ADO_WEBHOOK_PATH
 
 DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
 ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)
@@ -137,8 +139,8 @@ def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_C
     try:
         with applied_env(env):
             if host_server:
-                sentry.configure_webhook(f"{host_server.url}/api/sentry/webhook", sentry_seed.CLIENT_SECRET)
-                subscribe_ado_hooks(ado.base_url, f"{host_server.url}/api/ado/webhook", list(projects))
+                sentry.configure_webhook(f"{host_server.url}{SENTRY_WEBHOOK_PATH}", sentry_seed.CLIENT_SECRET)
+                subscribe_ado_hooks(ado.base_url, f"{host_server.url}{ADO_WEBHOOK_PATH}", list(projects))
             yield stack
     finally:
         stack.stop()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from shared.reconcile.engine import Reconciler, Report
 from shared.runtime import Runtime
-from shared.setup.subscriptions import ensure_subscriptions
+from shared.setup.subscriptions import ADO_WEBHOOK_PATH, ensure_subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def repair_subscriptions(rt: Runtime, dry_run: bool = False) -> list[str]:
     if not s.app_base_url:
         return ["subscriptions not checked: set APP_BASE_URL (in Azure, WEBSITE_HOSTNAME is set for you)"]
     projects = sorted({r.ado_project for r in rt.config.rules.routes})
-    changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}/api/ado/webhook", s.ado_hook_secret.reveal(),
+    changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}{ADO_WEBHOOK_PATH}", s.ado_hook_secret.reveal(),
                                    dry_run=dry_run)
     return [f"subscription {c.action}: {c.event_type} in {c.project} ({c.reason})" for c in changes
             if c.action != "keep"]

@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlparse
 
 from shared.intake import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
+from shared.setup.manifest import LOOPBACK_HOSTS
 
 ADO_WEBHOOK_PATH = "/api/ado/webhook"
 PUBLISHER_ID = "tfs"
@@ -33,7 +34,6 @@ CONSUMER_ACTION_ID = "httpRequest"
 RESOURCE_VERSION = "1.0"
 ENABLED = "enabled"
 MASK = "********"
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 # Publisher inputs that narrow which events are delivered; any non-empty one would lose events.
 FILTER_INPUTS = ("areaPath", "workItemType", "changedFields", "commentPattern", "linksChanged", "tag")
 
