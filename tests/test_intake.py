@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 from requests.structures import CaseInsensitiveDict
 
 from shared.intake import check_ado_webhook, check_sentry_webhook, sentry_signature, signature_matches
+from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples" / "sentry-example-app"
 SECRET = "test-client-secret"
 NOW = 1_800_000_000.0
 

@@ -23,9 +23,9 @@ from shared.config import Config, Secret, Settings, StateRules, parse_rules
 from shared.mapping.identities import AdoIdentity, SentryMember
 from shared.planner import Event, Remote, WebhookError, parse_webhook, plan
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
+from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 from tests.mapping.processes import AGILE_BUG, BASIC_ISSUE, CMMI_BUG, CUSTOM_BUG, SCRUM_BUG
 
-EXAMPLES = Path("/work/shared/examples/sentry-example-app")
 RULES = parse_rules(Path("sandbox/default-sync.toml").read_text())
 APP_UUID = "64bf2cf4-37ca-4365-8dd3-6b6e56d741b8"
 INSTALL = "7a485448-a9e2-4c85-8a3c-4f44175783c9"

@@ -12,8 +12,8 @@ from requests.structures import CaseInsensitiveDict
 
 from shared.intake import QUEUE_MESSAGE_LIMIT, check_ado_webhook, check_sentry_webhook, sentry_signature
 from shared.planner import parse_webhook
+from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples" / "sentry-example-app"
 HOST = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text())
 
 

@@ -1,4 +1,4 @@
-"""Check one HTTP request against the official Azure DevOps Swagger 2.0 specs (wit 7.1, hooks 7.1).
+"""Check one HTTP request against the official Azure DevOps Swagger 2.0 specs (``sandbox/specs/azure-devops``).
 
 ``validate_request`` is pure: give it what a client would send and it lists every way the request
 departs from the spec (no such route, wrong method, missing/ill-typed query parameter, content
@@ -23,11 +23,13 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
-from sandbox.ado.extra_spec import EXTRA_DEFINITIONS, EXTRA_PATHS
+from sandbox.ado.extra_spec import EXTRA_PATHS
 from shared.api_request import ApiRequest
 
-SPEC_DIR = Path("/work/shared/specs/azure-devops")
-SPEC_FILES = ("wit-7.1-workItemTracking.json", "hooks-7.1-serviceHooks.json")
+SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "azure-devops"
+SPEC_FILES = ("wit-7.1-workItemTracking.json", "hooks-7.1-serviceHooks.json", "core-7.1-core.json",
+              "build-7.1-build.json", "git-7.1-git.json", "pipelines-7.1-pipelines.json",
+              "release-7.1-release.json")
 _VERSION = re.compile(r"^(?P<num>\d+\.\d+)(?P<preview>-preview(\.\d+)?)?$")
 _MULTI_SEGMENT_PARAMS = {"path"}  # classification node paths span several segments
 
@@ -110,9 +112,7 @@ def _load() -> tuple[tuple[Operation, ...], dict[str, dict[str, Any]]]:
     ops: list[Operation] = []
     definitions: dict[str, dict[str, Any]] = {}
     docs = [(name, json.loads((SPEC_DIR / name).read_text(encoding="utf-8-sig"))) for name in SPEC_FILES]
-    wit = docs[0][1]
-    docs.append(("extra", {"paths": EXTRA_PATHS, "definitions": EXTRA_DEFINITIONS,
-                           "parameters": wit["parameters"]}))
+    docs.append(("extra", {"paths": EXTRA_PATHS}))
     for name, doc in docs:
         definitions[name] = _fix_definitions(doc.get("definitions", {}))
         all_paths = {**doc.get("paths", {}), **doc.get("x-ms-paths", {})}

@@ -2,8 +2,10 @@
 
 Each entry is an OpenAPI-3-shaped operation fragment (``parameters`` and an optional JSON body
 schema) plus ``source``: where the shape was taken from. All of them are summarised, with their
-sources, in /work/shared/reference/sentry-api.md §3.2 (the comments endpoints are PRIVATE in
-Sentry's code, the ``/api/0/issues/{id}/...`` family is the deprecated non-org form).
+sources, in getsentry/sentry ``src/sentry/issues/endpoints/group_notes.py`` and
+``group_notes_details.py`` (the comments endpoints are PRIVATE in Sentry's code, the
+``/api/0/issues/{id}/...`` family is the deprecated non-org form), ``src/sentry/api/urls.py`` and
+``src/sentry/sentry_apps/api/endpoints/``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Releases, their commits, repositories and deploys, and "Fixes SHORT-ID" resolution (pure).
 
-Semantics follow /work/shared/reference/commits-and-deploys.md §3.1-3.5, simplified: a release is
+Semantics follow Sentry's release endpoints and models (getsentry/sentry
+``src/sentry/api/endpoints/organization_releases.py``, ``src/sentry/models/releases/set_commits.py``,
+``src/sentry/utils/groupreference.py``), simplified: a release is
 org-wide and idempotent on ``version`` (201 new / 208 existing); ``commits`` *replace* the
 release's commit list; a commit's repository is found by exact name or created; ``refs`` name
 existing repositories only. As in current Sentry, issues named after Fix/Fixes/Fixed/Close(s|d)/

@@ -2,9 +2,9 @@
 OrganizationMemberSerializer, Activity notes, PlatformExternalIssue, ...).
 
 Pure functions of the organization and the emulator's base URL. Shapes follow
-/work/shared/reference/sentry-api.md §2.1 and §3.2 and the example payloads in
-/work/shared/examples/sentry-example-app/: ids are strings, ``count`` is a string, ``userCount``
-an int, dates ISO-8601 with microseconds and ``Z``.
+Sentry's serializers (getsentry/sentry ``src/sentry/api/serializers/models/group.py`` and friends)
+and the example payloads in ``tests/fixtures/sentry-example-app/``: ids are strings, ``count`` is a
+string, ``userCount`` an int, dates ISO-8601 with microseconds and ``Z``.
 """
 
 from __future__ import annotations

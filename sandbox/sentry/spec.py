@@ -5,7 +5,7 @@ operations for routes the document leaves out, see ``extra_spec``).
 readable strings, so tests can check what our own client sends. ``find_problems`` returns the
 same findings as ``Problem`` values, which the emulator turns into the 400 Sentry would send.
 
-Two corrections to the published file, both documented in /work/shared/specs/sentry/SOURCE.md:
+Two corrections to the published file, both documented in ``sandbox/specs/sentry/SOURCE.md``:
 ``required`` lists on PUT bodies are a generator artifact (the endpoints are partial updates), so
 they are dropped outside array items; and OpenAPI's ``nullable`` becomes a JSON-Schema ``null``
 type. Unknown query parameters are ignored, as Sentry's endpoints ignore them, and an empty optional
@@ -28,7 +28,7 @@ from jsonschema import Draft7Validator
 
 from sandbox.sentry.extra_spec import EXTRA_QUERY_PARAMS, extra_operations
 
-SPEC_PATH = Path("/work/shared/specs/sentry/openapi.json")
+SPEC_PATH = Path(__file__).resolve().parent.parent / "specs" / "sentry" / "openapi.json"
 _UPDATE_ISSUE = ("/api/0/organizations/{organization_id_or_slug}/issues/{issue_id}/", "put")
 _METHODS = ("get", "put", "post", "delete", "patch")
 

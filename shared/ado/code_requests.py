@@ -4,7 +4,9 @@ A build tells us the repository and SHA that were deployed; ``commitsbatch`` bet
 and the new SHA lists what went out. A classic release names its build through its primary Build
 artifact; it lives on the Release Management host (``vsrm.dev.azure.com/{org}`` on Services, the
 collection URL itself on Server), so send it with a client for that host.
-Facts: /work/shared/reference/commits-and-deploys.md §1.4, §2.
+Facts: the official git, build and release 7.1 specs (MicrosoftDocs/vsts-rest-api-specs,
+``specification/{git,build,release}/7.1/``) and the service-hooks events reference
+(MicrosoftDocs/azure-devops-docs ``docs/service-hooks/events.md``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The sync planner renders what it intends to send with these builders, so a dry run can print the
 exact requests and tests can compare them without a network. Paths are relative to the
-organization (Services) or collection (Server) URL. Facts: /work/shared/reference/azure-devops-api.md
-and the official 7.1 swagger (wit, hooks).
+organization (Services) or collection (Server) URL. Facts: the official 7.1 specs
+(MicrosoftDocs/vsts-rest-api-specs ``specification/{wit,hooks,core}/7.1/``) and the official
+Python client (microsoft/azure-devops-python-api ``azure/devops/v7_1/``).
 
 ``api-version`` is ``7.1`` everywhere except the preview-only resources: comments
 (``7.1-preview.4``; plain ``7.1`` answers 400 VssInvalidPreviewVersionException) and the location

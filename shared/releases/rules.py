@@ -1,7 +1,10 @@
 """The ``[releases]`` TOML table: which repositories, stages and environments turn into Sentry releases.
 
 Parsed in one pass so that every bad key is reported at once, as ``shared.config`` does for the rest
-of the rules. Facts behind the limits: /work/shared/reference/commits-and-deploys.md §3.1, §3.3, §5.
+of the rules. Facts behind the limits: Sentry's release and deploy
+serializers (getsentry/sentry ``src/sentry/api/serializers/rest_framework/release.py``,
+``src/sentry/api/endpoints/release_deploys.py``) and its environment name rule
+(``src/sentry/models/environment.py``).
 
 Example::
 

@@ -1,6 +1,8 @@
 """Sentry release, release-commit and deploy requests, as plain ``ApiRequest`` values.
 
-Facts: /work/shared/reference/commits-and-deploys.md §3. Release versions and environment names
+Facts: Sentry's OpenAPI document (``createOrganizationRelease``,
+``updateOrganizationRelease``, ``createOrganizationReleaseDeploy``) and its serializers (getsentry/sentry
+``src/sentry/api/serializers/rest_framework/release.py``). Release versions and environment names
 have server-side rules; checking them here turns a 400 round trip into a named local error.
 """
 

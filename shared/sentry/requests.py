@@ -1,9 +1,10 @@
 """Sentry REST requests as plain ``ApiRequest`` values (no I/O).
 
 Paths begin ``/api/0/`` and end with ``/`` (Sentry redirects or 404s otherwise) and are relative to
-the region or self-hosted base URL. Facts: /work/shared/reference/sentry-api.md and the official
-OpenAPI document. Repeated query parameters (``project=1&project=2``) are carried as a tuple of
-strings under one key; the transport sends each element as its own parameter.
+the region or self-hosted base URL. Facts: Sentry's official OpenAPI document
+(getsentry/sentry-api-schema) and, for the private endpoints, its source. Repeated query parameters
+(``project=1&project=2``) are carried as a tuple of strings under one key; the transport
+sends each element as its own parameter.
 
 Endpoints used here that the public OpenAPI does not describe (PRIVATE in Sentry's code):
 issue comments (``/issues/{id}/comments/``), ``group=`` on the issue list (fetch exact ids) and

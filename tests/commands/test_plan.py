@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.cli import main
-
-EXAMPLES = Path("/work/shared/examples/sentry-example-app")
+from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,8 +10,8 @@ from hypothesis import strategies as st
 
 from shared.config import SyncRules
 from shared.mapping import fields as f
+from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
-EXAMPLES = Path("/work/shared/examples/sentry-example-app")
 ISSUE = json.loads((EXAMPLES / "issue.created.json").read_text())["data"]["issue"]
 URL = "https://sentry.io/organizations/example/issues/123/"
 AGILE_BUG_FIELDS = frozenset({"System.Title", "System.Description", f.REPRO_STEPS, f.PRIORITY, f.SEVERITY})

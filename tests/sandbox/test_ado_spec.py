@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,9 @@ from sandbox.ado.errors import AdoError
 from sandbox.ado.identities import Identity
 from sandbox.ado.patch import PatchContext, WorkItemDraft, apply_patch, merge_tags
 from sandbox.ado.processes import AGILE, BASIC
-from sandbox.ado.spec import validate_api_request, validate_request
+from sandbox.ado.spec import SPEC_DIR, SPEC_FILES, check_request, validate_api_request, validate_request
+from shared.ado import code_requests
+from shared.ado import requests as ado_requests
 from shared.api_request import ApiRequest
 
 PATCH = "application/json-patch+json"
@@ -147,3 +150,24 @@ def test_wiql_order_top_and_errors():
                       ("SELECT [System.Id] WorkItems", "TF51006")):
         with pytest.raises(AdoError, match=code):
             wiql.parse(bad, ctx)
+
+
+@pytest.mark.parametrize(("request_", "spec_file"), [
+    (code_requests.get_build("Shop", 7), "build-7.1-build.json"),
+    (code_requests.get_classic_release("Shop", 9), "release-7.1-release.json"),
+    (code_requests.commits_batch("Shop", "web", "a" * 40, "b" * 40), "git-7.1-git.json"),
+    (code_requests.get_commit("Shop", "web", "a" * 40, change_count=10), "git-7.1-git.json"),
+    (code_requests.commit_changes("Shop", "web", "a" * 40), "git-7.1-git.json"),
+    (ado_requests.projects(top=100), "core-7.1-core.json"),
+])
+def test_requests_beyond_work_items_are_checked_against_the_official_specs(request_, spec_file):
+    """Builds, releases, commits and projects are validated by Microsoft's published files, not by hand."""
+    query = {k: v if isinstance(v, str) else ",".join(v) for k, v in request_.query.items()}
+    op, problems = check_request(request_.method, f"/contoso{request_.path}", query,
+                                 request_.content_type if request_.body is not None else None, request_.body)
+    assert problems == [] and op is not None and op.definitions_key == spec_file
+
+
+def test_the_specs_are_read_from_inside_the_repository():
+    repo = Path(__file__).resolve().parents[2]
+    assert SPEC_DIR.is_relative_to(repo) and all((SPEC_DIR / name).is_file() for name in SPEC_FILES)
