@@ -20,6 +20,7 @@ setup: $(VENV)/.installed node_modules/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: setup lint
 	$(PY) -m pytest

@@ -1,8 +1,8 @@
 """What the planner decided, as typed, frozen values. Pure.
 
 Each action knows three things:
-- ``request()``: the one HTTP request that carries it out (built by shared/ado/requests.py or
-  shared/sentry/requests.py), or None for a change to the link store alone;
+- ``request()``: the one HTTP request that carries it out (built by shared/ado/endpoints.py or
+  shared/sentry/endpoints.py), or None for a change to the link store alone;
 - ``to_json()``: how a dry run shows it, ``{"system", "kind", "request": {method, path, body}}``,
   or ``{"kind": "skip", "reason"}``;
 - ``link_after(link, response)``: the link to save once the request succeeded, given the parsed
@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from shared.ado import requests as ado
+from shared.ado import endpoints as ado
 from shared.api_request import ApiRequest
-from shared.sentry import requests as sentry
+from shared.sentry import endpoints as sentry
 from shared.store.model import LINKED, UNLINKED, Link
 
 MAX_COMMENT_IDS = 300  # newest ids kept on a link; older ones cannot come back (hooks are not that late)

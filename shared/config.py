@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from shared.config_error import ConfigError
+
 if TYPE_CHECKING:
     from shared.releases.rules import ReleaseRules
 
@@ -39,13 +41,6 @@ SENTRY_PRIORITIES = ("high", "medium", "low")
 IGNORED_ACTIONS = ("none", "resolve", "remove")
 DEFAULT_SCHEDULE = "0 */15 * * * *"
 
-
-class ConfigError(ValueError):
-    """Raised with every problem found; ``problems`` holds one line per bad key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid configuration:\n" + "\n".join(f"- {p}" for p in problems))
 
 
 class Secret:

@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from shared.config import Config, Settings, get_config
-from shared.store import LinkStore, open_store
+from shared.store import LinkStore
 
 if TYPE_CHECKING:
     from shared.ado.client import AdoClient
@@ -45,6 +45,18 @@ class Runtime:
         from shared.setup.clients import sentry_client
 
         return sentry_client(self.config.settings)
+
+
+def open_store(settings: Settings) -> LinkStore:
+    """The store the settings name (LINK_STORE), opened and ready."""
+    if settings.link_store == "table":
+        from shared.store.table import TableLinkStore
+
+        connection = settings.storage_connection.reveal() if settings.storage_connection else None
+        return TableLinkStore.from_settings(connection, settings.storage_account)
+    from shared.store.sqlite import SqliteLinkStore
+
+    return SqliteLinkStore(settings.sqlite_path)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from shared.ado import code_requests as code
-from shared.ado import requests as build
+from shared.ado import endpoints as build
 from shared.ado.auth import AdoAuth
 from shared.ado.errors import AdoAuthError, AdoProtocolError, error_from_response
 from shared.api_request import ApiRequest

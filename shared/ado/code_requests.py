@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from shared.ado.requests import API_VERSION, _segment, _work_item_id
+from shared.ado.endpoints import API_VERSION, _segment, _work_item_id
 from shared.api_request import ApiRequest
 
 MAX_TOP = 50_000

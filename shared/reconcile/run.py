@@ -6,12 +6,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any, Protocol
 
+from shared.config import Config
 from shared.reconcile.engine import Reconciler, Report
-from shared.runtime import Runtime
 from shared.setup.subscriptions import ADO_WEBHOOK_PATH, ensure_subscriptions
+from shared.store import LinkStore
 
 log = logging.getLogger(__name__)
+
+
+class Runtime(Protocol):
+    """What a run needs of shared/runtime.py's `Runtime`, named here so reconcile does not import the
+    runtime (which builds the Syncer, which uses reconcile): the caller hands its runtime in."""
+
+    config: Config
+
+    @property
+    def store(self) -> LinkStore: ...
+
+    @property
+    def ado(self) -> Any: ...
+
+    @property
+    def sentry(self) -> Any: ...
+
+    @property
+    def syncer(self) -> Any: ...
 
 
 def reconciler(rt: Runtime, progress: Callable[[Report], None] | None = None) -> Reconciler:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.config import ConfigError
+from shared.config_error import ConfigError
 
 VERSION_PLACEHOLDERS = ("repo", "sha", "short_sha", "run_id", "run_name", "pipeline", "branch")
 DEFAULT_VERSION = "{repo}@{sha}"

@@ -15,8 +15,8 @@ from typing import Any
 import requests
 
 from shared.api_request import ApiRequest
+from shared.sentry import endpoints as build
 from shared.sentry import release_requests as releases
-from shared.sentry import requests as build
 from shared.sentry.errors import SentryProtocolError, error_from_response
 from shared.sentry.pagination import next_cursor
 from shared.transport import RetryPolicy, Transport, server_wait

@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from shared.ado import requests as build
+from shared.ado import endpoints as build
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
 from shared.ado.errors import (

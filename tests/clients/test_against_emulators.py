@@ -39,7 +39,7 @@ from shared.ado.client import AdoClient, MetadataCache
 from shared.ado.code_requests import get_classic_release
 from shared.api_request import ApiRequest
 from shared.sentry import client as sentry_client_module
-from shared.sentry import requests as sentry_requests
+from shared.sentry import endpoints as sentry_endpoints
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryNotFound
 from shared.transport import RetryPolicy
@@ -208,7 +208,7 @@ def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) 
                        url="https://dev.azure.com/contoso/Shop/_build/results?buildId=7")
     r["deploys"] = call("list_deploys", version)
     r["version"] = version
-    r["page"] = call("send_page", sentry_requests.list_projects(client.org))
+    r["page"] = call("send_page", sentry_endpoints.list_projects(client.org))
     r["sentry_request_count"] = call("request_count")
 
 

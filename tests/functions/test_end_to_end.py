@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from cli.main import main as cli
 from sandbox.core import Faults
 from sandbox.sentry import seed
 from sandbox.stack import HOOK_SECRET, SandboxStack, sandbox_stack
-from shared.cli import main as cli
 from shared.intake import sentry_signature
 from shared.runtime import runtime
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_debug_demo_output_holds_no_secret(tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "shared.cli", "demo", "--log-level", "DEBUG", "--journal",
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "demo", "--log-level", "DEBUG", "--journal",
                            str(journal)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]

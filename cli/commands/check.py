@@ -1,7 +1,7 @@
 """`sentry-ado check`: verify every connection and permission the app needs, one line per check.
 
 The shell: it calls the APIs with the clients the app itself uses (shared/setup/clients.py) and
-hands each answer to the pure verdicts in shared/setup/checks.py. A check whose prerequisite
+hands each answer to the pure verdicts in cli/checks.py. A check whose prerequisite
 failed is reported as ``skip`` instead of piling up follow-on failures.
 """
 
@@ -12,13 +12,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from cli import checks as c
 from shared.ado.client import AdoClient
 from shared.ado.errors import AdoError
 from shared.config import SyncRules, load_config
-from shared.sentry import requests as sentry_requests
+from shared.sentry import endpoints as sentry_endpoints
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryAuthError, SentryError
-from shared.setup import checks as c
 from shared.setup.clients import ado_client, sentry_client
 from shared.setup.subscriptions import CONSUMER_ID, PUBLISHER_ID
 from shared.transport import NetworkError, RetryPolicy
@@ -101,7 +101,7 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckRes
     """Token, organization, routed projects, members."""
     org_what = f"Sentry organization {sentry.org!r}"
     try:
-        sentry.send(sentry_requests.get_organization(sentry.org))
+        sentry.send(sentry_endpoints.get_organization(sentry.org))
     except SentryAuthError as exc:
         yield c.sentry_failure("Sentry token valid", exc)
         yield c.skipped("Sentry organization, projects and members", "the token was refused")
@@ -123,7 +123,7 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckRes
         else:
             yield from (c.sentry_projects_verdict(slug, projects) for slug in slugs)
     try:
-        members, _ = sentry.send_page(sentry_requests.list_members(sentry.org))
+        members, _ = sentry.send_page(sentry_endpoints.list_members(sentry.org))
     except SENTRY_ERRORS as exc:
         yield c.sentry_failure("Sentry members readable", exc, "Member: Read")
     else:
@@ -134,7 +134,7 @@ def _all_projects(sentry: SentryClient) -> list[dict[str, Any]]:
     projects: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page, cursor = sentry.send_page(sentry_requests.list_projects(sentry.org, cursor))
+        page, cursor = sentry.send_page(sentry_endpoints.list_projects(sentry.org, cursor))
         projects.extend(page or [])
         if not cursor:
             return projects

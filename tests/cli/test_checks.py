@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cli import checks as c
 from shared.ado.errors import AdoAuthError, AdoPermissionDenied, InvalidFieldValue
 from shared.config import Route
 from shared.sentry.errors import SentryPermissionDenied
-from shared.setup import checks as c
 from shared.setup.subscriptions import desired_subscription
 
 SHOP = {"id": "p-1", "name": "Shop"}

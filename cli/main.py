@@ -1,4 +1,4 @@
-"""`sentry-ado`: the command line. Each subcommand lives in its own module in shared/commands/.
+"""`sentry-ado`: the command line. Each subcommand lives in its own module in cli/commands/.
 
 A command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 Exit codes: 0 success, 1 the work failed (a check failed, a demo step did not happen), 2 bad input
@@ -19,7 +19,7 @@ COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe
 
 
 def _load(name: str) -> ModuleType:
-    return importlib.import_module(f"shared.commands.{name}")
+    return importlib.import_module(f"cli.commands.{name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = _load(name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"shared.commands.{name}":
+            if exc.name != f"cli.commands.{name}":
                 raise
             continue
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from cli.main import main
 from sandbox.ado.seed import DEFAULT_TOKEN
 from sandbox.sentry.seed import APP_TOKEN
-from shared.cli import main
 from tests.setup.stack import HOOK_SECRET, Stack, stack  # noqa: F401 - the fixture
 
 Capsys = pytest.CaptureFixture[str]

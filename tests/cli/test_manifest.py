@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.cli import main
+from cli.main import main
 from shared.setup.manifest import ui_schema
 
 Capsys = pytest.CaptureFixture[str]

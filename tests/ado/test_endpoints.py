@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from shared.ado import requests as ado
+from shared.ado import endpoints as ado
 
 
 def test_create_quotes_type_and_project_and_uses_json_patch() -> None:

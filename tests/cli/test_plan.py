@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
+from cli.main import main
 from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
 

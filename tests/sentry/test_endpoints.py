@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.sentry import requests as sentry
+from shared.sentry import endpoints as sentry
 
 
 def test_issue_routes_end_with_slash() -> None:
