@@ -14,7 +14,7 @@ from sandbox.ado.patch import PatchContext, WorkItemDraft, apply_patch, merge_ta
 from sandbox.ado.processes import AGILE, BASIC
 from sandbox.ado.spec import SPEC_DIR, SPEC_FILES, check_request, validate_api_request, validate_request
 from shared.ado import code_requests
-from shared.ado import requests as ado_requests
+from shared.ado import endpoints as ado_endpoints
 from shared.api_request import ApiRequest
 
 PATCH = "application/json-patch+json"
@@ -158,7 +158,7 @@ def test_wiql_order_top_and_errors():
     (code_requests.commits_batch("Shop", "web", "a" * 40, "b" * 40), "git-7.1-git.json"),
     (code_requests.get_commit("Shop", "web", "a" * 40, change_count=10), "git-7.1-git.json"),
     (code_requests.commit_changes("Shop", "web", "a" * 40), "git-7.1-git.json"),
-    (ado_requests.projects(top=100), "core-7.1-core.json"),
+    (ado_endpoints.projects(top=100), "core-7.1-core.json"),
 ])
 def test_requests_beyond_work_items_are_checked_against_the_official_specs(request_, spec_file):
     """Builds, releases, commits and projects are validated by Microsoft's published files, not by hand."""
