@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.responses import answer_webhook, config_errors_as_503
+from functions.responses import answer_webhook, answers_json
 from shared.intake import check_ado_webhook
 from shared.runtime import settings
 
@@ -18,7 +18,7 @@ bp = func.Blueprint()
 @bp.function_name("ado_webhook")
 @bp.route(route="ado/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.queue_output(arg_name="outq", queue_name="ado-events", connection="AzureWebJobsStorage")
-@config_errors_as_503
+@answers_json()
 def ado_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()
     verdict = check_ado_webhook(req.headers, req.get_body(), s.ado_hook_secret.reveal(), s.webhook_max_bytes)

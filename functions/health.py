@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.responses import json_response
+from functions.responses import answers_json, json_response
 from shared.config import ConfigError
 from shared.runtime import runtime
 from shared.store import StoreUnavailable
@@ -14,6 +14,7 @@ bp = func.Blueprint()
 
 @bp.function_name("health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@answers_json()
 def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
         rt = runtime()

@@ -17,8 +17,9 @@ from typing import Any
 
 import azure.functions as func
 
-from functions.responses import config_errors_as_503, json_response
+from functions.responses import answers_json, failure_response, json_response
 from shared import issue_link as ui
+from shared.config import ConfigError
 from shared.intake import check_ui_request
 from shared.runtime import runtime
 
@@ -36,15 +37,14 @@ def _verified(req: func.HttpRequest) -> tuple[dict[str, Any] | None, func.HttpRe
 
 def _failure(exc: Exception) -> func.HttpResponse:
     """Sentry shows the message in the modal: say what failed, never how we authenticate."""
-    if isinstance(exc, LookupError | ValueError):  # a bad form, an unknown issue or work item, a clash
-        return json_response({"message": str(exc)}, 400)
-    log.exception("issue-link request failed")
-    return json_response({"message": f"Azure DevOps or Sentry call failed: {type(exc).__name__}: {exc}"}, 502)
+    if isinstance(exc, LookupError | ValueError) and not isinstance(exc, ConfigError):
+        return json_response({"message": str(exc)}, 400)  # a bad form, an unknown issue or work item, a clash
+    return failure_response(exc, "message")
 
 
 @bp.function_name("issue_link_options")
 @bp.route(route="sentry/issue-link/options/{kind}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@config_errors_as_503
+@answers_json("message")
 def issue_link_options(req: func.HttpRequest) -> func.HttpResponse:
     _, rejected = _verified(req)
     if rejected:
@@ -86,7 +86,7 @@ def _routed_project(sentry_project: str | None) -> str | None:
 
 @bp.function_name("alert_rule_action")
 @bp.route(route="sentry/alert-rule-action", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@config_errors_as_503
+@answers_json("message")
 def alert_rule_action(req: func.HttpRequest) -> func.HttpResponse:
     body, rejected = _verified(req)
     if rejected:
@@ -114,7 +114,7 @@ def _answer(link: Any, status: int) -> func.HttpResponse:
 
 @bp.function_name("issue_link_create")
 @bp.route(route="sentry/issue-link/create", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@config_errors_as_503
+@answers_json("message")
 def issue_link_create(req: func.HttpRequest) -> func.HttpResponse:
     body, rejected = _verified(req)
     if rejected:
@@ -131,7 +131,7 @@ def issue_link_create(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("issue_link_link")
 @bp.route(route="sentry/issue-link/link", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@config_errors_as_503
+@answers_json("message")
 def issue_link_link(req: func.HttpRequest) -> func.HttpResponse:
     body, rejected = _verified(req)
     if rejected:

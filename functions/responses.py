@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,7 @@ from shared.config import ConfigError
 from shared.intake import Verdict
 
 log = logging.getLogger(__name__)
+Handler = Callable[..., func.HttpResponse]
 
 
 @lru_cache(maxsize=64)
@@ -32,18 +34,49 @@ def json_response(body: Any, status: int = 200) -> func.HttpResponse:
     return func.HttpResponse(text, status_code=status, mimetype="application/json")
 
 
-def config_errors_as_503(fn: Callable[..., func.HttpResponse]) -> Callable[..., func.HttpResponse]:
-    """A deployment with bad settings answers 503 naming each bad key, instead of a bare 500."""
+def failure_response(exc: Exception, key: str) -> func.HttpResponse:
+    """The answer for an exception that escaped a route: never a bare 500 page.
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            log.error("%s", exc)
-            return json_response({"error": "invalid configuration", "problems": exc.problems}, 503)
+    A deployment whose settings are wrong, or whose link store cannot be reached, is unavailable
+    (503, naming each bad key); a failed call to Azure DevOps or Sentry is a bad gateway (502,
+    saying which call, never how we authenticate). Anything else is a bug of ours: a JSON 500 and
+    the traceback in the log. The caller's own mistakes never get here: routes answer them 4xx."""
+    from shared.ado.errors import AdoError
+    from shared.sentry.errors import SentryError
+    from shared.store import StoreUnavailable
 
-    return wrapper
+    if isinstance(exc, ConfigError):
+        log.error("%s", exc)
+        return json_response({key: "invalid configuration", "problems": exc.problems}, 503)
+    if isinstance(exc, StoreUnavailable):
+        log.error("link store unavailable: %s", exc)
+        return json_response({key: f"link store unavailable: {exc}"}, 503)
+    transport = sys.modules.get("shared.transport")  # loaded by whichever client raised it
+    if isinstance(exc, AdoError | SentryError) or (transport and isinstance(exc, transport.NetworkError)):
+        log.warning("dependency failed: %s", exc)
+        which = "Sentry" if isinstance(exc, SentryError) else "Azure DevOps"
+        if transport and isinstance(exc, transport.NetworkError):
+            which = "Azure DevOps or Sentry"
+        return json_response({key: f"{which} call failed: {type(exc).__name__}: {exc}"}, 502)
+    log.exception("unexpected failure answering a request")
+    return json_response({key: f"internal error ({type(exc).__name__}); the details are in the log"}, 500)
+
+
+def answers_json(key: str = "error") -> Callable[[Handler], Handler]:
+    """Every HTTP route answers JSON, whatever fails inside it (`failure_response`); `key` names the
+    error field its callers read (Sentry's UI components show ``message``)."""
+
+    def decorate(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # the one place a route's failure becomes an answer
+                return failure_response(exc, key)
+
+        return wrapper
+
+    return decorate
 
 
 def answer_webhook(verdict: Verdict, outq: func.Out[str], source: str) -> func.HttpResponse:

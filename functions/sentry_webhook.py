@@ -11,7 +11,7 @@ import time
 
 import azure.functions as func
 
-from functions.responses import answer_webhook, config_errors_as_503
+from functions.responses import answer_webhook, answers_json
 from shared.intake import check_sentry_webhook
 from shared.runtime import settings
 
@@ -21,7 +21,7 @@ bp = func.Blueprint()
 @bp.function_name("sentry_webhook")
 @bp.route(route="sentry/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.queue_output(arg_name="outq", queue_name="sentry-events", connection="AzureWebJobsStorage")
-@config_errors_as_503
+@answers_json()
 def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()
     verdict = check_sentry_webhook(req.headers, req.get_body(), s.sentry_client_secret.reveal(), time.time(),

@@ -108,18 +108,59 @@ def _fit(message: str, source: str, kind_key: str, kind: str, extra: str | None,
     return Verdict(202, "queued (trimmed to fit a queue message)", trimmed)
 
 
+# Real payloads nest a dozen levels at most (a Sentry event's frame variables are cut at depth 5 by
+# the SDKs); far deeper input is refused before it can exhaust the parser's or a consumer's stack.
+MAX_JSON_DEPTH = 64
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels; iterative, so depth costs no stack."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+def parse_json_object(text: str, what: str = "body") -> dict[str, Any] | str:
+    """`text` as a JSON object, or the problem naming `what`. Any parse failure is the sender's:
+    invalid syntax, NaN/Infinity, an integer too long to convert (Python's 4,300-digit limit), or
+    nesting beyond `MAX_JSON_DEPTH`. Duplicate keys keep the last value, as every later reader
+    (the queue functions parse the same text) does too."""
+    too_deep = f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        parsed = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        return too_deep
+    except ValueError as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        return f"{what} is not valid JSON: {getattr(exc, 'msg', None) or str(exc)[:200]}{where}"
+    if not isinstance(parsed, dict):
+        return f"{what} must be a JSON object, got {type(parsed).__name__}"
+    # a body with fewer brackets than the limit cannot nest deeper (the cheap test for most webhooks)
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _nested_deeper(parsed, MAX_JSON_DEPTH):
+        return too_deep
+    return parsed
+
+
 def _json_object(body: bytes) -> tuple[str, dict[str, Any]] | Verdict:
     """The body as text and as a parsed JSON object, or the 400 saying why it is neither."""
     try:
         text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return Verdict(400, "body is not UTF-8 text")
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        return Verdict(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    if not isinstance(parsed, dict):
-        return Verdict(400, f"body must be a JSON object, got {type(parsed).__name__}")
+    except UnicodeDecodeError as exc:
+        return Verdict(400, f"body is not UTF-8 text (byte {exc.start})")
+    parsed = parse_json_object(text)
+    if isinstance(parsed, str):
+        return Verdict(400, parsed)
     return text, parsed
 
 

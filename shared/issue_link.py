@@ -8,11 +8,11 @@ alert-rule settings, naming each bad field. The function shells do the I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.intake import parse_json_object
 from shared.setup.manifest import (
     FIELD_AREA,
     FIELD_DESCRIPTION,
@@ -94,11 +94,10 @@ def dependent_project(params: Mapping[str, str]) -> str | None:
     raw = params.get("dependentData")
     if not raw:
         return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise FormError("dependentData is not JSON") from None
-    value = data.get(FIELD_PROJECT) if isinstance(data, dict) else None
+    data = parse_json_object(raw, "dependentData")
+    if isinstance(data, str):
+        raise FormError(data)
+    value = data.get(FIELD_PROJECT)
     return value if isinstance(value, str) and value else None
 
 

@@ -120,3 +120,30 @@ def test_ado_classifies_events() -> None:
     assert ado({"eventType": "workitem.updated", "resource": {}})[1].endswith("no work item id in 'resource'")
     assert ado(b"not json")[0] == 400
     assert ado(b"x" * 10_001)[0] == 413
+
+
+NESTED = b'{"action":"created","data":{"issue":{"id":"1","x":' + b"[" * 3000 + b"]" * 3000 + b"}}}"
+MODERATE = b'{"action":"created","data":{"issue":{"id":"1","x":' + b"[" * 200 + b"]" * 200 + b"}}}"
+HUGE_INT = b'{"action":"created","data":{"issue":{"id":"1","n":' + b"9" * 5000 + b"}}}"
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    (NESTED, "nests JSON deeper than 64 levels"),  # the parser's own recursion limit
+    (MODERATE, "nests JSON deeper than 64 levels"),  # parses, but deeper than any real payload
+    (HUGE_INT, "Exceeds the limit (4300 digits)"),  # a ValueError without .msg
+    (b'{"action":"created","data":{"issue":{"id":"1","n":NaN}}}', "NaN is not JSON"),
+    (b'{"action":"created","data":{"issue":{"id":"1","n":-Infinity}}}', "-Infinity is not JSON"),
+])
+def test_every_parse_failure_is_a_400_naming_it(body: bytes, fragment: str) -> None:
+    status, detail, message = check(body, sentry_headers(body))
+    assert (status, message) == (400, None) and fragment in detail
+    ado = check_ado_webhook(CaseInsensitiveDict({"X-Hook-Secret": "s"}), body, "s", 100_000)
+    assert ado.status == 400 and fragment in ado.detail and ado.message is None
+
+
+def test_depth_up_to_the_limit_and_duplicate_keys_are_accepted_as_every_reader_sees_them() -> None:
+    deep = b'{"action":"created","data":{"issue":{"id":"1","x":' + b"[" * 61 + b"]" * 61 + b"}}}"
+    assert check(deep, sentry_headers(deep))[0] == 202
+    dup = b'{"action":"created","action":"resolved","data":{"issue":{"id":"1"}}}'
+    status, _, message = check(dup, sentry_headers(dup))
+    assert status == 202 and message["body"]["action"] == json.loads(dup)["action"] == "resolved"
