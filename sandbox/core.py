@@ -115,6 +115,8 @@ class WebhookSender:
 
     Delivery is fire-and-forget like the real services (Sentry never retries internal
     integrations); ``flush()`` blocks until the queue is empty so tests can be deterministic.
+    A delivery not answered within ``timeout_s`` is lost, as the real sender counts it: it is
+    recorded with status ``None`` and is in ``lost``.
     """
 
     def __init__(self, faults: Callable[[], Faults], rng: random.Random, timeout_s: float = 10.0) -> None:
@@ -167,6 +169,11 @@ class WebhookSender:
                 self._busy = bool(self._pending)
                 self._cond.notify_all()
 
+    @property
+    def lost(self) -> list[Webhook]:
+        """Deliveries that timed out or found nobody listening: never seen by the receiver's app."""
+        return [hook for hook, status in self.delivered if status is None]
+
     def flush(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -187,12 +194,13 @@ class EmulatorApp:
     """
 
     service = "base"
+    webhook_timeout_s = 10.0  # how long the real service waits for a webhook's answer
 
     def __init__(self, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.journal = Journal(self.service)
-        self.webhooks = WebhookSender(lambda: self.faults, self.rng)
+        self.webhooks = WebhookSender(lambda: self.faults, self.rng, self.webhook_timeout_s)
         self.url_map = Map()
         self.lock = threading.RLock()
 

@@ -103,6 +103,9 @@ def member_matches(member: Member, token: str) -> bool:
 
 class SentryEmulator(EmulatorApp):
     service = "sentry"
+    # sentry-apps.webhook.timeout.sec defaults to 1.0 (src/sentry/options/defaults.py); an internal
+    # integration's timed-out webhook is never retried, so it is lost
+    webhook_timeout_s = 1.0
 
     def __init__(self, faults: Faults | None = None, base_url: str = "http://127.0.0.1") -> None:
         super().__init__(faults)

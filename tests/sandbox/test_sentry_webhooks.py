@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,7 +24,7 @@ SECRET = "receiver-test-secret"
 class Receiver:
     """A loopback HTTP server that keeps every POST's headers and exact body bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_s: float = 0.0) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         received = self.received
 
@@ -31,6 +32,7 @@ class Receiver:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append((dict(self.headers.items()), raw))
+                time.sleep(delay_s)
                 self.send_response(200)
                 self.end_headers()
 
@@ -163,3 +165,23 @@ def test_rejected_update_sends_no_webhook(setup: tuple[SentryEmulator, RunningSe
     emulator.webhooks.flush()
     assert [b["action"] for b in receiver.bodies()] == ["created"]
     assert emulator.world.issue(issue["id"]).status == "unresolved"
+
+
+def test_an_answer_slower_than_one_second_is_a_lost_delivery() -> None:
+    """Sentry waits 1.0 s for a webhook's answer and never retries an internal integration."""
+    slow, fast = Receiver(delay_s=1.3), Receiver()
+    emulator, server = serve()
+    try:
+        emulator.configure_webhook(slow.url, SECRET)
+        emulator.new_error("backend", "KeyError", "'slow'")
+        emulator.webhooks.flush()
+        emulator.configure_webhook(fast.url, SECRET)
+        emulator.new_error("backend", "TypeError", "'fast'")
+        emulator.webhooks.flush()
+    finally:
+        server.stop()
+        slow.stop()
+        fast.stop()
+    (lost,) = emulator.webhooks.lost
+    assert json.loads(lost.body)["data"]["issue"]["title"].endswith("'slow'")
+    assert [status for _, status in emulator.webhooks.delivered] == [None, 200]
