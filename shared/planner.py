@@ -5,9 +5,10 @@ Rules:
   (`Remote`), applies the actions in order and saves ``action.link_after(...)``.
 - Every event yields at least one action; an event that changes nothing yields a `Skip` whose
   reason says why, so every dropped delivery is explained in logs and in ``sentry-ado plan``.
-- Echoes are dropped: Sentry events acted by our own app (``actor.type == "application"`` with our
-  app's uuid; ``id == "sentry"`` is Sentry itself — auto-resolve, regressions — and is *not* an
-  echo), ADO revisions made by the bridge's identity, and comments carrying the bridge's marker.
+- Echoes are dropped, decided by content: a Sentry change that matches the link's synced values
+  (Sentry's actor cannot tell our app from another: `_sentry_echo`), ADO revisions made by the
+  bridge's identity, and comments carrying the bridge's marker. `plan_without_remote` decides a
+  Sentry echo before the shell fetches anything.
 - Stale and repeated events are dropped: ADO revisions not newer than the link's ``ado_rev``, Sentry
   status events that the current issue (when fetched) contradicts, comments already carried.
 - What a side holds *now* is the freshest of the fetched object and the link's synced values
@@ -87,7 +88,6 @@ class Remote:
     issue: Mapping[str, Any] | None = None  # current Sentry issue
     latest_event: Mapping[str, Any] | None = None
     bridge_ado_identity: str | None = None  # uniqueName the bridge writes to ADO as
-    sentry_app_uuid: str | None = None  # our Sentry app's uuid (actor.id of our own writes)
     installation_uuid: str | None = None
     sentry_members: tuple[SentryMember, ...] = ()
     ado_identities: tuple[AdoIdentity, ...] = ()
@@ -182,13 +182,46 @@ def _sentry_issue_url(issue: Mapping[str, Any], config: Config) -> str:
     return f"{base}/organizations/{config.settings.sentry_org}/issues/{issue.get('id')}/"
 
 
-def _sentry_echo(body: Mapping[str, Any], remote: Remote) -> bool:
-    """Our own API writes come back with actor.type "application" and our app's uuid."""
-    actor = body.get("actor") or {}
-    if actor.get("type") != "application" or actor.get("id") == "sentry":
-        return False
-    own = remote.sentry_app_uuid or ((body.get("installation") or {}).get("app") or {}).get("uuid")
-    return own is None or actor.get("id") == own
+def _sentry_echo(event: Event, link: Link | None) -> str | None:
+    """Why this Sentry change is the bridge's own write coming back, or None if it is not.
+
+    Decided by content: Sentry reports every Sentry App's change with the *receiving* app's uuid
+    and sends only the installation's uuid, so the actor cannot tell our writes from another
+    integration's. A change that matches what the link last synced is ours (or already carried);
+    any other change is carried, whoever made it."""
+    if link is None or not link.is_linked:
+        return None
+    data = event.data
+    action = event.kind.split(".", 1)[1]
+    if event.kind.startswith("issue.") and action in _ACTION_STATUS:
+        status = _ACTION_STATUS[action]
+        if link.synced.sentry_status == status:
+            return f"the link already has status {status} (the bridge's own write, or already carried)"
+    if event.kind == "issue.assigned":
+        assignee = sentry_actor(_event_assignee(data))
+        if link.synced.sentry_assignee == assignee:
+            return f"the link already has assignee {assignee or 'nobody'} (the bridge's own write, or already carried)"
+    return None
+
+
+def plan_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
+    """The plan when the webhook body and the link alone decide it (an echo), so the shell fetches
+    nothing and the event costs no API call; None when the plan needs the remote state."""
+    if event.source != SENTRY:
+        return None
+    reason = _sentry_echo(event, link)
+    if reason is None:
+        return None
+    issue = event.data.get("issue") or {}
+    return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')} {event.kind.split('.', 1)[1]}: "
+                 f"{reason}")]
+
+
+def _event_assignee(data: Mapping[str, Any]) -> Any:
+    """Who the issue is assigned to now: ``assignedTo`` of the issue Sentry sent (``data.assignee``
+    is only a summary of the same actor, and may name a team differently)."""
+    issue = data.get("issue") or {}
+    return issue.get("assignedTo") if "assignedTo" in issue else data.get("assignee")
 
 
 def _installation(event: Event, remote: Remote) -> str | None:
@@ -320,8 +353,9 @@ def _issue_status(event: Event, link: Link | None, remote: Remote, config: Confi
     status = _ACTION_STATUS[action]
     issue = event.data.get("issue") or {}
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')} {action}"
-    if _sentry_echo(event.body, remote):
-        return [Skip(f"{what}: our own change coming back (actor is the bridge's app)")]
+    echo = _sentry_echo(event, link)
+    if echo:
+        return [Skip(f"{what}: {echo}")]
     if not config.rules.syncs("status", "ado"):
         return [Skip(f"{what}: status does not sync towards ADO (sync.status = {config.rules.direction('status')})")]
     if not _is_linked(link):
@@ -350,10 +384,11 @@ def _issue_status(event: Event, link: Link | None, remote: Remote, config: Confi
 
 def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
     issue = event.data.get("issue") or {}
-    assignee = event.data.get("assignee") if "assignee" in event.data else issue.get("assignedTo")
+    assignee = _event_assignee(event.data)
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')} assignment"
-    if _sentry_echo(event.body, remote):
-        return [Skip(f"{what}: our own change coming back (actor is the bridge's app)")]
+    echo = _sentry_echo(event, link)
+    if echo:
+        return [Skip(f"{what}: {echo}")]
     if not config.rules.syncs("assignee", "ado"):
         return [Skip(f"{what}: assignee does not sync towards ADO")]
     if not _is_linked(link):
@@ -380,8 +415,8 @@ def _comment_created(event: Event, link: Link | None, remote: Remote, config: Co
     data = event.data
     what = f"Sentry comment {data.get('comment_id')}"
     text = data.get("comment")
-    if _sentry_echo(event.body, remote) or comments.written_by_bridge(text):
-        return [Skip(f"{what}: written by the bridge; not carried back")]
+    if comments.written_by_bridge(text):
+        return [Skip(f"{what}: written by the bridge (it carries the bridge's attribution); not carried back")]
     if not config.rules.syncs("comments", "ado"):
         return [Skip(f"{what}: comments do not sync towards ADO")]
     if not _is_linked(link):

@@ -31,7 +31,7 @@ from shared.config import Config
 from shared.intake import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
 from shared.mapping.identities import SentryMember
-from shared.planner import SENTRY, Event, Remote, parse_webhook, plan
+from shared.planner import SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
 from shared.store.model import LINKED, Link, SyncedValues
@@ -93,6 +93,9 @@ class Syncer:
         """Plan and apply one webhook body (Sentry ``{resource, body}`` or an ADO service hook)."""
         event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
         link = self._load_link(event) if link is None else (self._reload(link) or link)
+        decided = plan_without_remote(event, link, self.config)
+        if decided is not None:  # an echo: the body and the link decide it, at no API call
+            return self._apply(decided, link, Remote(now=now_iso()), dry_run).done
         for attempt in range(STALE_RETRIES):
             remote = self._remote(event, link, work_item if attempt == 0 else None, issue)
             actions = plan(event, link, remote, self.config)

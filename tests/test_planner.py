@@ -21,7 +21,7 @@ from shared.actions import (
 )
 from shared.config import Config, Secret, Settings, StateRules, parse_rules
 from shared.mapping.identities import AdoIdentity, SentryMember
-from shared.planner import Event, Remote, WebhookError, parse_webhook, plan
+from shared.planner import Event, Remote, WebhookError, parse_webhook, plan, plan_without_remote
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
 from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 from tests.mapping.processes import AGILE_BUG, BASIC_ISSUE, CMMI_BUG, CUSTOM_BUG, SCRUM_BUG
@@ -68,7 +68,8 @@ def issue_event(action: str, status: str, substatus: str | None = None, project:
 
 
 def linked(state="Active", wit="Bug", **synced) -> Link:
-    values = {"sentry_status": "unresolved", "ado_state": state, "ado_rev": 5} | synced
+    agreed = "resolved" if state in ("Closed", "Done", "Verified") else "unresolved"  # the last sync's baseline
+    values = {"sentry_status": agreed, "ado_state": state, "ado_rev": 5} | synced
     return Link(sentry_org="example", sentry_issue_id="123", sentry_project="backend", ado_project="Shop",
                 work_item_id=42, work_item_type=wit, work_item_url="https://dev.azure.com/acme/Shop/_workitems/edit/42",
                 external_issue_id="900", state=LINKED, synced=SyncedValues(**values))
@@ -79,7 +80,7 @@ def remote(states=AGILE_BUG, state="Active", wit="Bug", rev=5, assigned=None, **
     if assigned:
         fields["System.AssignedTo"] = {"uniqueName": assigned, "displayName": assigned}
     base = {"now": NOW, "work_item": {"id": 42, "rev": rev, "fields": fields}, "states": states,
-            "bridge_ado_identity": BRIDGE, "sentry_app_uuid": APP_UUID, "installation_uuid": INSTALL,
+            "bridge_ado_identity": BRIDGE, "installation_uuid": INSTALL,
             "sentry_members": MEMBERS, "ado_identities": DIRECTORY}
     return Remote(**(base | kw))
 
@@ -129,10 +130,11 @@ def test_sentry_status_moves_the_work_item(states, wit, current, action, status,
 @pytest.mark.parametrize(("event", "link", "rem", "reason"), [
     (issue_event("ignored", "ignored", "archived_forever"), linked(), remote(), "already agrees"),
     (issue_event("archived", "ignored", "archived_until_escalating"), linked(), remote(), "already agrees"),
-    (issue_event("resolved", "resolved"), linked("Closed"), remote(state="Closed"), "already agrees"),
+    (issue_event("resolved", "resolved"), linked("Closed", sentry_status="unresolved"), remote(state="Closed"),
+     "already agrees"),
     (issue_event("resolved", "resolved"), None, remote(), "has no linked work item"),
     (issue_event("resolved", "resolved", actor={"type": "application", "id": APP_UUID, "name": "bridge"}),
-     linked(), remote(), "our own change"),
+     linked(sentry_status="resolved"), remote(), "the link already has status resolved"),
     (issue_event("resolved", "resolved"), linked(), remote(issue={"id": "123", "status": "unresolved"}),
      "stale, the issue is unresolved now"),
     (issue_event("resolved", "resolved"), linked(), remote(states=()), "states of work item type 'Bug' are unknown"),
@@ -142,6 +144,36 @@ def test_sentry_status_skips(event, link, rem, reason):
     actions = plan(event, link, rem, CONFIG)
     assert kinds(actions) == ["Skip"]
     assert reason in actions[0].reason
+
+
+@pytest.mark.parametrize("event", [
+    issue_event("resolved", "resolved", actor={"type": "application", "id": APP_UUID, "name": "sentry-ado"}),
+    sentry("issue.assigned", actor={"type": "application", "id": APP_UUID, "name": "sentry-ado"}),
+    sentry("comment.created", actor={"type": "application", "id": APP_UUID, "name": "sentry-ado"}),
+], ids=["resolved", "assigned", "comment"])
+def test_another_apps_change_is_carried_though_sentry_names_our_app(event):
+    """Sentry reports any Sentry App's change with the receiving app's uuid: only content tells."""
+    actions = plan(event, linked(), remote(), CONFIG)
+    assert not isinstance(actions[0], Skip), actions
+
+
+@pytest.mark.parametrize(("event", "link", "decided"), [
+    (issue_event("resolved", "resolved"), linked("Closed"), "the link already has status resolved"),
+    (issue_event("ignored", "ignored", "archived_forever"), linked(sentry_status="ignored"), "status ignored"),
+    (sentry("issue.assigned"), linked(sentry_assignee="user:789"), "the link already has assignee user:789"),
+    (issue_event("resolved", "resolved"), linked(), None),
+    (sentry("issue.assigned"), linked(), None),
+    (issue_event("resolved", "resolved"), None, None),
+    (sentry("comment.created"), linked(), None),
+])
+def test_echoes_are_decided_from_the_body_and_the_link_alone(event, link, decided):
+    """No remote state is needed to drop an echo: the shell fetches nothing for it."""
+    actions = plan_without_remote(event, link, CONFIG)
+    if decided is None:
+        assert actions is None
+    else:
+        assert kinds(actions) == ["Skip"] and decided in actions[0].reason
+        assert decided in plan(event, link, Remote(now=NOW), CONFIG)[0].reason
 
 
 def test_sentry_itself_as_actor_is_not_an_echo():
@@ -174,13 +206,13 @@ def test_assigned_maps_by_email():
 
 def test_unassign_removes_the_assignee():
     event = sentry("issue.assigned", data__issue__assignedTo=None)
-    actions = plan(event, linked(), remote(assigned="person@example.com"), CONFIG)
+    actions = plan(event, linked(sentry_assignee="user:789"), remote(assigned="person@example.com"), CONFIG)
     assert actions[0].ops == [{"op": "remove", "path": "/fields/System.AssignedTo"}]
 
 
 @pytest.mark.parametrize(("event", "rem", "reason"), [
     (sentry("issue.assigned"), remote(assigned="Person@Example.com"), "already assigned"),
-    (sentry("issue.assigned", data__issue__assignedTo=None), remote(), "already unassigned"),
+    (sentry("issue.assigned", data__issue__assignedTo=None), remote(), "the link already has assignee nobody"),
     (sentry("issue.assigned", data__issue__assignedTo={"type": "user", "id": "5", "email": "x@y.z"}), remote(),
      "no Azure DevOps identity for Sentry user x@y.z"),
     (sentry("issue.assigned", data__issue__assignedTo={"type": "team", "id": "5", "name": "core"}), remote(),
@@ -265,7 +297,6 @@ def test_comment_created_goes_to_ado_attributed():
 
 
 @pytest.mark.parametrize(("event", "link", "reason"), [
-    (sentry("comment.created", actor={"type": "application", "id": APP_UUID}), linked(), "written by the bridge"),
     (sentry("comment.created", data__comment="**Bob** (via Azure DevOps): hi"), linked(), "written by the bridge"),
     (sentry("comment.created"), replace(linked(), comment_ids=("sentry:456",)), "already carried"),
     (sentry("comment.updated"), linked(), "edits and deletions are not carried"),

@@ -15,7 +15,7 @@ a Python method of the same meaning:
 - ``webhook``                 {url, client_secret?} for the seeded installation              → configure_webhook
 - ``installations``           {url, client_secret, app_slug, as} (fires installation.created) → install
 - ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
-- ``tokens``                  {token, as: email|username|"application"}                      → add_token
+- ``tokens``                  {token, as: email|username|"application"|"app:<slug>"}         → add_token
 - ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
 """
 
@@ -40,7 +40,7 @@ from sandbox.core import EmulatorApp, Faults, RunningServer, json_response
 from sandbox.sentry import serialize
 from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
 from sandbox.sentry.issue_update import InvalidUpdate
-from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member
+from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member, User
 from sandbox.sentry.pagination import InvalidCursor, paginate
 from sandbox.sentry.ratelimit import RateLimiter, exhausted, too_many_requests_message
 from sandbox.sentry.releases import (
@@ -614,9 +614,11 @@ class SentryEmulator(EmulatorApp):
                 raise InvalidUpdate({name: ["This field is required."]})
         def operation() -> tuple[Any, list[Notice]]:
             org = self.world.org
+            proxy = User(org.new_id(), app_slug, f"{app_slug}-proxy", "")
+            org.users[proxy.id] = proxy
             installation = Installation(
                 uuid=str(uuid.uuid4()), app_uuid=str(uuid.uuid4()), app_slug=app_slug, app_name=app_slug,
-                app_id=org.new_id(), proxy_user_id=org.new_id(), client_secret=client_secret, webhook_url=url)
+                app_id=org.new_id(), proxy_user_id=proxy.id, client_secret=client_secret, webhook_url=url)
             notices = self.world.install(installation, self._person(who))
             return serialize.installation_json(org, installation), notices
         return self._run(operation)
@@ -629,13 +631,17 @@ class SentryEmulator(EmulatorApp):
             return self.world.add_alert_rule(name, settings, target, project)
 
     def add_token(self, token: str, who: str) -> None:
-        """Register a token for a member (email/username) or, with ``application``, for the app."""
+        """Register a token for a member (email/username), with ``application`` for our app, or with
+        ``app:<slug>`` for another installed app (its changes reach us as an application's)."""
         if not isinstance(token, str) or len(token) < 8:
             raise InvalidUpdate({"token": ["must be a string of at least 8 characters"]})
         with self.lock:
             org = self.world.org
-            if who == "application":
-                installation = next(iter(org.installations.values()))
+            if who == "application" or who.startswith("app:"):
+                slug = who.partition(":")[2]
+                installation = next((i for i in org.installations.values() if not slug or i.app_slug == slug), None)
+                if installation is None:
+                    raise InvalidUpdate({"as": [f"no installed app {slug!r}"]})
                 actor = Actor("application", user_id=installation.proxy_user_id,
                               installation_uuid=installation.uuid)
             else:

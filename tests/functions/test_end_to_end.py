@@ -155,3 +155,26 @@ def test_alert_rule_action_creates_one_work_item_with_its_settings(stack: Sandbo
     assert requests.post(alert.url, data=alert.body, headers=alert.headers, timeout=10).status_code == 202
     stack.settle()  # the same alert delivered again: nothing new is created
     assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/workitems/$" in e["path"]]) == 1
+
+
+def test_changes_made_by_another_integration_reach_ado(stack: SandboxStack) -> None:
+    """Sentry reports any app's change with *our* app's uuid and sends only the installation uuid,
+    so the actor cannot tell our writes from another integration's: the content does."""
+    issue, link = linked_issue(stack)
+    stack.sentry.install("http://127.0.0.1:9/unused", "other-secret", "other-app", "alice@example.com")
+    stack.sentry.add_token("other-app-token", "app:other-app")
+    other = {"Authorization": "Bearer other-app-token"}
+    issue_url = f"{stack.sentry_server.url}/api/0/organizations/acme/issues/{issue['id']}/"
+    assert requests.put(issue_url, json={"status": "resolved"}, headers=other, timeout=10).status_code == 200
+    assert requests.post(issue_url + "comments/", json={"text": "fixed upstream"}, headers=other,
+                         timeout=10).status_code == 201
+    stack.settle()
+    ado = runtime().ado
+    assert ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Closed"
+    assert any("fixed upstream" in c["text"] for c in ado.list_comments("Shop", link.work_item_id))
+    # the bridge's own write coming back is still an echo: one change, one write, none back
+    ado_before, sentry_before = writes(stack)
+    stack.ado.act_update(link.work_item_id, {"System.State": "Active"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    assert writes(stack) == (ado_before, sentry_before + 1)
+    assert stack.host.poison == {}
