@@ -167,8 +167,7 @@ class SentryEmulator(EmulatorApp):
             return super().dispatch(request)
         self.base_url = request.host_url.rstrip("/")
         self.world.base_url = self.base_url
-        caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
-        quota, over = self.limiter.take(caller, request.path, request.method, time.time())
+        quota, over = self.limiter.take(self._caller(request), request.path, request.method, time.time())
         request.environ["sentry.over_limit"] = over
         try:
             response = super().dispatch(request)
@@ -178,16 +177,26 @@ class SentryEmulator(EmulatorApp):
             response.headers.setdefault(name, value)
         return response
 
+    def _caller(self, request: Request) -> str:
+        """Whose budget a request spends: a Sentry App's tokens all share their organization's
+        (``org:<id>``, src/sentry/ratelimits/utils.py), a member's token is its own."""
+        header = request.headers.get("Authorization", "")
+        actor = self._lookup_token(header.partition(" ")[2].strip()) if header else None
+        if actor is not None and actor.kind == "application":
+            return f"org:{self.world.org.id}"
+        return hashlib.sha256(header.encode()).hexdigest()
+
     def fault_response(self, kind: str) -> Response:
-        """429s as Sentry's middleware sends them (a bare JSON string) plus ``Retry-After``."""
+        """429s as Sentry's middleware sends them: ``{"detail": ...}``, no ``Retry-After``."""
         if kind != "rate_limit":
             return super().fault_response(kind)
         return self._too_many(self.faults.retry_after_s)
 
     def _too_many(self, retry_after_s: float) -> Response:
+        """Only the ``X-Sentry-Rate-Limit-*`` headers say when to come back (Reset, epoch seconds)."""
         quota = exhausted(self.limiter.limit, self.limiter.concurrent_limit, time.time(), retry_after_s)
-        body = too_many_requests_message(self.limiter.limit, self.limiter.window_s)
-        return json_response(body, 429, {"Retry-After": f"{retry_after_s:g}", **quota.headers()})
+        body = {"detail": too_many_requests_message(self.limiter.limit, self.limiter.window_s)}
+        return json_response(body, 429, quota.headers())
 
     def _authenticate(self, request: Request) -> Actor | Response:
         header = request.headers.get("Authorization", "")

@@ -1,8 +1,10 @@
 """Sentry's per-caller, per-endpoint fixed-window rate-limit bookkeeping and its headers.
 
-Reference/sentry-api.md §3.6: every rate-limited response carries ``X-Sentry-Rate-Limit-Limit``,
-``-Remaining``, ``-Reset`` (epoch seconds), ``-ConcurrentLimit`` and ``-ConcurrentRemaining``; the
-window key is (caller, endpoint, method). A 429's body is a bare JSON string. The emulator only
+Every rate-limited response carries ``X-Sentry-Rate-Limit-Limit``, ``-Remaining``, ``-Reset`` (epoch
+seconds), ``-ConcurrentLimit`` and ``-ConcurrentRemaining``; the window key is (caller, endpoint,
+method), and a Sentry App's caller is its organization. A 429's body is ``{"detail": "You are
+attempting to use this endpoint too frequently. ..."}`` with no ``Retry-After``
+(getsentry/sentry src/sentry/middleware/ratelimit.py). The emulator only
 counts (so the headers move like the real ones); it refuses with 429 when ``enforce`` is set or
 when the ``rate_limit`` fault fires.
 """

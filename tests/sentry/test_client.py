@@ -117,3 +117,26 @@ def test_base_url_forms() -> None:
         sentry_base_url("sentry.io")
     with pytest.raises(ValueError, match="org"):
         SentryClient("https://sentry.io", TOKEN, " ")
+
+
+def test_sentrys_own_429_is_waited_out_until_the_reset_header() -> None:
+    """The emulator answers as Sentry's middleware does: ``{"detail": ...}``, no Retry-After, the
+    window's end in ``X-Sentry-Rate-Limit-Reset``, and one budget for all of an app's tokens."""
+    from sandbox.sentry.emulator import serve as serve_sentry
+    from sandbox.sentry.seed import APP_TOKEN
+
+    emulator, server = serve_sentry()
+    try:
+        emulator.add_token("sntrys_second_app_token", "application")
+        emulator.limiter.limit, emulator.limiter.window_s, emulator.limiter.enforce = 2, 1, True
+        slept: list[float] = []
+        first = SentryClient(server.url, APP_TOKEN, "acme", sleep=slept.append)
+        second = SentryClient(server.url, "sntrys_second_app_token", "acme", sleep=slept.append)
+        assert first.list_projects() and first.list_projects()
+        with pytest.raises(SentryRateLimited, match="too frequently") as info:  # slept.append does not wait
+            second.list_projects()
+        assert info.value.retry_after is not None and 0 < info.value.retry_after <= 2
+        assert slept and all(0 < s <= 2 for s in slept)
+        assert SentryClient(server.url, APP_TOKEN, "acme").list_projects()  # really waits out the window
+    finally:
+        server.stop()
