@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SENTRY_RESOURCES_ACTED_ON = ("issue", "comment", "event_alert")
+SENTRY_RESOURCES_ACTED_ON = ("issue", "comment", "event_alert", "activity_alert")
 ADO_WORK_ITEM_EVENTS = ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")
 ADO_DEPLOYMENT_EVENTS = ("ms.vss-release.deployment-completed-event", "ms.vss-pipelines.stage-state-changed-event",
                          "ms.vss-pipelines.run-state-changed-event")
@@ -38,6 +38,7 @@ _SENTRY_DATA_SHAPE: dict[str, tuple[str, ...]] = {
     "issue": ("issue",),
     "comment": ("comment_id", "issue_id"),
     "event_alert": ("event",),
+    "activity_alert": ("issue", "alert"),
     "installation": ("installation",),
     "metric_alert": ("metric_alert",),
     "error": ("error",),

@@ -54,9 +54,16 @@ from shared.store.model import CLAIMED, LINKED, UNLINKED, Link
 SENTRY = "sentry"
 ADO = "ado"
 RECONCILED = "sentryAdoReconciled"  # set on hooks reconciliation made up (shared/reconcile/drift.py)
-SENTRY_RESOURCES = ("issue", "comment", "event_alert", "metric_alert", "error", "installation")
-_RESOURCE_BY_DATA_KEY = {"issue": "issue", "comment_id": "comment", "event": "event_alert",
-                         "metric_alert": "metric_alert", "error": "error", "installation": "installation"}
+SENTRY_RESOURCES = ("issue", "comment", "event_alert", "activity_alert", "metric_alert", "error", "installation",
+                    "seer", "preprod_artifact")
+# The data key that tells a resource when a body comes without its Sentry-Hook-Resource header,
+# most specific first (an activity alert's data also holds "issue"); see webhook_subjects.py in
+# getsentry/sentry for the keys Sentry itself reads.
+_RESOURCE_BY_DATA_KEY = {"activity": "activity_alert", "issue": "issue", "comment_id": "comment",
+                         "event": "event_alert", "metric_alert": "metric_alert", "error": "error",
+                         "installation": "installation", "run_id": "seer", "buildId": "preprod_artifact"}
+UNKNOWN_RESOURCE = "unknown"  # a Sentry webhook whose resource neither a header nor its data tells
+CREATING_EVENTS = ("issue.created", "event_alert.triggered", "activity_alert.triggered")
 ALERT_SETTINGS = {"project": "project", "work_item_type": "work_item_type", "type": "work_item_type",
                   "workItemType": "work_item_type", "area_path": "area_path", "areaPath": "area_path",
                   "iteration_path": "iteration_path", "iterationPath": "iteration_path", "priority": "priority"}
@@ -116,10 +123,7 @@ def _parse_sentry(raw: Mapping[str, Any]) -> Event:
     if not isinstance(data, Mapping):
         raise WebhookError(f"Sentry webhook {action!r} has no 'data' object")
     if resource is None:
-        resource = next((r for key, r in _RESOURCE_BY_DATA_KEY.items() if key in data), None)
-        if resource is None:
-            raise WebhookError(f"cannot tell the Sentry resource from data keys {sorted(data)}; "
-                               "pass {\"resource\": <Sentry-Hook-Resource>, \"body\": ...}")
+        resource = next((r for key, r in _RESOURCE_BY_DATA_KEY.items() if key in data), UNKNOWN_RESOURCE)
     if not isinstance(resource, str) or not resource:
         raise WebhookError(f"Sentry-Hook-Resource must be a non-empty string, got {resource!r}")
     return Event(SENTRY, f"{resource}.{action}", body)
@@ -142,7 +146,8 @@ def plan(event: Event, link: Link | None, remote: Remote, config: Config) -> lis
     table = _SENTRY_HANDLERS if event.source == SENTRY else _ADO_HANDLERS
     handler = table.get(event.kind) or table.get(event.kind.split(".")[0] + ".*")
     if handler is None:
-        return [Skip(f"{event.source} event {event.kind!r} is not synced")]
+        return [Skip(f"{event.source} event {event.kind!r} is not synced; the webhook is acknowledged and dropped "
+                     "with a log line naming it")]
     actions = handler(event, link, remote, config)
     return actions or [Skip(f"{event.kind}: nothing to change")]
 
@@ -327,13 +332,31 @@ def _event_alert(event: Event, link: Link | None, remote: Remote, config: Config
     if not isinstance(alert, Mapping) or not isinstance(alert.get("settings"), list):
         return [Skip(f"alert rule {data.get('triggered_rule')!r} fired without the bridge's alert-rule action "
                      "settings; nothing to create")]
-    settings = {s.get("name"): s.get("value") for s in alert["settings"] if isinstance(s, Mapping)}
     issue = dict(remote.issue) if remote.issue else {
         "id": str(fired.get("issue_id", "")), "title": fired.get("title"), "culprit": fired.get("culprit"),
         "metadata": fired.get("metadata") or {}, "level": fired.get("level"), "status": "unresolved",
         "project": {"slug": fired.get("project_slug", "")}}
+    return _alert_create(issue, alert["settings"], link, event, remote, config)
+
+
+def _activity_alert(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    """A workflow-engine alert whose action is ours: the whole issue in ``data.issue``, the
+    action's settings (when Sentry sends them) in ``data.alert.settings``; made like an event alert."""
+    data = event.data
+    alert = data.get("alert") if isinstance(data.get("alert"), Mapping) else {}
+    activity = (data.get("activity") or {}).get("type") if isinstance(data.get("activity"), Mapping) else None
+    if not isinstance(alert.get("settings"), list):
+        return [Skip(f"workflow alert {alert.get('name')!r} (activity {activity!r}) carries no alert-rule action "
+                     "settings; nothing to create")]
+    issue = dict(remote.issue) if remote.issue else dict(data.get("issue") or {})
+    return _alert_create(issue, alert["settings"], link, event, remote, config)
+
+
+def _alert_create(issue: Mapping[str, Any], raw_settings: list[Any], link: Link | None, event: Event,
+                  remote: Remote, config: Config) -> list[Action]:
+    settings = {s.get("name"): s.get("value") for s in raw_settings if isinstance(s, Mapping)}
     if not str(issue.get("id") or "").isdigit():
-        return [Skip(f"event alert carries no numeric issue id (got {issue.get('id')!r})")]
+        return [Skip(f"alert carries no numeric issue id (got {issue.get('id')!r})")]
     route = config.rules.route_for((issue.get("project") or {}).get("slug", ""))
     target = _alert_target(settings, route)
     if isinstance(target, str):
@@ -455,8 +478,14 @@ _SENTRY_HANDLERS: Mapping[str, Handler] = {
     "comment.updated": _comment_changed,
     "comment.deleted": _comment_changed,
     "event_alert.triggered": _event_alert,
+    "activity_alert.triggered": _activity_alert,
+    "seer.*": _static_skip("Seer's analysis is not synced; work items follow issues"),
+    "preprod_artifact.*": _static_skip("build artifacts are not synced; work items follow issues"),
     "metric_alert.*": _static_skip("metric alerts describe a metric, not an issue; no work item is made"),
     "error.*": _static_skip("single error events are not synced; work items follow issues"),
+    f"{UNKNOWN_RESOURCE}.*": lambda event, link, remote, config: [Skip(
+        f"a Sentry webhook whose resource its data keys {sorted(event.data)} do not tell: not synced; the webhook "
+        "function acknowledges it and logs its Sentry-Hook-Resource (pass --resource to name it)")],
     "installation.*": _static_skip("installation lifecycle needs no sync; the installation uuid comes with "
                                    "every webhook"),
 }

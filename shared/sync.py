@@ -31,7 +31,7 @@ from shared.config import Config
 from shared.intake import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
 from shared.mapping.identities import SentryMember
-from shared.planner import SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
+from shared.planner import CREATING_EVENTS, SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
 from shared.store.model import LINKED, Link, SyncedValues
@@ -181,7 +181,7 @@ class Syncer:
         if event.kind.startswith("comment."):
             return base  # comments need nothing fetched: the link says where they go
         linked = link is not None and link.is_linked
-        creating = event.kind in ("issue.created", "event_alert.triggered")
+        creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
             return base  # nothing linked to update, or a creation already done: a skip, at no API cost
         if linked and work_item is None and not event.kind.startswith("workitem.deleted"):

@@ -306,6 +306,22 @@ def test_comment_skips(event, link, reason):
     assert reason in plan(event, link, remote(), CONFIG)[0].reason
 
 
+def test_a_workflow_alert_with_our_action_settings_creates_like_an_issue_alert():
+    body = json.loads((EXAMPLES / "issue.created.json").read_text())
+    issue = body["data"]["issue"] | {"project": {"id": "1", "slug": "frontend"}}
+    alert = {"id": 9, "name": "to ADO", "url": "https://sentry.io/organizations/example/monitors/alerts/9/",
+             "settings": [{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Task"}]}
+    event = parse_webhook("sentry", {"resource": "activity_alert", "body": {
+        "action": "triggered", "data": {"issue": issue, "activity": {"type": "status_regressed", "details": {}},
+                                        "alert": alert}}})
+    (create,) = plan(event, None, remote(work_item=None), CONFIG)
+    assert isinstance(create, CreateWorkItem) and (create.project, create.work_item_type) == ("Shop", "Task")
+    without = parse_webhook("sentry", {"resource": "activity_alert", "body": {
+        "action": "triggered", "data": {"issue": issue, "activity": {"type": "seer_pr_created"},
+                                        "alert": {k: v for k, v in alert.items() if k != "settings"}}}})
+    assert "carries no alert-rule action settings" in plan(without, None, remote(work_item=None), CONFIG)[0].reason
+
+
 # --- resources we do not sync -----------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "resource", "reason"), [
@@ -438,7 +454,6 @@ def test_other_link_is_refused():
     ("sentry", [], "is a JSON object, got list"),
     ("sentry", {"data": {}}, "has no 'action'"),
     ("sentry", {"action": "created"}, "has no 'data' object"),
-    ("sentry", {"action": "created", "data": {"x": 1}}, "cannot tell the Sentry resource"),
     ("ado", {"resource": {}}, "has no 'eventType'"),
     ("ado", {"eventType": "workitem.updated"}, "has no 'resource' object"),
     ("gitlab", {}, "source must be 'sentry' or 'ado'"),

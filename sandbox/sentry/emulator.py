@@ -639,6 +639,34 @@ class SentryEmulator(EmulatorApp):
             target = installation_uuid or next(iter(self.world.org.installations))
             return self.world.add_alert_rule(name, settings, target, project)
 
+    def fire_workflow(self, name: str, issue_id: str | int, activity_type: str,
+                      settings: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """A workflow-engine alert with our app as its action fires on an issue's activity:
+        ``activity_alert.triggered`` with ``data = {issue, activity: {type, details}, alert: {id,
+        name, url}}`` (SentryAppActivityHandler, src/sentry/notifications/notification_action/
+        activity_registry/sentry_app.py); ``settings``, when given, are the action's settings."""
+        def operation() -> tuple[Any, list[Notice]]:
+            org = self.world.org
+            issue = self.world.issue(str(issue_id))
+            data = serialize.issue_json(org, issue, self.base_url)
+            data |= {"url": f"{self.base_url}/api/0/organizations/{org.slug}/issues/{issue.id}/",
+                     "webUrl": data["permalink"]}
+            workflow_id = org.new_id()
+            alert: dict[str, Any] = {"id": workflow_id, "name": name,
+                                     "url": f"{self.base_url}/organizations/{org.slug}/monitors/alerts/{workflow_id}/"}
+            if settings is not None:
+                alert["settings"] = [dict(s) for s in settings]
+            payload = {"issue": data, "activity": {"type": activity_type, "details": {}}, "alert": alert}
+            target = next(iter(org.installations))
+            return payload, [Notice("activity_alert", "triggered", payload, SYSTEM, target)]
+        return self._run(operation)
+
+    def send_resource(self, resource: str, action: str, data: Mapping[str, Any]) -> None:
+        """A webhook of a resource the emulator has no model for (``seer``, ``preprod_artifact``),
+        signed and delivered to our installation as Sentry sends it."""
+        target = next(iter(self.world.org.installations))
+        self._run(lambda: (None, [Notice(resource, action, dict(data), SYSTEM, target)]))
+
     def add_token(self, token: str, who: str) -> None:
         """Register a token for a member (email/username), with ``application`` for our app, or with
         ``app:<slug>`` for another installed app (its changes reach us as an application's)."""

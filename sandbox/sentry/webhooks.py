@@ -16,7 +16,9 @@ from typing import Any
 
 from sandbox.core import Webhook
 
-RESOURCES = ("installation", "event_alert", "issue", "metric_alert", "error", "comment")
+# SentryAppResourceType (getsentry/sentry src/sentry/sentry_apps/utils/webhooks.py)
+RESOURCES = ("installation", "event_alert", "activity_alert", "issue", "metric_alert", "error", "comment", "seer",
+             "preprod_artifact")
 
 
 def encode_body(action: str, installation_uuid: str, data: dict[str, Any], actor: dict[str, Any]) -> bytes:

@@ -92,3 +92,19 @@ def test_sync_config_path_is_used(tmp_path, capsys, monkeypatch):
 def test_missing_file_exits_2(capsys, tmp_path):
     code, _, err = _run(capsys, "ado", str(tmp_path / "nope.json"))
     assert code == 2 and "cannot read" in err
+
+
+@pytest.mark.parametrize(("resource", "body", "reason"), [
+    (None, {"action": "root_cause_completed", "data": {"run_id": 7, "group_id": 1}}, "Seer's analysis is not synced"),
+    (None, {"action": "size_analysis_completed", "data": {"buildId": "b-1"}}, "build artifacts are not synced"),
+    (None, {"action": "opened", "data": {"monitor": {"id": 3}}}, "data keys ['monitor'] do not tell"),
+    ("uptime", {"action": "opened", "data": {"monitor": {"id": 3}}}, "'uptime.opened' is not synced"),
+    (None, {"action": "triggered", "data": {"issue": {"id": "5"}, "activity": {"type": "seer_pr_created"},
+                                            "alert": {"id": 1, "name": "wf"}}}, "workflow alert 'wf'"),
+])
+def test_resources_newer_than_the_app_are_explained_not_refused(tmp_path, capsys, resource, body, reason):
+    extra = ["--resource", resource] if resource else []
+    code, out, err = _run(capsys, "sentry", str(_write(tmp_path, "r.json", body)), *extra)
+    assert code == 0 and err == ""
+    (action,) = out["actions"]
+    assert action["kind"] == "skip" and reason in action["reason"]

@@ -178,3 +178,39 @@ def test_changes_made_by_another_integration_reach_ado(stack: SandboxStack) -> N
     stack.settle()
     assert writes(stack) == (ado_before, sentry_before + 1)
     assert stack.host.poison == {}
+
+
+def test_a_workflow_alert_creates_a_work_item_like_an_issue_alert(stack: SandboxStack) -> None:
+    """Sentry's workflow engine delivers our action as ``activity_alert``; its settings make the
+    work item as an ``event_alert``'s do, once however often it is delivered."""
+    issue = stack.sentry.new_error("frontend", "TypeError", "x is undefined", level="warning")["issue"]
+    stack.settle()  # a warning: the frontend route does not auto-create
+    assert runtime().store.get_by_issue("acme", issue["id"]) is None
+    settings = [{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Task"}]
+    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regressed", settings)
+    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regressed", settings)
+    stack.settle()
+    link = runtime().store.get_by_issue("acme", issue["id"])
+    assert link is not None and link.is_linked and (link.ado_project, link.work_item_type) == ("Shop", "Task")
+    assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/workitems/$" in e["path"]]) == 1
+
+
+@pytest.mark.parametrize(("resource", "action", "data"), [
+    ("seer", "root_cause_completed", {"run_id": 7, "group_id": 1, "root_cause": {}}),
+    ("preprod_artifact", "size_analysis_completed", {"buildId": "b-1", "projectId": 1}),
+    ("uptime_monitor", "opened", {"monitor": {"id": 3}}),
+])
+def test_resources_we_do_not_sync_are_acknowledged_and_named_in_the_log(
+        stack: SandboxStack, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, resource: str,
+        action: str, data: dict) -> None:
+    from sandbox.sentry import webhooks
+
+    # a resource newer than the emulator is sent as Sentry would send any
+    monkeypatch.setattr(webhooks, "RESOURCES", tuple({*webhooks.RESOURCES, resource}))
+    with caplog.at_level("INFO"):
+        stack.sentry.send_resource(resource, action, data)
+        stack.settle()
+    (status,) = [s for h, s in stack.sentry.webhooks.delivered if h.headers["Sentry-Hook-Resource"] == resource]
+    assert status == 202
+    assert any(f"resource {resource!r} is not synced" in r.getMessage() for r in caplog.records)
+    assert stack.host.poison == {} and stack.host.queues["sentry-events"].qsize() == 0
