@@ -33,6 +33,7 @@ serve: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/reconcile.py --links 1000
+	$(PY) bench/regressions.py
 	$(PY) bench/ingest.py
 	$(PY) bench/coldstart.py
 

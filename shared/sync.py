@@ -229,7 +229,7 @@ class Syncer:
         except SentryError:
             return None  # the stack trace is a nicety; the work item is still made
 
-    def _cached(self, kind: str, key: str, load: Any) -> Any:
+    def cached(self, kind: str, key: str, load: Any) -> Any:
         """A small value kept in the store for an hour, so every worker (and every reconcile run)
         does not ask the API again for what almost never changes."""
         with self._cache_locks_guard:
@@ -243,7 +243,7 @@ class Syncer:
             return value
 
     def _states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
-        raw = self._cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
+        raw = self.cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
         return state_map.parse_states(raw)
 
     def _bridge(self) -> str | None:
@@ -253,7 +253,7 @@ class Syncer:
                 user = self.ado.connection_data().get("authenticatedUser") or {}
                 return ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
                     user.get("providerDisplayName")
-            self._bridge_identity = self._cached("identity", self.config.settings.ado_org_url, load)
+            self._bridge_identity = self.cached("identity", self.config.settings.ado_org_url, load)
         return self._bridge_identity
 
     def _sentry_members(self) -> tuple[SentryMember, ...]:
@@ -265,7 +265,7 @@ class Syncer:
                     out.append({"user_id": str(user["id"]), "email": m.get("email") or user.get("email"),
                                 "name": user.get("name") or m.get("name") or ""})
             return out
-        return tuple(SentryMember(**m) for m in self._cached("members", self.config.settings.sentry_org, load))
+        return tuple(SentryMember(**m) for m in self.cached("members", self.config.settings.sentry_org, load))
 
     def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,
                           actions: list[Action]) -> list[Action]:
@@ -274,7 +274,7 @@ class Syncer:
         create = next((a for a in actions if isinstance(a, CreateWorkItem)), None)
         if create is None or remote.type_fields is not None:
             return actions
-        fields = self._cached("fields", f"{create.project}/{create.work_item_type}",
+        fields = self.cached("fields", f"{create.project}/{create.work_item_type}",
                               lambda: [f["referenceName"] for f in
                                        self.ado.work_item_type_fields(create.project, create.work_item_type)])
         return plan(event, link, replace(remote, type_fields=frozenset(fields)), self.config)

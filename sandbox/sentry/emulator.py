@@ -17,6 +17,8 @@ a Python method of the same meaning:
 - ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
 - ``tokens``                  {token, as: email|username|"application"|"app:<slug>"}         → add_token
 - ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
+- ``features``                {name: "organizations:<flag>", enabled}                        → set_feature
+- ``issues/escalate``         {issue}                                                        → escalate
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ from sandbox.sentry.spec import find_problems
 from sandbox.sentry.webhooks import build_webhook
 from sandbox.sentry.world import NotFound, Notice, World
 
+# src/sentry/features/temporary.py; sentry_apps/tasks: issue_unresolved / issue_escalating receivers
+UNRESOLVED_FLAG = "organizations:webhooks-unresolved"
 MAX_LIMIT = 100
 MAX_BULK = 1000
 NOT_FOUND = {"detail": "The requested resource does not exist"}
@@ -274,6 +278,8 @@ class SentryEmulator(EmulatorApp):
     def _deliver(self, notices: Sequence[Notice]) -> None:
         org = self.world.org
         for notice in notices:
+            if (notice.resource, notice.action) == ("issue", "unresolved") and UNRESOLVED_FLAG not in org.features:
+                continue  # Sentry sends issue.unresolved only behind this organization feature flag
             targets = ([org.installations[notice.installation_uuid]] if notice.installation_uuid
                        else list(org.installations.values()))
             for inst in targets:
@@ -342,7 +348,7 @@ class SentryEmulator(EmulatorApp):
         issues = [i for i in org.issues.values() if project_ids is None or i.project_id in project_ids]
         query = call.value("query", default_query) or ""
         return search(org, issues, query.strip(), call.actor.user_id if call.actor.kind == "user" else None,
-                      self.world.latest_event)
+                      self.world.latest_event, call.now)
 
     def _by_ids(self, call: Call) -> list[Issue] | None:
         ids = call.values("group") + call.values("id")
@@ -661,6 +667,21 @@ class SentryEmulator(EmulatorApp):
             return payload, [Notice("activity_alert", "triggered", payload, SYSTEM, target)]
         return self._run(operation)
 
+    def escalate(self, issue_id: str | int) -> dict[str, Any]:
+        """An issue archived until escalating escalates (more events than its forecast)."""
+        def operation() -> tuple[Any, list[Notice]]:
+            issue = self.world.issue(str(issue_id))
+            notices = self.world.escalate(issue, datetime.now(UTC))
+            return self._issue_json(issue), notices
+        return self._run(operation)
+
+    def set_feature(self, name: str, enabled: bool) -> None:
+        """Turn an organization feature flag on or off (all are off by default, as on sentry.io)."""
+        if not isinstance(name, str) or not name.startswith("organizations:"):
+            raise InvalidUpdate({"name": [f"a feature is named organizations:<flag>, got {name!r}"]})
+        with self.lock:
+            (self.world.org.features.add if enabled else self.world.org.features.discard)(name)
+
     def send_resource(self, resource: str, action: str, data: Mapping[str, Any]) -> None:
         """A webhook of a resource the emulator has no model for (``seer``, ``preprod_artifact``),
         signed and delivered to our installation as Sentry sends it."""
@@ -730,6 +751,11 @@ class SentryEmulator(EmulatorApp):
         if action == "tokens":
             self.add_token(body.get("token"), body.get("as", ""))
             return json_response({"registered": True}, 201)
+        if action == "features":
+            self.set_feature(body.get("name"), bool(body.get("enabled", True)))
+            return json_response({"features": sorted(self.world.org.features)})
+        if action == "issues/escalate":
+            return json_response(self.escalate(body.get("issue")))
         if action == "rate-limit":
             self.limiter.limit = int(body.get("limit", self.limiter.limit))
             self.limiter.window_s = int(body.get("window_s", self.limiter.window_s))

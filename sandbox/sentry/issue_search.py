@@ -2,7 +2,8 @@
 
 Supported tokens: ``is:unresolved|resolved|ignored|archived|assigned|unassigned`` (and ``!is:``),
 ``assigned:me|<email>|<username>|user:<id>|#<team>`` (``me`` = the caller), ``level:``,
-``issue:<SHORT-ID>``, ``project:<slug>``, any other ``key:value`` as an event tag of the latest
+``issue:<SHORT-ID>``, ``project:<slug>``, ``lastSeen:``/``firstSeen:`` (``>``/``>=``/``<``/``<=`` an
+ISO time, or ``-1h`` for the last hour), any other ``key:value`` as an event tag of the latest
 event, and free text matched against title and culprit. Time windows (``statsPeriod`` like
 ``24h``/``14d``/``30m``/``2w``, or ``start``/``end``) keep issues last seen inside the window.
 Sort orders ``date`` (last seen), ``new`` (first seen), ``freq`` (count), ``user`` (users).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sandbox.sentry.model import Assignee, Event, Issue, Organization
 
@@ -86,8 +87,29 @@ def _assigned_test(org: Organization, value: str, caller_user_id: int | None) ->
                       and i.assigned_to.id == user_id)
 
 
+def _seen_test(key: str, value: str, now: datetime) -> Callable[[Issue], bool]:
+    """``lastSeen:>2026-01-02T03:04:05Z`` (also ``>=``, ``<``, ``<=``) or relative ``lastSeen:-1h``
+    (seen within the last hour), as Sentry's issue search reads them."""
+    attr = "last_seen" if key == "lastSeen" else "first_seen"
+    if value.startswith("-"):
+        since = now - parse_period(value[1:])
+        return lambda i: getattr(i, attr) >= since
+    match = re.match(r"^(>=|<=|>|<)(.+)$", value)
+    if not match:
+        raise InvalidSearch(f"Error parsing search query: invalid date {value!r} for '{key}:' filter")
+    try:
+        at = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidSearch(f"Error parsing search query: invalid date {value!r} for '{key}:' filter") from exc
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=now.tzinfo)
+    compare = {">": lambda a: a > at, ">=": lambda a: a >= at, "<": lambda a: a < at, "<=": lambda a: a <= at}
+    op = compare[match.group(1)]
+    return lambda i: op(getattr(i, attr))
+
+
 def _token_test(org: Organization, token: str, caller_user_id: int | None,
-                latest: Callable[[Issue], Event | None]) -> Callable[[Issue], bool]:
+                latest: Callable[[Issue], Event | None], now: datetime) -> Callable[[Issue], bool]:
     negate = token.startswith("!")
     key, sep, value = token.lstrip("!").partition(":")
     if not sep or not key or not value:
@@ -103,6 +125,8 @@ def _token_test(org: Organization, token: str, caller_user_id: int | None,
         test = lambda i: i.short_id.lower() == value.lower()  # noqa: E731
     elif key == "project":
         test = lambda i: org.projects[i.project_id].slug == value  # noqa: E731
+    elif key in ("lastSeen", "firstSeen"):
+        test = _seen_test(key, value, now)
     else:
         def test(issue: Issue) -> bool:
             event = latest(issue)
@@ -112,13 +136,14 @@ def _token_test(org: Organization, token: str, caller_user_id: int | None,
 
 
 def search(org: Organization, issues: Sequence[Issue], query: str, caller_user_id: int | None,
-           latest: Callable[[Issue], Event | None]) -> list[Issue]:
+           latest: Callable[[Issue], Event | None], now: datetime | None = None) -> list[Issue]:
     """The issues matching every token of ``query`` (an empty query matches all)."""
     try:
         tokens = shlex.split(query)
     except ValueError as exc:
         raise InvalidSearch(f"Error parsing search query: {exc}") from exc
-    tests = [_token_test(org, t, caller_user_id, latest) for t in tokens]
+    now = now or datetime.now(UTC)
+    tests = [_token_test(org, t, caller_user_id, latest, now) for t in tokens]
     return [i for i in issues if all(t(i) for t in tests)]
 
 

@@ -177,6 +177,9 @@ class Organization:
     tokens: dict[str, Actor] = field(default_factory=dict, repr=False)
     releases: dict[str, Any] = field(default_factory=dict)  # version -> releases.Release
     repositories: dict[int, str] = field(default_factory=dict)  # id -> name
+    # organization feature flags that are on; Sentry's defaults are off (e.g.
+    # "organizations:webhooks-unresolved", without which issue.unresolved is never sent)
+    features: set[str] = field(default_factory=set)
     next_id: int = 1000
 
     def new_id(self) -> int:

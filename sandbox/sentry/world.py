@@ -164,6 +164,15 @@ class World:
             notices.append(self._issue_notice("unresolved", issue, SYSTEM))
         return issue, event, notices
 
+    def escalate(self, issue: Issue, now: datetime) -> list[Notice]:
+        """An issue archived until escalating gets more events than forecast: it is unresolved
+        again with substatus ``escalating`` (signal ``issue_escalating`` → ``issue.unresolved``)."""
+        if issue.status != "ignored" or issue.substatus != "archived_until_escalating":
+            raise InvalidUpdate({"status": ["only an issue archived until escalating can escalate"]})
+        issue.status, issue.substatus, issue.status_details = "unresolved", "escalating", {}
+        issue.last_seen = now
+        return [self._issue_notice("unresolved", issue, SYSTEM)]
+
     def _alerts(self, issue: Issue, event: Event) -> list[Notice]:
         notices = []
         for rule in self.org.alert_rules.values():

@@ -1,15 +1,18 @@
 """One reconcile run as the timer and `sentry-ado reconcile` start it: the engine over the runtime's
-store and clients, plus the repair of ADO service hook subscriptions ADO disabled.
+store and clients, plus the repair of ADO service hook subscriptions ADO disabled; and the frequent
+regression scan its own timer runs.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared.config import Config
 from shared.reconcile.engine import Reconciler, Report
+from shared.reconcile.regressions import ScanReport, scan
 from shared.setup.subscriptions import ADO_WEBHOOK_PATH, ensure_subscriptions
 from shared.store import LinkStore
 
@@ -56,3 +59,12 @@ def summary(report: Report) -> str:
     return (f"reconcile {state}: {report.links} links in {report.pages} pages, {report.drifted} drifted, "
             f"{report.writes} writes, {report.created} work items created, {report.unlinked} unlinked, "
             f"{len(report.errors)} errors")
+
+
+def regression_scan(rt: Runtime, dry_run: bool = False) -> ScanReport:
+    """One regression scan over the routed Sentry projects (their ids cached in the store for an hour)."""
+    slugs = {slug for route in rt.config.rules.routes for slug in route.sentry_projects}
+    ids = rt.syncer.cached("projects", rt.config.settings.sentry_org,
+                           lambda: {p["slug"]: p["id"] for p in rt.sentry.list_projects()})
+    wanted = sorted(ids[slug] for slug in slugs if slug in ids)
+    return scan(rt.config, rt.store, rt.sentry, rt.syncer, wanted, datetime.now(UTC), dry_run)

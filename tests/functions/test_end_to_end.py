@@ -214,3 +214,41 @@ def test_resources_we_do_not_sync_are_acknowledged_and_named_in_the_log(
     assert status == 202
     assert any(f"resource {resource!r} is not synced" in r.getMessage() for r in caplog.records)
     assert stack.host.poison == {} and stack.host.queues["sentry-events"].qsize() == 0
+
+
+def issue_searches(stack: SandboxStack) -> int:
+    """Sentry issue-list reads (the scan's query; the work item's echo reads the issue itself)."""
+    return len([e for e in stack.sentry.journal.entries()
+                if e["method"] == "GET" and e["path"] == "/api/0/organizations/acme/issues/"])
+
+
+def test_a_regression_reopens_its_work_item_without_the_unresolved_webhook(stack: SandboxStack) -> None:
+    """sentry.io sends no issue.unresolved by default (an organization feature flag): the two-minute
+    regression scan finds regressions and escalations by lastSeen, at one call per run."""
+    issue, link = linked_issue(stack)
+    other = stack.sentry.new_error("backend", "TypeError", "escalates")["issue"]
+    stack.settle()
+    other_link = runtime().store.get_by_issue("acme", other["id"])
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "resolved"})
+    stack.sentry.act("alice@example.com", other["id"], {"status": "ignored", "substatus": "archived_until_escalating"})
+    stack.settle()
+    stack.host.run_timer("regressions")  # the first run: nothing regressed yet
+    ado = runtime().ado
+    assert ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Closed"
+    stack.sentry.new_error("backend", "KeyError", "boom")  # the same fingerprint: a regression
+    stack.sentry.escalate(other["id"])
+    stack.settle()
+    assert [b for b, _ in stack.sentry.webhooks.delivered
+            if b.headers["Sentry-Hook-Resource"] == "issue" and b"\"action\":\"unresolved\"" in b.body] == []
+    assert ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Closed"  # no webhook came
+    before = issue_searches(stack)
+    stack.host.run_timer("regressions")
+    assert ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Active"
+    # ignored_action = "none": the archived issue's work item stayed New; escalated, it agrees again
+    assert ado.get_work_item(other_link.work_item_id)["fields"]["System.State"] == "New"
+    assert runtime().store.get_by_issue("acme", other["id"]).synced.sentry_status == "unresolved"
+    assert issue_searches(stack) == before + 1  # one call found both
+    writes_before = writes(stack)
+    stack.host.run_timer("regressions")  # nothing new since: one call, no write
+    assert issue_searches(stack) == before + 2 and writes(stack) == writes_before
+    assert stack.host.poison == {}

@@ -72,7 +72,9 @@ def ado_updates(hooks: list[Webhook], by: str) -> list[Webhook]:
 
 def test_sentry_status_replayed_or_reordered_changes_nothing(stack: SandboxStack) -> None:
     """resolved then unresolved: replaying the old ``resolved`` (signed, in the timestamp window) after
-    the newer one, and delivering a held pair newest-first, leaves ADO open and writes nothing."""
+    the newer one, and delivering a held pair newest-first, leaves ADO open and writes nothing.
+    The organization has turned on the flag that makes Sentry send ``issue.unresolved``."""
+    stack.sentry.set_feature("organizations:webhooks-unresolved", True)
     issue_id, wid = linked(stack)
     tap = HookTap(stack.sentry)
     stack.sentry.act("alice@example.com", issue_id, {"status": "resolved"})

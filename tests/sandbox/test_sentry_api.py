@@ -305,3 +305,17 @@ def test_control_api_acts_as_a_member(sentry: tuple[SentryEmulator, RunningServe
     unknown = requests.post(server.url + "/_sandbox/errors", json={"project": "nope", "exception_type": "E",
                                                                    "exception_value": "v"}, timeout=10)
     assert unknown.status_code == 404
+
+
+def test_last_seen_search_finds_what_changed_since_a_time(sentry: tuple[SentryEmulator, RunningServer]) -> None:
+    emulator, server = sentry
+    old = new_issue(emulator, n=1)
+    cut = api(server, "GET", f"/api/0/organizations/acme/issues/{old['id']}/").json()["lastSeen"]
+    time.sleep(0.01)
+    fresh = new_issue(emulator, n=2)
+    url = "/api/0/organizations/acme/issues/"
+    found = api(server, "GET", url, params={"query": f"is:unresolved lastSeen:>{cut}"}).json()
+    assert [i["id"] for i in found] == [fresh["id"]]
+    recent = api(server, "GET", url, params={"query": "lastSeen:-1h"}).json()
+    assert {i["id"] for i in recent} == {old["id"], fresh["id"]}
+    assert api(server, "GET", url, params={"query": "lastSeen:yesterday"}).status_code == 400

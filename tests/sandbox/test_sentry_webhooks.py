@@ -105,16 +105,41 @@ def test_app_token_changes_are_reported_as_the_application(
     assert assigned["data"]["issue"]["assignedTo"]["email"] == "bob@example.com"
 
 
-def test_status_webhooks_follow_sentrys_rules(setup: tuple[SentryEmulator, RunningServer, Receiver]) -> None:
+@pytest.mark.parametrize(("flag", "sent"), [
+    (False, ["created", "ignored", "resolved", "assigned"]),  # sentry.io's default
+    (True, ["created", "ignored", "resolved", "unresolved", "assigned"]),
+])
+def test_status_webhooks_follow_sentrys_rules(setup: tuple[SentryEmulator, RunningServer, Receiver], flag: bool,
+                                              sent: list[str]) -> None:
     emulator, _, receiver = setup
+    emulator.set_feature("organizations:webhooks-unresolved", flag)
     issue_id = emulator.new_error("backend", "KeyError", "'id'")["issue"]["id"]
     for change in ({"status": "ignored"}, {"status": "unresolved"}, {"status": "resolved"},
                    {"status": "unresolved"}, {"assignedTo": "alice"}, {"assignedTo": ""}):
         emulator.act("alice", issue_id, change)
     emulator.webhooks.flush()
-    # un-archiving sends nothing; unassigning sends nothing
-    assert [b["action"] for b in receiver.bodies()] == ["created", "ignored", "resolved", "unresolved", "assigned"]
+    # un-archiving sends nothing; unassigning sends nothing; unresolving only behind the flag
+    assert [b["action"] for b in receiver.bodies()] == sent
     assert all(b["actor"]["type"] == "user" for b in receiver.bodies()[1:])
+
+
+def test_regressions_and_escalations_send_unresolved_only_behind_the_flag(
+        setup: tuple[SentryEmulator, RunningServer, Receiver]) -> None:
+    emulator, _, receiver = setup
+    regressed = emulator.new_error("backend", "KeyError", "'a'")["issue"]["id"]
+    escalated = emulator.new_error("backend", "TypeError", "'b'")["issue"]["id"]
+    emulator.act("alice", regressed, {"status": "resolved"})
+    emulator.act("alice", escalated, {"status": "ignored", "substatus": "archived_until_escalating"})
+    emulator.new_error("backend", "KeyError", "'a'")
+    assert emulator.escalate(escalated)["substatus"] == "escalating"
+    emulator.webhooks.flush()
+    assert "unresolved" not in [b["action"] for b in receiver.bodies()]
+    emulator.set_feature("organizations:webhooks-unresolved", True)
+    emulator.act("alice", regressed, {"status": "resolved"})
+    emulator.new_error("backend", "KeyError", "'a'")
+    emulator.webhooks.flush()
+    last = receiver.bodies()[-1]
+    assert (last["action"], last["data"]["issue"]["substatus"]) == ("unresolved", "regressed")
 
 
 def test_comment_webhooks(setup: tuple[SentryEmulator, RunningServer, Receiver]) -> None:
