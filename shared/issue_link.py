@@ -8,7 +8,7 @@ alert-rule settings, naming each bad field. The function shells do the I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,28 @@ OPTION_KINDS = ("projects", "types", "areas", "workitems")
 MAX_OPTIONS = 50
 
 
-class FormError(ValueError):
+class Refusal(Exception):
+    """A request we answer with ``{"message"}`` and `status`, which Sentry shows to the person."""
+
+    status = 400
+
+
+class FormError(Refusal):
     """A form or request Sentry sent is not usable; the message names the field."""
+
+
+class LinkConflict(Refusal):
+    """The Sentry issue or the work item is already linked elsewhere; the message says to what."""
+
+    status = 409
+
+
+def matching(name: str, names: Iterable[str]) -> str | None:
+    """ADO's own spelling of `name` among `names` (ADO compares names without regard to case)."""
+    names = list(names)
+    if name in names:
+        return name
+    return next((n for n in names if n.casefold() == name.casefold()), None)
 
 
 def project_options(projects: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -55,9 +75,14 @@ def _walk(node: dict[str, Any], prefix: str = "") -> Iterator[str]:
         yield from _walk(child, path)
 
 
+def area_paths(root: Mapping[str, Any]) -> list[str]:
+    """Every area path of a classification tree, as ADO writes them in System.AreaPath (``Project\\Team``)."""
+    return list(_walk(root)) if isinstance(root.get("name"), str) and root["name"] else []
+
+
 def area_options(root: dict[str, Any], query: str = "") -> list[dict[str, str]]:
-    """Area paths as ADO writes them in System.AreaPath (``Project\\Team``), filtered by `query`."""
-    paths = [p for p in _walk(root) if query.lower() in p.lower()] if root.get("name") else []
+    """The area paths that contain `query`, as select options."""
+    paths = [p for p in area_paths(root) if query.lower() in p.lower()]
     return [{"label": p, "value": p} for p in paths[:MAX_OPTIONS]]
 
 
@@ -170,9 +195,9 @@ def settings_dict(settings: Any) -> dict[str, Any]:
     """Sentry sends settings as ``[{"name", "value"}, ...]``; a plain object is accepted too."""
     if isinstance(settings, dict):
         return settings
-    if isinstance(settings, list) and all(isinstance(s, dict) and "name" in s for s in settings):
+    if isinstance(settings, list) and all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in settings):
         return {s["name"]: s.get("value") for s in settings}
-    raise FormError("settings must be a list of {name, value} objects")
+    raise FormError("settings must be a list of {name, value} objects with string names")
 
 
 def parse_alert_settings(settings: Any) -> AlertRuleSettings:

@@ -16,6 +16,7 @@ from shared.store import LinkStore
 
 if TYPE_CHECKING:
     from shared.ado.client import AdoClient
+    from shared.issue_link_service import IssueLinkService
     from shared.sentry.client import SentryClient
     from shared.sync import Syncer
 
@@ -39,6 +40,12 @@ class Runtime:
         from shared.sync import Syncer
 
         return Syncer(self.config, self.store, self.ado, self.sentry)
+
+    @cached_property
+    def issue_links(self) -> IssueLinkService:
+        from shared.issue_link_service import IssueLinkService
+
+        return IssueLinkService(self.syncer)
 
     @cached_property
     def sentry(self) -> SentryClient:

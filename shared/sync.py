@@ -34,7 +34,7 @@ from shared.mapping.identities import SentryMember
 from shared.planner import CREATING_EVENTS, SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
-from shared.store.model import LINKED, Link, SyncedValues
+from shared.store.model import Link
 
 log = logging.getLogger(__name__)
 STALE_RETRIES = 3
@@ -43,26 +43,6 @@ CACHE_TTL_S = 3600.0
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org_url: str, now: str) -> Link:
-    """The link for a pair a person chose: both sides' current values are the synced baseline."""
-    from shared.reconcile.drift import ado_assignee, sentry_assignee
-
-    fields = item.get("fields") or {}
-    html = ((item.get("_links") or {}).get("html") or {}).get("href") or item.get("url", "")
-    return Link(sentry_org=org, sentry_issue_id=str(issue["id"]),
-                sentry_project=str((issue.get("project") or {}).get("slug") or ""),
-                sentry_short_id=str(issue.get("shortId") or ""),
-                sentry_url=str(issue.get("permalink") or ""), ado_org_url=ado_org_url,
-                ado_project=str(fields.get("System.TeamProject") or ""), work_item_id=int(item["id"]),
-                work_item_type=str(fields.get("System.WorkItemType") or ""), work_item_url=html, state=LINKED,
-                claimed_at=now,
-                synced=SyncedValues(sentry_status=issue.get("status"), sentry_assignee=sentry_assignee(issue),
-                                    sentry_title=issue.get("title"), ado_state=fields.get("System.State"),
-                                    ado_assignee=ado_assignee(fields), ado_title=fields.get("System.Title"),
-                                    sentry_changed_at=now, ado_changed_at=fields.get("System.ChangedDate"),
-                                    ado_rev=item.get("rev")))
 
 
 class Syncer:
@@ -106,57 +86,6 @@ class Syncer:
                 log.info("stale rev on work item %s; re-reading (attempt %d)", link and link.work_item_id, attempt + 1)
                 link = self._reload(link) if link else None
         raise StaleRevision(f"work item kept changing; gave up after {STALE_RETRIES} tries")
-
-    # -- the issue-link UI --------------------------------------------------------------------------
-
-    def create_from_form(self, issue_id: str, project: str, work_item_type: str, title: str, description: str,
-                         area_path: str | None) -> Link:
-        """Sentry's "Create work item" form: the same plan as an alert-rule action with these settings
-        (so the same fields, body and claim), with the person's title. Idempotent per issue."""
-        issue = self._get_issue(issue_id)
-        if issue is None:
-            raise LookupError(f"Sentry issue {issue_id} was not found")
-        settings = [{"name": "project", "value": project}, {"name": "work_item_type", "value": work_item_type},
-                    {"name": "area_path", "value": area_path or ""}, {"name": "description", "value": description}]
-        event = {"resource": "event_alert", "body": {
-            "action": "triggered", "actor": {"type": "user", "id": "issue-link", "name": "Sentry issue page"},
-            "data": {"event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
-                     "issue_alert": {"title": "issue-link create", "settings": settings}}}}
-        done = self.handle_event(event, issue={**issue, "title": title})
-        link = self.store.get_by_issue(self.config.settings.sentry_org, issue_id)
-        if link is None or not link.is_linked:
-            reasons = "; ".join(d["reason"] for d in done if d.get("kind") == "skip") or "see the log"
-            raise ValueError(f"no work item was created: {reasons}")
-        return link
-
-    def link_existing(self, issue_id: str, work_item_id: int) -> Link:
-        """Sentry's "Link work item" form: record the pair with both sides' current values as the
-        synced baseline, and put a Hyperlink to the Sentry issue on the work item."""
-        org = self.config.settings.sentry_org
-        current = self.store.get_by_issue(org, issue_id)
-        if current is not None and current.is_linked:
-            if current.work_item_id == work_item_id:
-                return current
-            raise ValueError(f"Sentry issue {issue_id} is already linked to work item {current.work_item_id}")
-        other = self.store.get_by_work_item(self.config.settings.ado_org_url, work_item_id)
-        if other is not None and other.is_linked:
-            raise ValueError(f"work item {work_item_id} is already linked to Sentry issue {other.sentry_short_id}")
-        item = self._get_work_item(work_item_id)
-        if item is None:
-            raise LookupError(f"no work item {work_item_id} in Azure DevOps")
-        issue = self._get_issue(issue_id)
-        if issue is None:
-            raise LookupError(f"Sentry issue {issue_id} was not found")
-        if current is not None:  # an unlinked or stale claim is replaced by the person's choice
-            self.store.release(current)
-        claimed = self.store.claim(existing_link(org, issue, item, self.config.settings.ado_org_url, now_iso()))
-        if claimed is None:
-            raise ValueError(f"Sentry issue {issue_id} was linked by someone else just now")
-        from shared.mapping.fields import hyperlink_op
-
-        ops = [hyperlink_op(claimed.sentry_url, f"Sentry issue {claimed.sentry_short_id}")]
-        apply_plan([UpdateWorkItem(work_item_id, ops, item.get("rev"))], claimed, self.store, self.clients)
-        return self.store.get_by_issue(org, issue_id) or claimed
 
     # -- link and remote state -----------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def test_create_from_the_issue_page(stack: SandboxStack) -> None:
     assert ops["/fields/System.AreaPath"] == "Shop\\Web"
     assert "three" in ops["/fields/System.Description"]
     again = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
-    assert again.json() == answer  # idempotent: the same work item, not a second one
+    assert again.status_code == 200 and again.json() == answer  # idempotent: the same work item, not a second one
     assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "$Task" in e["path"]]) == 1
 
 
@@ -125,7 +125,7 @@ def test_link_an_existing_work_item(stack: SandboxStack) -> None:
     other = stack.sentry.new_error("backend", "IndexError", "other", level="warning")["issue"]
     assert other["id"] != issue["id"]
     clash = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": str(item.id)}))
-    assert clash.status_code == 400 and "already linked" in clash.json()["message"]
+    assert clash.status_code == 409 and "already linked" in clash.json()["message"]
     missing = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "99999"}))
     assert missing.status_code == 400 and "no work item 99999" in missing.json()["message"]
     bad = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "soon"}))
@@ -139,4 +139,78 @@ def test_create_after_the_work_item_was_deleted_says_why_not(stack: SandboxStack
     stack.ado.act_delete(int(created["identifier"]), as_="Dana Dev <dana@contoso.com>")
     stack.settle()  # workitem.deleted: the link is kept, unlinked, for a restore
     again = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
-    assert again.status_code == 400 and "was deleted in Azure DevOps" in again.json()["message"]
+    assert again.status_code == 409 and "was deleted in Azure DevOps" in again.json()["message"]
+
+
+def fresh_issue(stack: SandboxStack) -> dict:
+    """A new Sentry issue of its own (the emulator groups errors by exception type and frame)."""
+    fresh_issue.count = getattr(fresh_issue, "count", 0) + 1
+    return stack.sentry.new_error("backend", f"Fresh{fresh_issue.count}Error", "fresh", level="warning")["issue"]
+
+
+def writes(stack: SandboxStack) -> list[tuple[str, str]]:
+    """Requests that change something in either service (reads that ADO takes as POST excluded)."""
+    return [(e["method"], e["path"]) for e in stack.ado.journal.entries() + stack.sentry.journal.entries()
+            if e["method"] != "GET" and not e["path"].endswith(("/wiql", "/workitemsbatch"))]
+
+
+@pytest.mark.parametrize(("fields", "fragment"), [
+    ({"project": "Nope", "work_item_type": "Bug"}, "'project': no Azure DevOps project 'Nope'"),
+    ({"project": "Shop", "work_item_type": "Epic?"}, "'work_item_type': Shop has no work item type 'Epic?'"),
+    ({"project": "Shop", "work_item_type": "Shared Steps"}, "'work_item_type': Shop has no work item type"),
+    ({"project": "Shop", "work_item_type": "Bug", "area_path": "Shop\\Nowhere"},
+     "'area_path': Shop has no area path 'Shop\\\\Nowhere'"),
+    ({"project": "Shop", "work_item_type": "Bug", "area_path": "Basic"}, "'area_path': Shop has no area path"),
+])
+def test_create_with_names_azure_devops_does_not_have_is_a_form_error_and_writes_nothing(
+        stack: SandboxStack, fields: dict, fragment: str) -> None:
+    issue = fresh_issue(stack)
+    stack.settle()
+    before = writes(stack)
+    resp = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], {**fields, "title": "x"}))
+    assert resp.status_code == 400 and fragment in resp.json()["message"], resp.text
+    stack.settle()
+    assert writes(stack) == before
+    assert stack.host.poison == {}
+
+
+def test_create_accepts_names_in_another_case_as_azure_devops_does(stack: SandboxStack) -> None:
+    issue = fresh_issue(stack)
+    stack.settle()
+    fields = {"project": "Shop", "work_item_type": "bug", "title": "Case", "area_path": "shop\\web"}
+    resp = signed_post(stack, "/api/sentry/issue-link/create", ui_body(issue["id"], fields))
+    assert resp.status_code == 201, resp.text
+    item = stack.ado.work_item(int(resp.json()["identifier"]))
+    assert (item.current.fields["System.WorkItemType"], item.current.fields["System.AreaPath"]) == ("Bug", "Shop\\Web")
+
+
+@pytest.mark.parametrize("kind", ["types", "areas", "workitems"])
+def test_options_for_a_project_azure_devops_does_not_have_name_the_field(stack: SandboxStack, kind: str) -> None:
+    resp = signed_get(stack, kind, dependentData=json.dumps({"project": "Nope"}), query="crash")
+    assert resp.status_code == 400 and resp.json()["message"] == "'project': no Azure DevOps project 'Nope'"
+
+
+def test_link_to_a_missing_work_item_or_issue_names_the_field(stack: SandboxStack) -> None:
+    issue = fresh_issue(stack)
+    before = writes(stack)
+    resp = signed_post(stack, "/api/sentry/issue-link/link", ui_body(issue["id"], {"work_item": "424242"}))
+    assert resp.status_code == 400 and resp.json()["message"] == "'work_item': no work item 424242 in Azure DevOps"
+    item = stack.ado.act_create("Shop", "Bug", {"System.Title": "Orphan"}, as_="Dana Dev <dana@contoso.com>")
+    before = writes(stack)
+    resp = signed_post(stack, "/api/sentry/issue-link/link", ui_body("987654321", {"work_item": str(item.id)}))
+    assert resp.status_code == 400 and "'issueId': Sentry issue 987654321 was not found" in resp.json()["message"]
+    assert writes(stack) == before
+
+
+def test_a_failing_azure_devops_is_a_502_that_says_which_call(stack: SandboxStack) -> None:
+    from sandbox.core import Faults
+
+    issue = fresh_issue(stack)
+    stack.settle()
+    stack.ado.set_faults(Faults(error_rate=1.0))
+    try:
+        resp = signed_post(stack, "/api/sentry/issue-link/create",
+                           ui_body(issue["id"], {"project": "Shop", "work_item_type": "Bug", "title": "x"}))
+    finally:
+        stack.ado.set_faults(Faults())
+    assert resp.status_code == 502 and resp.json()["message"].startswith("Azure DevOps call failed: ")

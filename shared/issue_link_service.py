@@ -1,0 +1,254 @@
+"""Sentry's issue-link UI and alert-rule action against both services: the shell around the pure
+`shared/issue_link.py` (which reads the forms and shapes the answers).
+
+Sentry shows the ``message`` of a non-2xx answer in its modal or select (``IssueLinkRequester``
+and ``SelectRequester`` in getsentry/sentry ``src/sentry/sentry_apps/external_requests/``, through
+``integrator_error_message``), so every refusal here is a `Refusal` the route answers that way:
+- `FormError` (400): what the person chose cannot work. Every name they picked (project, work item
+  type, area path) is checked against Azure DevOps' metadata, which is cached, before anything is
+  claimed or written, and a 404 for a name they chose is their input error, naming the field.
+- `LinkConflict` (409): the Sentry issue or the work item is already linked; says to what.
+Anything else is a dependency's failure (the route answers 502/503) or a bug.
+
+Create is idempotent per Sentry issue, under concurrency too: the link store's claim lets one
+request create the work item; a request that finds the claim taken waits (up to `CLAIM_WAIT_S`)
+for its owner and answers with the same work item, or with the owner's failure once the claim is
+released (then it tries itself).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from shared import issue_link as ui
+from shared.actions import CreateWorkItem
+from shared.ado.errors import AdoNotFound, InvalidFieldValue
+from shared.issue_link import FormError, LinkConflict
+from shared.sentry.errors import SentryNotFound
+from shared.setup.manifest import FIELD_AREA, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
+from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
+from shared.sync import Syncer, now_iso
+
+CLAIM_WAIT_S = 8.0  # well inside the time Sentry gives an issue-link request
+POLL_S = 0.1
+AREA_DEPTH = 10  # levels of the area tree read (`AdoClient.area_paths`); deeper paths are left to ADO
+# What ADO names the fields a person fills in the create form, to name the field when ADO refuses one.
+_FORM_FIELD_OF = {"System.AreaPath": FIELD_AREA, "System.Title": FIELD_TITLE, "System.WorkItemType": FIELD_TYPE}
+
+
+def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org_url: str, now: str) -> Link:
+    """The link for a pair a person chose: both sides' current values are the synced baseline."""
+    from shared.reconcile.drift import ado_assignee, sentry_assignee
+
+    fields = item.get("fields") or {}
+    html = ((item.get("_links") or {}).get("html") or {}).get("href") or item.get("url", "")
+    return Link(sentry_org=org, sentry_issue_id=str(issue["id"]),
+                sentry_project=str((issue.get("project") or {}).get("slug") or ""),
+                sentry_short_id=str(issue.get("shortId") or ""),
+                sentry_url=str(issue.get("permalink") or ""), ado_org_url=ado_org_url,
+                ado_project=str(fields.get("System.TeamProject") or ""), work_item_id=int(item["id"]),
+                work_item_type=str(fields.get("System.WorkItemType") or ""), work_item_url=html, state=LINKED,
+                claimed_at=now,
+                synced=SyncedValues(sentry_status=issue.get("status"), sentry_assignee=sentry_assignee(issue),
+                                    sentry_title=issue.get("title"), ado_state=fields.get("System.State"),
+                                    ado_assignee=ado_assignee(fields), ado_title=fields.get("System.Title"),
+                                    sentry_changed_at=now, ado_changed_at=fields.get("System.ChangedDate"),
+                                    ado_rev=item.get("rev")))
+
+
+def _described(link: Link) -> str:
+    """How a person recognises a linked work item: ``Shop#12 (url)``."""
+    where = f" ({link.work_item_url})" if link.work_item_url else ""
+    return f"work item {link.ado_project}#{link.work_item_id}{where}"
+
+
+class IssueLinkService:
+    def __init__(self, syncer: Syncer, wait_s: float = CLAIM_WAIT_S,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.syncer = syncer
+        self.ado, self.sentry, self.store = syncer.ado, syncer.sentry, syncer.store
+        self.settings = syncer.config.settings
+        self.wait_s, self._clock, self._sleep = wait_s, clock, sleep
+
+    # -- select options -------------------------------------------------------------------------
+
+    def options(self, kind: str, params: Mapping[str, str]) -> list[dict[str, str]]:
+        """The ``[{label, value}]`` list for one select of the forms."""
+        if kind == "projects":
+            return ui.project_options(self.ado.projects())
+        project = ui.dependent_project(params) or self._routed_project(params.get("projectSlug"))
+        if project is None:
+            raise FormError(f"choose an Azure DevOps project first ('{FIELD_PROJECT}')")
+        try:
+            if kind == "types":
+                return ui.type_options(self.ado.work_item_types(project))
+            if kind == "areas":
+                return ui.area_options(self.ado.area_paths(project), params.get("query", ""))
+            return self._work_item_options(project, params.get("query", ""))
+        except AdoNotFound:  # every read above is scoped to the project: it is the name that is unknown
+            raise self._no_project(project) from None
+
+    def _work_item_options(self, project: str, query: str) -> list[dict[str, str]]:
+        wanted_id, wiql = ui.search_query(query)
+        if wanted_id is not None:
+            return ui.work_item_options(self.ado.get_work_items([wanted_id]))
+        if wiql is None:
+            return []
+        ids = self.ado.query_ids(project, wiql, top=ui.MAX_OPTIONS)
+        return ui.work_item_options(self.ado.get_work_items(ids)) if ids else []
+
+    def _routed_project(self, sentry_project: str | None) -> str | None:
+        route = self.syncer.config.rules.route_for(sentry_project or "")
+        return route.ado_project if route else None
+
+    @staticmethod
+    def _no_project(project: str) -> FormError:
+        return FormError(f"'{FIELD_PROJECT}': no Azure DevOps project {project!r}")
+
+    # -- the alert-rule action's settings -------------------------------------------------------------
+
+    def check_alert_settings(self, raw: Any) -> str:
+        """What Sentry shows when a rule with our action is saved; a `FormError` lists each bad field."""
+        settings = ui.parse_alert_settings(raw)
+        projects = [p["name"] for p in self.ado.projects()]
+        project = ui.matching(settings.project, projects)
+        types = [t["name"] for t in self.ado.work_item_types(project)] if project else []
+        areas = ui.area_paths(self.ado.area_paths(project)) if types and settings.area_path else []
+        problems = ui.settings_problems(replace(settings, project=project or settings.project), projects, types,
+                                        areas)
+        if problems:
+            raise FormError("; ".join(problems))
+        return f"Work items will be created in {project} as {settings.work_item_type}."
+
+    # -- create ---------------------------------------------------------------------------------------
+
+    def checked_form(self, form: ui.CreateForm) -> ui.CreateForm:
+        """The form with ADO's own spelling of each name, or a `FormError` naming the first unknown one.
+        Reads only cached metadata: a bad choice costs no write and no claim."""
+        try:
+            types = self.ado.work_item_types(form.project)
+            tree = self.ado.area_paths(form.project) if form.area_path else {}
+        except AdoNotFound:
+            raise self._no_project(form.project) from None
+        wit = ui.matching(form.work_item_type, [o["value"] for o in ui.type_options(types)])
+        if wit is None:
+            raise FormError(f"'{FIELD_TYPE}': {form.project} has no work item type {form.work_item_type!r} "
+                            "that can be created")
+        area = form.area_path
+        if area:
+            found = ui.matching(area, ui.area_paths(tree))
+            if found is None and area.count("\\") <= AREA_DEPTH:
+                raise FormError(f"'{FIELD_AREA}': {form.project} has no area path {area!r}")
+            area = found or area
+        return replace(form, work_item_type=wit, area_path=area)
+
+    def create(self, request: ui.UiRequest, form: ui.CreateForm) -> tuple[Link, bool]:
+        """Sentry's "Create work item" form: the link, and whether this request created its work item.
+
+        The same plan as an alert-rule action with these settings (so the same fields, body and
+        claim), with the person's title. Every request for one issue answers with one work item."""
+        form = self.checked_form(form)
+        issue = self._issue(request.issue_id)
+        deadline = self._clock() + self.wait_s
+        while True:
+            link, created = self._link(request.issue_id), False
+            if link is None:
+                created, reasons = self._create_now(request.issue_id, issue, form)
+                link = self._link(request.issue_id)
+                if link is None:
+                    raise FormError(f"no work item was created: {reasons}")
+            if link.is_linked:
+                if not created and link.ado_project.casefold() != form.project.casefold():
+                    raise LinkConflict(f"Sentry issue {self._name(link)} is already linked to {_described(link)}; "
+                                       f"not creating another in {form.project}")
+                return link, created
+            if link.state == UNLINKED:
+                raise LinkConflict(f"Sentry issue {self._name(link)} was linked to work item "
+                                   f"{link.ado_project}#{link.work_item_id}, which was deleted in Azure DevOps; "
+                                   "it is not recreated (restore it there)")
+            if self._clock() >= deadline:
+                raise LinkConflict(f"a work item for Sentry issue {self._name(link)} is still being created "
+                                   f"(since {link.claimed_at}); try again in a moment")
+            self._sleep(POLL_S)  # another request holds the claim: wait for its work item
+
+    def _create_now(self, issue_id: str, issue: dict[str, Any], form: ui.CreateForm) -> tuple[bool, str]:
+        """Plan and apply the create; whether this request made the work item, and why not."""
+        settings = [{"name": "project", "value": form.project},
+                    {"name": "work_item_type", "value": form.work_item_type},
+                    {"name": "area_path", "value": form.area_path or ""},
+                    {"name": "description", "value": form.description}]
+        event = {"resource": "event_alert", "body": {
+            "action": "triggered", "actor": {"type": "user", "id": "issue-link", "name": "Sentry issue page"},
+            "data": {"event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
+                     "issue_alert": {"title": "issue-link create", "settings": settings}}}}
+        try:
+            done = self.syncer.handle_event(event, issue={**issue, "title": form.title})
+        except InvalidFieldValue as exc:  # a rule refused a value the person chose: their input
+            field = _FORM_FIELD_OF.get(exc.field or "")
+            if field is None:
+                raise
+            raise FormError(f"'{field}': Azure DevOps refused it: {exc.message}") from None
+        created = any(d.get("kind") == CreateWorkItem.kind for d in done)
+        return created, "; ".join(d["reason"] for d in done if d.get("kind") == "skip") or "see the log"
+
+    # -- link -----------------------------------------------------------------------------------------
+
+    def link(self, request: ui.UiRequest, work_item_id: int) -> Link:
+        """Sentry's "Link work item" form: record the pair with both sides' current values as the
+        synced baseline, and put a Hyperlink to the Sentry issue on the work item."""
+        from shared.actions import UpdateWorkItem
+        from shared.apply import apply_plan
+        from shared.mapping.fields import hyperlink_op
+
+        issue_id = request.issue_id
+        current = self._link(issue_id)
+        if current is not None and current.is_linked:
+            if current.work_item_id == work_item_id:
+                return current
+            raise LinkConflict(f"Sentry issue {self._name(current)} is already linked to {_described(current)}")
+        if current is not None and current.state == CLAIMED:
+            raise LinkConflict(f"a work item for Sentry issue {self._name(current)} is being created right now "
+                               f"(since {current.claimed_at}); try again in a moment")
+        other = self.store.get_by_work_item(self.settings.ado_org_url, work_item_id)
+        if other is not None and other.is_linked:
+            raise LinkConflict(f"work item {work_item_id} is already linked to Sentry issue {self._name(other)}")
+        item = self._work_item(work_item_id)
+        issue = self._issue(issue_id)
+        if current is not None:  # an unlinked pair (its work item was deleted) is replaced by the person's choice
+            self.store.release(current)
+        claimed = self.store.claim(existing_link(self.settings.sentry_org, issue, item, self.settings.ado_org_url,
+                                                 now_iso()))
+        if claimed is None:
+            now = self._link(issue_id)
+            if now is not None and now.is_linked and now.work_item_id == work_item_id:
+                return now
+            raise LinkConflict(f"Sentry issue {issue_id} or work item {work_item_id} was linked by someone else "
+                               "just now")
+        ops = [hyperlink_op(claimed.sentry_url, f"Sentry issue {claimed.sentry_short_id}")]
+        apply_plan([UpdateWorkItem(work_item_id, ops, item.get("rev"))], claimed, self.store,
+                   self.syncer.clients)
+        return self._link(issue_id) or claimed
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def _link(self, issue_id: str) -> Link | None:
+        return self.store.get_by_issue(self.settings.sentry_org, issue_id)
+
+    @staticmethod
+    def _name(link: Link) -> str:
+        return link.sentry_short_id or link.sentry_issue_id
+
+    def _issue(self, issue_id: str) -> dict[str, Any]:
+        try:
+            return self.sentry.get_issue(issue_id)
+        except SentryNotFound:
+            raise FormError(f"'issueId': Sentry issue {issue_id} was not found") from None
+
+    def _work_item(self, work_item_id: int) -> dict[str, Any]:
+        try:
+            return self.ado.get_work_item(work_item_id)
+        except AdoNotFound:
+            raise FormError(f"'{FIELD_WORK_ITEM}': no work item {work_item_id} in Azure DevOps") from None
