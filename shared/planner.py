@@ -284,6 +284,8 @@ def _issue_created(event: Event, link: Link | None, remote: Remote, config: Conf
     slug = (issue.get("project") or {}).get("slug", "")
     route = config.rules.route_for(slug)
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
+    if not slug:
+        return [Skip(f"{what}: the Sentry project is unknown (the webhook names none)")]
     if route is None:
         return [Skip(f"{what}: Sentry project {slug!r} has no route in the sync rules")]
     auto = route.auto_create
@@ -308,12 +310,14 @@ def _event_tag(event: Mapping[str, Any] | None, key: str) -> str | None:
     return None
 
 
-def _alert_target(settings: Mapping[str, Any], route: Route | None) -> Target | str:
+def _alert_target(settings: Mapping[str, Any], route: Route | None, slug: str) -> Target | str:
     """The work item target from our alert-rule action settings over the route; or what is wrong."""
     values = {ALERT_SETTINGS[k]: v for k, v in settings.items() if k in ALERT_SETTINGS and v not in (None, "")}
     project = values.get("project") or (route.ado_project if route else None)
+    if not project and not slug:
+        return "alert-rule settings name no ADO project and the Sentry project is unknown (the alert names none)"
     if not project:
-        return "alert-rule settings name no ADO project and the Sentry project has no route"
+        return f"alert-rule settings name no ADO project and Sentry project {slug!r} has no route in the sync rules"
     base = _route_target(route) if route and route.ado_project == project else Target(project, "Bug")
     priority = values.get("priority")
     if priority is not None:
@@ -357,8 +361,8 @@ def _alert_create(issue: Mapping[str, Any], raw_settings: list[Any], link: Link 
     settings = {s.get("name"): s.get("value") for s in raw_settings if isinstance(s, Mapping)}
     if not str(issue.get("id") or "").isdigit():
         return [Skip(f"alert carries no numeric issue id (got {issue.get('id')!r})")]
-    route = config.rules.route_for((issue.get("project") or {}).get("slug", ""))
-    target = _alert_target(settings, route)
+    slug = str((issue.get("project") or {}).get("slug") or "")
+    target = _alert_target(settings, config.rules.route_for(slug), slug)
     if isinstance(target, str):
         return [Skip(f"Sentry issue {issue.get('id')}: {target}")]
     note = settings.get("description") if isinstance(settings.get("description"), str) else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from shared.apply import Applied, apply_plan
 from shared.config import Config
 from shared.intake import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
-from shared.mapping.identities import SentryMember
+from shared.mapping.identities import SentryMember, sentry_members_from_api
 from shared.planner import CREATING_EVENTS, SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
@@ -187,13 +187,7 @@ class Syncer:
 
     def _sentry_members(self) -> tuple[SentryMember, ...]:
         def load() -> list[dict[str, str]]:
-            out = []
-            for m in self.sentry.list_members():
-                user = m.get("user") or {}
-                if user.get("id") and (m.get("email") or user.get("email")):
-                    out.append({"user_id": str(user["id"]), "email": m.get("email") or user.get("email"),
-                                "name": user.get("name") or m.get("name") or ""})
-            return out
+            return [asdict(m) for m in sentry_members_from_api(self.sentry.list_members())]
         return tuple(SentryMember(**m) for m in self.cached("members", self.config.settings.sentry_org, load))
 
     def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,

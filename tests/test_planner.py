@@ -128,8 +128,8 @@ def test_sentry_status_moves_the_work_item(states, wit, current, action, status,
 
 
 @pytest.mark.parametrize(("event", "link", "rem", "reason"), [
-    (issue_event("ignored", "ignored", "archived_forever"), linked(), remote(), "already agrees"),
-    (issue_event("archived", "ignored", "archived_until_escalating"), linked(), remote(), "already agrees"),
+    (issue_event("ignored", "ignored", "archived_forever"), linked(), remote(), "ignored_action = \"none\""),
+    (issue_event("archived", "ignored", "archived_until_escalating"), linked(), remote(), "ignored_action"),
     (issue_event("resolved", "resolved"), linked("Closed", sentry_status="unresolved"), remote(state="Closed"),
      "already agrees"),
     (issue_event("resolved", "resolved"), None, remote(), "has no linked work item"),
@@ -545,3 +545,44 @@ def test_every_action_renders_json():
         out = action.to_json()
         json.dumps(out)
         assert out["kind"] == "skip" or out["system"] in ("ado", "sentry")
+
+
+# --- explanations that say what really happened ---------------------------------------------------
+
+def test_an_ignored_issue_under_ignored_action_none_says_so():
+    actions = plan(issue_event("ignored", "ignored", "archived_forever"), linked(), remote(), CONFIG)
+    assert 'states.ignored_action = "none": an ignored issue leaves the work item as it is' in actions[0].reason
+    assert "already agrees" not in actions[0].reason
+
+
+def test_a_mapped_identity_without_the_members_is_not_told_to_add_the_mapping():
+    """[identities] maps alice@example.com to ava@contoso.com in the sandbox rules."""
+    event = ado_updated({"System.AssignedTo": {"newValue": "Ava Chen <ava@contoso.com>"}})
+    unknown = plan(event, linked(), remote(sentry_members=()), CONFIG)
+    assert "[identities] maps alice@example.com to Ava Chen <ava@contoso.com>" in unknown[0].reason
+    assert "--members" in unknown[0].reason and "add it to [identities]" not in unknown[0].reason
+    elsewhere = plan(event, linked(), remote(sentry_members=MEMBERS), CONFIG)
+    assert "no member of the Sentry organization has that email" in elsewhere[0].reason
+    alice = (SentryMember("1", "alice@example.com", "Alice"),)
+    assert kinds(plan(event, linked(), remote(sentry_members=alice), CONFIG)) == ["UpdateSentryIssue"]
+
+
+@pytest.mark.parametrize(("event", "reason"), [
+    (lambda: _created(project=""), "the Sentry project is unknown"),
+    (lambda: sentry("event_alert.triggered--with_alert_rule_action", data__event__project_slug=None),
+     "the Sentry project is unknown"),
+])
+def test_an_event_naming_no_project_says_the_project_is_unknown(event, reason):
+    ev = event()
+    if ev.kind == "event_alert.triggered":
+        ev.body["data"]["issue_alert"]["settings"] = []
+    actions = plan(ev, None, remote(work_item=None), CONFIG)
+    assert reason in actions[0].reason and "has no route" not in actions[0].reason
+
+
+def test_a_team_assignee_is_named_from_the_issue_not_the_summary():
+    """``data.assignee`` only summarises ``assignedTo``; when they differ the issue's own value counts."""
+    event = sentry("issue.assigned", data__issue__assignedTo={"type": "team", "id": "5", "name": "core"})
+    event.body["data"]["assignee"] = {"type": "team", "id": "5", "name": "some-other-name"}
+    actions = plan(event, linked(), remote(), CONFIG)
+    assert "Sentry team 'core'" in actions[0].reason

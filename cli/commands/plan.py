@@ -19,6 +19,7 @@ from typing import Any
 
 from shared.config import Config, Secret, Settings, parse_rules
 from shared.intake import ADO_DEPLOYMENT_EVENTS
+from shared.mapping.identities import AdoIdentity, SentryMember, sentry_members_from_api
 from shared.mapping.states import StateMappingError, parse_states
 from shared.planner import Remote, WebhookError, parse_webhook, plan
 from shared.store.model import Link
@@ -41,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the work item type's states: the REST answer or a list of {name, category}")
     parser.add_argument("--work-item", type=Path, help="the current work item (REST JSON)")
     parser.add_argument("--issue", type=Path, help="the current Sentry issue (REST JSON)")
+    parser.add_argument("--members", type=Path,
+                        help="the Sentry organization's members (the member list's REST JSON), for assignments")
+    parser.add_argument("--identities", type=Path,
+                        help="Azure DevOps users: a JSON list of {uniqueName, displayName?, mail?}, for assignments")
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -87,7 +92,28 @@ def _remote(args: argparse.Namespace, env: dict[str, str]) -> Remote:
     work_item = _read_json(args.work_item, "--work-item") if args.work_item else None
     issue = _read_json(args.issue, "--issue") if args.issue else None
     return Remote(now=datetime.now(UTC).isoformat(), work_item=work_item, states=states, issue=issue,
-                  installation_uuid=env.get("SENTRY_INSTALLATION_UUID"))
+                  installation_uuid=env.get("SENTRY_INSTALLATION_UUID"), sentry_members=_members(args),
+                  ado_identities=_identities(args))
+
+
+def _members(args: argparse.Namespace) -> tuple[SentryMember, ...]:
+    if not args.members:
+        return ()
+    raw = _read_json(args.members, "--members")
+    if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
+        raise InputError(f"--members {args.members}: expected the member list, a JSON list of member objects")
+    return sentry_members_from_api(raw)
+
+
+def _identities(args: argparse.Namespace) -> tuple[AdoIdentity, ...]:
+    if not args.identities:
+        return ()
+    raw = _read_json(args.identities, "--identities")
+    if not isinstance(raw, list) or not all(isinstance(i, dict) and i.get("uniqueName") for i in raw):
+        raise InputError(f"--identities {args.identities}: expected a JSON list of {{uniqueName, displayName?, "
+                         "mail?}} objects")
+    return tuple(AdoIdentity(str(i["uniqueName"]), str(i.get("displayName") or ""), str(i.get("mail") or ""))
+                 for i in raw)
 
 
 def _link(args: argparse.Namespace) -> Link | None:

@@ -90,6 +90,18 @@ def same_ado_identity(a: Any, b: Any) -> bool:
     return pa.unique_name.casefold() == pb.unique_name.casefold()
 
 
+def sentry_members_from_api(members: Sequence[Mapping[str, Any]]) -> tuple[SentryMember, ...]:
+    """The members Sentry's member list returns that have a user account and an email (a pending
+    invite has no user, so nobody can be assigned as it)."""
+    out = []
+    for m in members:
+        user = m.get("user") or {}
+        email = m.get("email") or user.get("email")
+        if user.get("id") and email:
+            out.append(SentryMember(str(user["id"]), email, user.get("name") or m.get("name") or ""))
+    return tuple(out)
+
+
 def sentry_to_ado(assignee: Mapping[str, Any] | None, table: Mapping[str, str],
                   sentry_members: Sequence[SentryMember], ado_directory: Sequence[AdoIdentity]) -> IdentityResult:
     """The ADO identity to assign for a Sentry ``assignedTo``/``assignee`` object."""
@@ -128,6 +140,13 @@ def ado_to_sentry(value: Any, table: Mapping[str, str], sentry_members: Sequence
         if member is not None:
             return Matched(f"user:{member.user_id}", member.name)
     who = f"{parsed.display_name} <{parsed.unique_name}>" if parsed.display_name else parsed.unique_name
+    mapped = [email for email, name in table.items() if name.casefold() == unique]
+    if mapped and not sentry_members:
+        return Unmatched(f"[identities] maps {', '.join(mapped)} to {who}, but the Sentry organization's members "
+                         "are not known here (to a dry run, give them with --members)")
+    if mapped:
+        return Unmatched(f"[identities] maps {', '.join(mapped)} to {who}, but no member of the Sentry "
+                         "organization has that email")
     return Unmatched(f"no Sentry member for Azure DevOps identity {who}; add it to [identities] in the sync rules")
 
 

@@ -234,6 +234,8 @@ def outbound(status: str, substatus: str | None, current: str | None, states: Se
     if (key, meaning) not in OUTBOUND:
         raise StateMappingError(f"no rule for Sentry {status!r} with the work item in {current!r} ({meaning})")
     target = OUTBOUND[(key, meaning)]
+    if target is None and key == "ignored/none":
+        return Stay(f'states.ignored_action = "none": an ignored issue leaves the work item as it is ({current!r})')
     if target is None:
         return Stay(f"work item already agrees: Sentry {status}, ADO {current!r} ({meaning})"
                     if meaning != INERT else f"work item is Removed ({current!r}); the bridge never reopens it")

@@ -108,3 +108,23 @@ def test_resources_newer_than_the_app_are_explained_not_refused(tmp_path, capsys
     assert code == 0 and err == ""
     (action,) = out["actions"]
     assert action["kind"] == "skip" and reason in action["reason"]
+
+
+def test_members_and_identities_can_be_given_to_an_assignment(tmp_path, capsys):
+    link = {"sentry_org": "example", "sentry_issue_id": "123", "work_item_id": 42, "work_item_type": "Bug",
+            "ado_project": "Shop", "state": "linked", "synced": {"sentry_status": "unresolved", "ado_rev": 3}}
+    hook = {"eventType": "workitem.updated", "resource": {
+        "workItemId": 42, "rev": 4, "revisedBy": {"uniqueName": "jane@example.com"},
+        "fields": {"System.AssignedTo": {"newValue": "Ava Chen <ava@contoso.com>"}},
+        "revision": {"fields": {"System.WorkItemType": "Bug"}}}}
+    args = ["ado", str(_write(tmp_path, "h.json", hook)), "--link", str(_write(tmp_path, "l.json", link))]
+    _, without, _ = _run(capsys, *args)
+    assert "--members" in without["actions"][0]["reason"]
+    members = [{"id": "m1", "email": "alice@example.com", "user": {"id": "7", "name": "Alice"}},
+               {"id": "m2", "email": "pending@example.com", "user": None}]
+    identities = [{"uniqueName": "ava@contoso.com", "displayName": "Ava Chen"}]
+    code, out, _ = _run(capsys, *args, "--members", str(_write(tmp_path, "m.json", members)),
+                        "--identities", str(_write(tmp_path, "i.json", identities)))
+    assert code == 0 and out["actions"][0]["request"]["body"] == {"assignedTo": "user:7"}
+    code, _, err = _run(capsys, *args, "--identities", str(_write(tmp_path, "bad.json", [{"name": "x"}])))
+    assert code == 2 and "--identities" in err and "uniqueName" in err
