@@ -15,6 +15,7 @@ from shared.ado.errors import AdoAuthError, AdoError, AdoNotFound, AdoPermission
 from shared.config import Route
 from shared.intake import ADO_WORK_ITEM_EVENTS
 from shared.sentry.errors import SentryAuthError, SentryError, SentryNotFound, SentryPermissionDenied
+from shared.setup.manifest import Permission
 from shared.setup.subscriptions import problems_of, targets_app
 from shared.transport import NetworkError
 
@@ -178,6 +179,31 @@ def hooks_verdict(project: Mapping[str, Any], subscriptions: Sequence[Mapping[st
 
 
 # --- Sentry verdicts from data ---------------------------------------------------------------
+
+_LEVELS = ("read", "write", "admin")
+
+
+def _covers(granted: Sequence[str], scope: str) -> bool:
+    """A scope is granted itself or by a higher level of the same resource (Sentry gives an
+    integration set to Admin the read, write and admin scopes, and admits writes for reads)."""
+    resource, _, level = scope.partition(":")
+    if level not in _LEVELS:
+        return scope in granted
+    return any(g.partition(":")[0] == resource and g.partition(":")[2] in _LEVELS[_LEVELS.index(level):]
+               for g in granted)
+
+
+def sentry_scopes_verdict(granted: Sequence[str], permissions: Sequence[Permission]) -> CheckResult:
+    """The token's scopes against what the app calls; each missing one named with the permission
+    that grants it and what the app needs it for."""
+    what = "Sentry token scopes"
+    lacking = [(p, [s for s in p.scopes if not _covers(granted, s)]) for p in permissions]
+    lacking = [(p, missing) for p, missing in lacking if missing]
+    if not lacking:
+        return ok(what, ", ".join(s for p in permissions for s in p.scopes))
+    detail = "; ".join(f"missing {', '.join(missing)} (to {p.why})" for p, missing in lacking)
+    return fail(what, detail, f"give the integration {', '.join(p.label for p, _ in lacking)} (Settings > "
+                              "Developer Settings > <integration> > Permissions) and save")
 
 def sentry_projects_verdict(slug: str, projects: Sequence[Mapping[str, Any]]) -> CheckResult:
     what = f"Sentry project {slug!r}"

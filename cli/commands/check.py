@@ -20,6 +20,7 @@ from shared.sentry import endpoints as sentry_endpoints
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryAuthError, SentryError
 from shared.setup.clients import ado_client, sentry_client
+from shared.setup.manifest import BASE_PERMISSIONS, COMMIT_TRACKING_PERMISSIONS
 from shared.setup.subscriptions import CONSUMER_ID, PUBLISHER_ID
 from shared.transport import NetworkError, RetryPolicy
 
@@ -114,6 +115,13 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckRes
         return
     yield c.ok("Sentry token valid")
     yield c.ok(org_what, "reachable")
+    permissions = BASE_PERMISSIONS + (COMMIT_TRACKING_PERMISSIONS if rules.releases else ())
+    try:
+        root = sentry.send(sentry_endpoints.api_root()) or {}
+    except SENTRY_ERRORS as exc:
+        yield c.sentry_failure("Sentry token scopes", exc)
+    else:
+        yield c.sentry_scopes_verdict(list((root.get("auth") or {}).get("scopes") or []), permissions)
     slugs = [slug for route in rules.routes for slug in route.sentry_projects]
     if slugs:
         try:

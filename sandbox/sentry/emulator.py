@@ -15,7 +15,7 @@ a Python method of the same meaning:
 - ``webhook``                 {url, client_secret?} for the seeded installation              → configure_webhook
 - ``installations``           {url, client_secret, app_slug, as} (fires installation.created) → install
 - ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
-- ``tokens``                  {token, as: email|username|"application"|"app:<slug>"}         → add_token
+- ``tokens``                  {token, as: email|username|"application"|"app:<slug>", scopes?} → add_token
 - ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
 - ``features``                {name: "organizations:<flag>", enabled}                        → set_feature
 - ``issues/escalate``         {issue}                                                        → escalate
@@ -30,7 +30,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -39,7 +39,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.core import EmulatorApp, Faults, RunningServer, json_response
-from sandbox.sentry import serialize
+from sandbox.sentry import scopes, serialize
 from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
 from sandbox.sentry.issue_update import InvalidUpdate
 from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member, User
@@ -126,6 +126,7 @@ class SentryEmulator(EmulatorApp):
     def _add_routes(self) -> None:
         issue_scopes = (f"{ORG}/issues/<issue>", LEGACY_ISSUE)
         routes: list[tuple[str, Sequence[str], Callable[..., Response]]] = [
+            ("/api/0/", ["GET"], self.index),
             ("/api/0/organizations/", ["GET"], self.list_organizations),
             (f"{ORG}/", ["GET"], self.get_organization),
             (f"{ORG}/issues/", ["GET"], self.list_org_issues),
@@ -253,6 +254,8 @@ class SentryEmulator(EmulatorApp):
             return actor
         if request.environ.get("sentry.over_limit"):
             return self._too_many(float(self.limiter.window_s))
+        if scopes.refused(handler.__name__, request.method, actor.scopes or scopes.ALL_SCOPES):
+            return json_response(scopes.PERMISSION_DENIED, 403)
         org = values.pop("org", None)
         if org is not None and org not in (self.world.org.slug, str(self.world.org.id)):
             return json_response(NOT_FOUND, 404)
@@ -301,6 +304,13 @@ class SentryEmulator(EmulatorApp):
         return {"id": str(org.id), "slug": org.slug, "name": org.name, "status": {"id": "active", "name": "active"},
                 "dateCreated": "2024-01-01T00:00:00.000000Z", "isEarlyAdopter": False, "require2FA": False,
                 "features": [], "links": {"organizationUrl": self.base_url, "regionUrl": self.base_url}}
+
+    def index(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        """The API root: any token may read its own scopes here (IndexEndpoint)."""
+        granted = call.actor.scopes if call.actor.scopes is not None else scopes.ALL_SCOPES
+        user = self.world.org.users.get(call.actor.user_id or -1)
+        return json_response({"version": "0", "auth": {"scopes": sorted(granted)},
+                              "user": {"id": str(user.id), "name": user.name} if user else None})
 
     def list_organizations(self, request: Request, call: Call, notices: list[Notice]) -> Response:
         return self._page(request, call, [self._org_json()], lambda o: o)
@@ -688,11 +698,16 @@ class SentryEmulator(EmulatorApp):
         target = next(iter(self.world.org.installations))
         self._run(lambda: (None, [Notice(resource, action, dict(data), SYSTEM, target)]))
 
-    def add_token(self, token: str, who: str) -> None:
+    def add_token(self, token: str, who: str, token_scopes: Sequence[str] | None = None) -> None:
         """Register a token for a member (email/username), with ``application`` for our app, or with
-        ``app:<slug>`` for another installed app (its changes reach us as an application's)."""
+        ``app:<slug>`` for another installed app (its changes reach us as an application's);
+        ``token_scopes`` limits what it may do (default: every scope)."""
         if not isinstance(token, str) or len(token) < 8:
             raise InvalidUpdate({"token": ["must be a string of at least 8 characters"]})
+        try:
+            granted = None if token_scopes is None else scopes.check_scopes(token_scopes)
+        except ValueError as exc:
+            raise InvalidUpdate({"scopes": [str(exc)]}) from exc
         with self.lock:
             org = self.world.org
             if who == "application" or who.startswith("app:"):
@@ -704,7 +719,7 @@ class SentryEmulator(EmulatorApp):
                               installation_uuid=installation.uuid)
             else:
                 actor = self._person(who)
-            org.tokens[token] = actor
+            org.tokens[token] = replace(actor, scopes=granted)
 
     # --- acting as people (HTTP) ---------------------------------------------------------------
 
@@ -749,7 +764,7 @@ class SentryEmulator(EmulatorApp):
             rule = self.add_alert_rule(body.get("name"), body.get("settings", []), body.get("project"))
             return json_response({"id": str(rule.id), "name": rule.name}, 201)
         if action == "tokens":
-            self.add_token(body.get("token"), body.get("as", ""))
+            self.add_token(body.get("token"), body.get("as", ""), body.get("scopes"))
             return json_response({"registered": True}, 201)
         if action == "features":
             self.set_feature(body.get("name"), bool(body.get("enabled", True)))

@@ -52,6 +52,8 @@ def extra_operations(update_body: dict[str, Any]) -> dict[tuple[str, str], dict[
     legacy = "/api/0/issues/{issue_id}"
     org_issue = "/api/0/organizations/{organization_id_or_slug}/issues/{issue_id}"
     ops: dict[tuple[str, str], dict[str, Any]] = {
+        ("get", "/api/0/"): {"parameters": [], "source": "getsentry/sentry src/sentry/api/endpoints/index.py "
+                                                          "(IndexEndpoint: version, auth.scopes, user)"},
         ("get", f"{legacy}/"): {"parameters": _ISSUE_PATH, "source": _UPDATE_SOURCE},
         ("put", f"{legacy}/"): {"parameters": _ISSUE_PATH, "body": update_body, "source": _UPDATE_SOURCE},
         ("delete", f"{legacy}/"): {"parameters": _ISSUE_PATH, "source": _UPDATE_SOURCE},

@@ -154,6 +154,7 @@ class Actor:
     kind: ActorKind
     user_id: int | None = None
     installation_uuid: str | None = None
+    scopes: frozenset[str] | None = None  # the token's scopes (sandbox/sentry/scopes.py); None: all
 
 
 SYSTEM = Actor("system")

@@ -11,6 +11,9 @@ from sandbox.sentry.model import Actor, Installation, Member, Organization, Proj
 
 ORG_SLUG = "acme"
 APP_TOKEN = "a" * 64  # the integration's own token: actions appear as the application
+# The integration configured as `sentry-ado manifest --commit-tracking` asks: Issue & Event Read &
+# Write, Organization Read, Member Read, Project Read, Release Admin.
+APP_SCOPES = frozenset({"event:read", "event:write", "org:read", "member:read", "project:read", "project:releases"})
 USER_TOKENS = {"alice@example.com": "1" * 64, "bob@example.com": "2" * 64, "carol@example.com": "3" * 64}
 CLIENT_SECRET = "sandbox-client-secret"
 INSTALLATION_UUID = "7a485448-a9e2-4c85-8a3c-4f44175783c9"
@@ -37,5 +40,6 @@ def default_organization() -> Organization:
     org.installations[INSTALLATION_UUID] = Installation(
         uuid=INSTALLATION_UUID, app_uuid=APP_UUID, app_slug=APP_SLUG, app_name="sentry-ado", app_id=31,
         proxy_user_id=proxy.id, client_secret=CLIENT_SECRET)
-    org.tokens[APP_TOKEN] = Actor("application", user_id=proxy.id, installation_uuid=INSTALLATION_UUID)
+    org.tokens[APP_TOKEN] = Actor("application", user_id=proxy.id, installation_uuid=INSTALLATION_UUID,
+                                  scopes=APP_SCOPES)
     return org

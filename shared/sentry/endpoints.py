@@ -57,6 +57,12 @@ def _issue(org: str, issue_id: object) -> str:
 
 # --- organization and projects ------------------------------------------------------------------
 
+def api_root() -> ApiRequest:
+    """The API root answers any token with its scopes (``auth.scopes``), so a setup check can name a
+    missing one without trying a write (src/sentry/api/endpoints/index.py)."""
+    return ApiRequest("GET", "/api/0/")
+
+
 def get_organization(org: str) -> ApiRequest:
     """``retrieveAnOrganization``: the cheapest call that proves the token reaches this org."""
     return ApiRequest("GET", f"{_org(org)}/")

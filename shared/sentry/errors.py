@@ -7,11 +7,30 @@ a bare JSON string on 429. Exceptions hold the method, path, status and that det
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 _MAX_DETAIL = 500
 DUPLICATE_COMMENT = "You have already posted that comment."
+# The token scope each call we make needs, as Sentry's permission classes admit it (GroupPermission,
+# OrganizationPermission, MemberPermission, OrganizationReleasePermission in getsentry/sentry
+# src/sentry/api/bases/), so a 403 names what to grant. First match wins.
+_SCOPE_NEEDED = (
+    ("DELETE", re.compile(r"/(comments|notes)/[^/]+/$"), "event:admin"),
+    ("PUT|POST", re.compile(r"/(issues|comments|notes)/"), "event:write"),
+    ("GET", re.compile(r"/(issues|shortids)/"), "event:read"),
+    ("GET", re.compile(r"/members/$"), "member:read"),
+    ("PUT|POST", re.compile(r"/releases/"), "project:releases"),
+    ("GET", re.compile(r"/releases/"), "project:read"),
+    ("GET", re.compile(r"/api/0/organizations/[^/]+/((projects|repos|sentry-app-installations)/)?$"), "org:read"),
+)
+
+
+def scope_needed(method: str, path: str) -> str | None:
+    """The token scope a Sentry call needs, or None when we do not know it."""
+    return next((scope for methods, pattern, scope in _SCOPE_NEEDED
+                 if method.upper() in methods.split("|") and pattern.search(path)), None)
 
 
 class SentryError(Exception):
@@ -29,7 +48,11 @@ class SentryAuthError(SentryError):
 
 
 class SentryPermissionDenied(SentryError):
-    """403: the token lacks a scope (e.g. event:write to update issues)."""
+    """403: the token lacks a scope (e.g. event:write to update issues); ``scope`` names it when known."""
+
+    def __init__(self, detail: str, *, scope: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.scope = scope
 
 
 class SentryNotFound(SentryError):
@@ -85,7 +108,9 @@ def error_from_response(status: int, body: str, method: str, path: str,
     if status == 401:
         return SentryAuthError(detail, **common)
     if status == 403:
-        return SentryPermissionDenied(detail, **common)
+        scope = scope_needed(method, path)
+        needed = f" (this call needs the token scope {scope})" if scope else ""
+        return SentryPermissionDenied(detail + needed, scope=scope, **common)
     if status == 404:
         return SentryNotFound(detail, **common)
     if status == 429:

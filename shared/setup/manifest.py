@@ -43,16 +43,22 @@ class Permission:
     resource: str  # as labelled in Sentry's integration form
     level: str
     why: str
+    scopes: tuple[str, ...]  # the token scopes this choice grants (what the API checks)
+
+    @property
+    def label(self) -> str:
+        return f"{self.resource}: {self.level}"
 
 
 BASE_PERMISSIONS = (
-    Permission("Issue & Event", "Read & Write", "read issues and events, change status and assignee, post comments"),
-    Permission("Organization", "Read", "list projects and integration installations"),
-    Permission("Member", "Read", "map assignees between Sentry members and ADO identities"),
+    Permission("Issue & Event", "Read & Write", "read issues and events, change status and assignee, post comments",
+               ("event:read", "event:write")),
+    Permission("Organization", "Read", "list projects and integration installations", ("org:read",)),
+    Permission("Member", "Read", "map assignees between Sentry members and ADO identities", ("member:read",)),
 )
 COMMIT_TRACKING_PERMISSIONS = (
-    Permission("Project", "Read", "look up projects and repositories for releases"),
-    Permission("Release", "Admin", "create releases, attach commits and record deploys"),
+    Permission("Project", "Read", "look up projects and repositories for releases", ("project:read",)),
+    Permission("Release", "Admin", "create releases, attach commits and record deploys", ("project:releases",)),
 )
 
 

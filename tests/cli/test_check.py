@@ -118,3 +118,16 @@ def test_no_routes_is_a_failure_and_bad_config_is_exit_2(stack: Stack, capsys: C
     stack.env(ADO_ORG_URL="not a url")
     assert main(["check"]) == 2
     assert "ADO_ORG_URL: expected an http(s) URL" in capsys.readouterr().err
+
+
+def test_an_under_scoped_sentry_token_names_each_missing_scope_and_the_permission(stack: Stack,
+                                                                                  capsys: Capsys) -> None:
+    stack.sentry.add_token("read-only-integration-token", "application", ["event:read", "org:read"])
+    stack.env(SENTRY_TOKEN="read-only-integration-token")
+    code, lines = check(capsys)
+    assert code == 1
+    failed = line(lines, "FAIL Sentry token scopes")
+    assert "missing event:write" in failed and "missing member:read" in failed and "event:read" not in failed
+    fix = fix_after(lines, "FAIL Sentry token scopes")
+    assert "Issue & Event: Read & Write" in fix and "Member: Read" in fix and "Organization" not in fix
+    assert "Member: Read" in fix_after(lines, "FAIL Sentry members readable")  # the refused call agrees

@@ -63,3 +63,14 @@ def test_connection_and_project_verdicts() -> None:
     assert c.connection_verdict({}).failed
     assert not c.project_verdict(0, ROUTE, [{"id": "p-1", "name": "shop"}]).failed
     assert "routes[0].ado_project" in c.project_verdict(0, ROUTE, [{"id": "p-2", "name": "Ops"}]).hint
+
+
+def test_sentry_scopes_verdict_counts_higher_levels_and_names_the_permission() -> None:
+    from shared.setup.manifest import BASE_PERMISSIONS, COMMIT_TRACKING_PERMISSIONS
+
+    everything = ["event:admin", "org:read", "member:read", "project:read", "project:releases"]
+    assert not c.sentry_scopes_verdict(everything, BASE_PERMISSIONS + COMMIT_TRACKING_PERMISSIONS).failed
+    verdict = c.sentry_scopes_verdict(["event:read", "org:read", "member:read"],
+                                      BASE_PERMISSIONS + COMMIT_TRACKING_PERMISSIONS)
+    assert verdict.failed and "missing event:write" in verdict.detail and "project:releases" in verdict.detail
+    assert "Issue & Event: Read & Write" in verdict.hint and "Release: Admin" in verdict.hint

@@ -252,3 +252,16 @@ def test_a_regression_reopens_its_work_item_without_the_unresolved_webhook(stack
     stack.host.run_timer("regressions")  # nothing new since: one call, no write
     assert issue_searches(stack) == before + 2 and writes(stack) == writes_before
     assert stack.host.poison == {}
+
+
+def test_a_refused_sentry_write_logs_the_scope_it_needed(stack: SandboxStack, caplog: pytest.LogCaptureFixture) -> None:
+    from sandbox.stack import applied_env
+
+    issue, link = linked_issue(stack)
+    stack.sentry.add_token("no-write-integration-token", "application", ["event:read", "org:read", "member:read"])
+    with applied_env({"SENTRY_TOKEN": "no-write-integration-token"}), caplog.at_level("WARNING"):
+        stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, as_="Ava Chen <ava@contoso.com>")
+        stack.settle()
+    assert "403: You do not have permission to perform this action. (this call needs the token scope " \
+           "event:write)" in caplog.text
+    assert stack.sentry.world.issue(issue["id"]).status == "unresolved" and stack.host.poison

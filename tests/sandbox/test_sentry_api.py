@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -319,3 +320,23 @@ def test_last_seen_search_finds_what_changed_since_a_time(sentry: tuple[SentryEm
     recent = api(server, "GET", url, params={"query": "lastSeen:-1h"}).json()
     assert {i["id"] for i in recent} == {old["id"], fresh["id"]}
     assert api(server, "GET", url, params={"query": "lastSeen:yesterday"}).status_code == 400
+
+
+def test_a_token_without_the_scope_is_refused_with_sentrys_403(sentry: tuple[SentryEmulator, RunningServer]) -> None:
+    emulator, server = sentry
+    issue = new_issue(emulator)
+    emulator.add_token("read-only-app-token", "application", ["event:read", "org:read"])
+    path = f"/api/0/organizations/acme/issues/{issue['id']}/"
+    assert api(server, "GET", path, token="read-only-app-token").status_code == 200
+    refused = api(server, "PUT", path, token="read-only-app-token", json={"status": "resolved"})
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "You do not have permission to perform this action."}
+    assert api(server, "GET", "/api/0/organizations/acme/members/", token="read-only-app-token").status_code == 403
+    assert emulator.world.issue(issue["id"]).status == "unresolved"
+    root = api(server, "GET", "/api/0/", token="read-only-app-token").json()
+    assert root["version"] == "0" and root["auth"]["scopes"] == ["event:read", "org:read"]
+    seeded = api(server, "GET", "/api/0/", token=APP_TOKEN).json()["auth"]["scopes"]
+    assert "event:write" in seeded and "event:admin" not in seeded  # what the manifest asks for
+    bad = requests.post(server.url + "/_sandbox/tokens", json={"token": "x" * 10, "as": "alice", "scopes": ["root"]},
+                        timeout=10)
+    assert bad.status_code == 400 and "unknown scopes" in json.dumps(bad.json())

@@ -140,3 +140,21 @@ def test_sentrys_own_429_is_waited_out_until_the_reset_header() -> None:
         assert SentryClient(server.url, APP_TOKEN, "acme").list_projects()  # really waits out the window
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), [
+    ("PUT", "/api/0/organizations/acme/issues/5/", "event:write"),
+    ("POST", "/api/0/organizations/acme/issues/5/comments/", "event:write"),
+    ("DELETE", "/api/0/organizations/acme/issues/5/comments/9/", "event:admin"),
+    ("GET", "/api/0/organizations/acme/issues/", "event:read"),
+    ("GET", "/api/0/organizations/acme/members/", "member:read"),
+    ("GET", "/api/0/organizations/acme/projects/", "org:read"),
+    ("POST", "/api/0/organizations/acme/releases/", "project:releases"),
+    ("GET", "/api/0/", None),
+])
+def test_a_403_names_the_scope_the_call_needed(method: str, path: str, scope: str | None) -> None:
+    from shared.sentry.errors import SentryPermissionDenied, error_from_response
+
+    error = error_from_response(403, '{"detail": "You do not have permission to perform this action."}', method, path)
+    assert isinstance(error, SentryPermissionDenied) and error.scope == scope
+    assert (f"needs the token scope {scope}" in str(error)) if scope else "needs" not in str(error)
