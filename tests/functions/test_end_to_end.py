@@ -265,3 +265,18 @@ def test_a_refused_sentry_write_logs_the_scope_it_needed(stack: SandboxStack, ca
     assert "403: You do not have permission to perform this action. (this call needs the token scope " \
            "event:write)" in caplog.text
     assert stack.sentry.world.issue(issue["id"]).status == "unresolved" and stack.host.poison
+
+
+def test_our_own_write_coming_back_costs_no_api_call(stack: SandboxStack) -> None:
+    """The resolve the bridge wrote to Sentry comes back as issue.resolved naming our app; its
+    content matches the link, so it is dropped before anything is fetched."""
+    _, link = linked_issue(stack)
+    stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    echo, = [h for h, _ in stack.sentry.webhooks.delivered
+             if h.headers["Sentry-Hook-Resource"] == "issue" and json.loads(h.body)["action"] == "resolved"]
+    rt = runtime()
+    before = (rt.sentry.request_count, rt.ado.request_count)
+    done = rt.syncer.handle_message({"source": "sentry", "resource": "issue", "body": json.loads(echo.body)})
+    assert (rt.sentry.request_count, rt.ado.request_count) == before
+    assert [d["kind"] for d in done] == ["skip"] and "the link already has status resolved" in done[0]["reason"]
