@@ -268,12 +268,15 @@ def check(stack: SandboxStack, pairs: list[Pair], notes: list[Note], poison: lis
     print(f"people's field changes {dict(human)}; bridge field writes to ADO {dict(bridge)}")
 
     # comments
-    reached = {"sentry": set(), "ado": set()}
+    reached: dict[str, set[str]] = {"sentry": set(), "ado": set()}
+    unanswered: dict[str, set[str]] = {"sentry": set(), "ado": set()}  # sent, but no answer in time
     for side in ("sentry", "ado"):
         for body, status in got[side]:
             is_comment = body.get("eventType") == "workitem.commented" or "comment_id" in (body.get("data") or {})
             if status == 202 and is_comment:
                 reached[side].update(TOKEN.findall(json.dumps(body)))
+            elif status is None and is_comment:
+                unanswered[side].update(TOKEN.findall(json.dumps(body)))
     poisoned = {t for m in poison for t in TOKEN.findall(json.dumps(m))}
     ado_texts = [c.text for w in items for c in w.comments if not c.is_deleted]
     sentry_texts = [c.text for c in stack.sentry.world.org.comments.values()]
@@ -287,8 +290,10 @@ def check(stack: SandboxStack, pairs: list[Pair], notes: list[Note], poison: lis
         other = "ado" if note.side == "sentry" else "sentry"
         n = copies[(other, note.token)]
         arrived = note.token in reached[note.side]
+        # a delivery the app answered too late (Sentry waits 1 s) may or may not have been carried
         kind = ("unlinked" if not note.linked else "poison" if note.token in poisoned
-                else "delivered" if arrived else "dropped")
+                else "delivered" if arrived else "unanswered" if note.token in unanswered[note.side]
+                else "dropped")
         outcome[(kind, n)] += 1
         why = [m for m in skips if re.search(rf"comment {note.comment_id}\b", m)][:2]
         if n > 1:
