@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -82,6 +83,7 @@ def build_world(stack: SandboxStack) -> World:
             drift(ado, sentry, link, kind)
     for i in CONFLICTS:
         sentry.act("carol@example.com", links[i].sentry_issue_id, {"assignedTo": "user:2"})
+        time.sleep(0.002)  # ADO's ChangedDate has milliseconds: make its change the later one for sure
         ado.act_update(links[i].work_item_id or 0, {"System.AssignedTo": AVA}, JAMAL)
     for i in DELETED:
         ado.act_delete(links[i].work_item_id or 0, JAMAL)
@@ -168,7 +170,7 @@ def test_one_run_repairs_every_drift_and_a_second_run_writes_nothing(world: Worl
         assert world.stack.ado.work_item(link.work_item_id or 0).current.fields["System.State"] == "Closed"
     for link in links[2 * PER_KIND:3 * PER_KIND]:  # closed in ADO -> resolved in Sentry
         assert org.issues[int(link.sentry_issue_id)].status == "resolved"
-    for i in CONFLICTS:  # latest wins: Sentry's activity time is unknown, so ADO's (Ava -> Alice) stands
+    for i in CONFLICTS:  # latest wins: ADO's change was the later, so its (Ava -> Alice) stands
         assert org.issues[int(links[i].sentry_issue_id)].assigned_to.id == 1
     assert len(report.decisions) == len(CONFLICTS)
     assert all("assignee: ado wins" in d for d in report.decisions)
