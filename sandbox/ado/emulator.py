@@ -57,6 +57,7 @@ from sandbox.ado.workitems import (
 from sandbox.core import EmulatorApp, Faults, Webhook, json_response
 
 MAX_BATCH = 200
+PROJECTS_PAGE = 100  # Projects - List answers at most this many per call without $top
 SIGN_IN_PAGE = ("<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>"
                 "<body><p>Sign in to continue to Azure DevOps.</p></body></html>")
 _MARKDOWN = MarkdownIt("commonmark")
@@ -240,6 +241,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if len(parts) == 3 and parts[0] == "subscriptions" and parts[2] == "status":
             self.set_subscription_status(parts[1], body.get("status", ""))
             return {"id": parts[1], "status": body["status"]}
+        if parts == ["projects"]:
+            return self._render_project(self.add_project(body["name"], body.get("process", "Agile")))
         if parts == ["identities"]:
             return {"identity": self.add_identity(body.get("identity", "")).distinct()}
         if parts == ["tokens"]:
@@ -427,10 +430,27 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             out["defaultTeam"] = {"id": p.id, "name": f"{p.name} Team"}
         return out
 
-    def _list_projects(self, call: Call) -> dict[str, Any]:
+    def add_project(self, name: str, process: str = "Agile") -> Project:
+        """A new project on one of the seeded processes (``Agile``, ``Basic``, ``Scrum``...)."""
+        by_process = {p.process.name.lower(): p.process for p in PROJECTS}
+        if process.lower() not in by_process:
+            raise ValueError(f"process must be one of {', '.join(sorted(by_process))}, got {process!r}")
+        with self._state_lock:
+            if name.lower() in self.projects:
+                raise ValueError(f"project {name!r} exists already")
+            project = Project(name, by_process[process.lower()], ())
+            self.projects[name.lower()] = project
+            return project
+
+    def _list_projects(self, call: Call) -> Response:
+        """One page, 100 projects unless ``$top`` says otherwise; when more remain, the count
+        fetched so far comes back in the ``x-ms-continuationtoken`` header (never in the body) and
+        is sent again as ``continuationToken`` (core 7.1 spec: "how many projects already been fetched")."""
         projects = [self._render_project(p) for p in self.projects.values()]
-        skip, top = int(call.query.get("$skip", 0)), int(call.query.get("$top", 100))
-        return self._collection(projects[skip:skip + top])
+        start = int(call.query.get("continuationtoken") or 0) + int(call.query.get("$skip", 0))
+        end = start + int(call.query.get("$top", PROJECTS_PAGE))
+        headers = {"x-ms-continuationtoken": str(end)} if end < len(projects) else None
+        return json_response(self._collection(projects[start:end]), headers=headers)
 
     def _type(self, call: Call) -> WorkItemTypeDef:
         process = self.project(call.values.get("project")).process

@@ -24,6 +24,7 @@ from shared.transport import RetryPolicy, Transport, server_wait
 
 USER_AGENT = "sentry-ado/0.1"
 METADATA_TTL_S = 3600.0
+CONTINUATION_HEADER = "x-ms-continuationtoken"
 
 
 def read_response(response: requests.Response, method: str, path: str) -> Any:
@@ -108,10 +109,16 @@ class AdoClient:
 
         A PATCH that opens with ``test /rev`` is safe to replay (a second copy fails the test
         instead of applying twice), so it is retried like a GET unless the caller says otherwise."""
+        return self.send_page(request, idempotent)[0]
+
+    def send_page(self, request: ApiRequest, idempotent: bool | None = None) -> tuple[Any, str | None]:
+        """Like ``send``, plus the ``x-ms-continuationtoken`` header: lists that page by header
+        (projects, teams, graph) say there is more only there, never in the body."""
         if idempotent is None and guarded_by_rev(request):
             idempotent = True
         response = self.transport.send(request, idempotent)
-        return read_response(response, request.method, request.path)
+        body = read_response(response, request.method, request.path)
+        return body, response.headers.get(CONTINUATION_HEADER) or None
 
     # --- work items ---
 
@@ -183,7 +190,17 @@ class AdoClient:
         return self._cached("areas", project, str(depth), build.classification_nodes(project, "areas", depth))
 
     def projects(self) -> list[dict[str, Any]]:
-        return (self.send(build.projects()) or {}).get("value", [])
+        """Every project of the organization: the service answers 100 per call and names the
+        next page in the ``x-ms-continuationtoken`` header."""
+        projects: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            body, token = self.send_page(build.projects(continuation_token=token))
+            projects.extend((body or {}).get("value", []))
+            if not token or token in seen:  # a repeated token would page forever
+                return projects
+            seen.add(token)
 
     def connection_data(self) -> dict[str, Any]:
         return self.send(build.connection_data())

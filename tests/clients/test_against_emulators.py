@@ -163,6 +163,7 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["commit"] = call("get_commit", "Shop", "shop-web", wide[0], change_count=5)
     r["changes"] = call("commit_changes", "Shop", "shop-web", wide[0], page_size=2)
     r["send"] = call("send", ApiRequest("GET", "/_apis/projects", {"api-version": "7.1", "$top": "1"}))
+    r["send_page"] = call("send_page", ApiRequest("GET", "/_apis/projects", {"api-version": "7.1", "$top": "1"}))
     r["ado_request_count"] = call("request_count")
     assert "sandbox-ado-pat" not in repr(call("auth"))  # handed to sibling-host clients, never shown
 
@@ -250,6 +251,8 @@ def test_ado_metadata_and_projects(run: Run) -> None:
     assert "System.Title" in {f["referenceName"] for f in r["fields"]}
     assert r["areas"]["name"] == "Shop" and "Web" in {c["name"] for c in r["areas"]["children"]}
     assert r["send"]["count"] == len(r["send"]["value"]) == 1
+    body, token = r["send_page"]
+    assert len(body["value"]) == 1 and token == "1"  # the next page is named in the header only
 
 
 def test_ado_work_items_comments_and_batch(run: Run) -> None:
