@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from sandbox.ado.errors import (
     AdoError,
     bad_request,
     missing_api_version,
+    throttled,
     unauthorized,
     unsupported_content_type,
     work_item_not_found,
@@ -40,6 +41,7 @@ from sandbox.ado.pipeline_routes import PipelineRoutes
 from sandbox.ado.processes import FIELDS, ProcessDef, WorkItemTypeDef, fields_of
 from sandbox.ado.seed import BRIDGE, DEFAULT_ORG, DEFAULT_TOKEN, PEOPLE, PROJECTS
 from sandbox.ado.spec import Operation, check_request
+from sandbox.ado.throttling import Meter, Throttling
 from sandbox.ado.workitems import (
     Comment,
     Project,
@@ -91,6 +93,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         self._clock = clock or (lambda: datetime.now(UTC))
         self.url_map.add(Rule("/<path:rest>", endpoint=self._route))
         self._state_lock = threading.RLock()
+        self.throttle = Meter()  # kept across resets, like the faults
         self.reset_state()
 
     # ----- state -------------------------------------------------------------------------
@@ -164,10 +167,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         """
         if kind == "rate_limit":
             secs = self.faults.retry_after_s
-            err = AdoError(429, "RequestBlockedException",
-                           "TF400733: The request has been canceled: Request was blocked due to exceeding usage "
-                           "of resource 'ATCPU' in namespace 'User'.")
-            return self._error(err, {"Retry-After": f"{secs:g}", "X-RateLimit-Resource": "ATCPU",
+            return self._error(throttled(), {"Retry-After": f"{secs:g}", "X-RateLimit-Resource": "ATCPU",
                                      "X-RateLimit-Delay": "0.000", "X-RateLimit-Limit": "200",
                                      "X-RateLimit-Remaining": "0",
                                      "X-RateLimit-Reset": str(int(time.time() + max(secs, 1)))})
@@ -241,6 +241,9 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if len(parts) == 3 and parts[0] == "subscriptions" and parts[2] == "status":
             self.set_subscription_status(parts[1], body.get("status", ""))
             return {"id": parts[1], "status": body["status"]}
+        if parts == ["throttling"]:
+            self.throttle.configure(Throttling.from_json(body))
+            return asdict(self.throttle.settings)
         if parts == ["projects"]:
             return self._render_project(self.add_project(body["name"], body.get("process", "Agile")))
         if parts == ["identities"]:
@@ -296,7 +299,17 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
                     return self._error(unauthorized(), {"WWW-Authenticate": "Basic realm=\"\"",
                                                         "X-TFS-ProcessId": "sandbox"})
                 return Response(SIGN_IN_PAGE, status=203, mimetype="text/html")
-            return self._call(request, actor)
+            throttle = self.throttle.charge(actor.unique_name)
+            if throttle.phase == "blocked":
+                return self._error(throttled(), throttle.headers)
+            if throttle.delay_s:
+                time.sleep(throttle.delay_s)
+            try:
+                response = self._call(request, actor)
+            except AdoError as err:
+                response = self._error(err)
+            response.headers.update(throttle.headers)
+            return response
         except AdoError as err:
             return self._error(err)
 

@@ -45,6 +45,13 @@ class AdoError(Exception):
         return out
 
 
+def throttled(resource: str = "ATCPU") -> AdoError:
+    """429 once an identity is blocked (learn.microsoft.com/azure/devops/integrate/concepts/rate-limits)."""
+    return AdoError(429, "RequestBlockedException",
+                    "TF400733: The request has been canceled: Request was blocked due to exceeding usage "
+                    f"of resource '{resource}' in namespace 'User'.")
+
+
 def bad_request(message: str, type_key: str = "VssServiceException", code: int = 0) -> AdoError:
     return AdoError(400, type_key, message, code)
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from sandbox.ado.emulator import PROJECTS_PAGE, AdoEmulator
 from sandbox.ado.seed import DEFAULT_TOKEN
 from sandbox.ado.testing import running_ado
+from sandbox.ado.throttling import Meter, Throttling
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
+from shared.ado.errors import AdoRateLimited
 from shared.transport import RetryPolicy
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, total_budget_s=10)
@@ -24,8 +27,8 @@ def ado() -> Iterator[AdoEmulator]:
         yield emulator
 
 
-def client_for(ado: AdoEmulator, **options: object) -> AdoClient:
-    return AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=FAST, metadata=MetadataCache(), **options)
+def client_for(ado: AdoEmulator, policy: RetryPolicy = FAST, **options: object) -> AdoClient:
+    return AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=policy, metadata=MetadataCache(), **options)
 
 
 def test_projects_follow_the_continuation_header_past_the_first_page(ado: AdoEmulator) -> None:
@@ -35,3 +38,73 @@ def test_projects_follow_the_continuation_header_past_the_first_page(ado: AdoEmu
     assert added[-1] in names  # on the second page
     calls = [e for e in ado.journal.entries() if e["path"].endswith("/_apis/projects")]
     assert [c["query"].get("continuationToken") for c in calls] == [None, str(PROJECTS_PAGE)]
+
+
+# Tight limits so the phases show within a few calls: 5 requests per window are free, the next 5
+# are delayed (200 + Retry-After), beyond that blocked (429).
+TIGHT = Throttling(limit_tstu=5, window_s=20, request_tstu=1, block_at=2, max_delay_s=0.01)
+
+
+class ManualClock:
+    """The emulator's throttling window and the client's waits share this clock, so the tests do
+    not depend on how fast a loaded machine answers: time passes only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+# Waits of a throttled minute fit in the budget (on the manual clock they take no real time).
+PATIENT = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, total_budget_s=3600)
+
+
+@pytest.fixture
+def clock(ado: AdoEmulator) -> ManualClock:
+    clock = ManualClock()
+    ado.throttle = Meter(clock)
+    ado.throttle.configure(TIGHT)
+    return clock
+
+
+def test_throttled_identity_is_first_delayed_with_a_200_carrying_retry_after(ado: AdoEmulator,
+                                                                            clock: ManualClock) -> None:
+    session = requests.Session()
+    session.auth = ("", DEFAULT_TOKEN)
+    answers = [session.get(f"{ado.base_url}/_apis/projects", params={"api-version": "7.1"}, timeout=10)
+               for _ in range(12)]
+    assert [r.status_code for r in answers] == [200] * 10 + [429] * 2
+    assert all("Retry-After" not in r.headers for r in answers[:5])
+    delayed = answers[5]
+    assert delayed.json()["count"] > 0  # a real answer, not an error
+    assert float(delayed.headers["Retry-After"]) == TIGHT.window_s  # until the first request leaves the window
+    assert delayed.headers["X-RateLimit-Remaining"] == "0"
+    assert {"X-RateLimit-Resource", "X-RateLimit-Delay", "X-RateLimit-Limit", "X-RateLimit-Reset"} <= set(
+        delayed.headers)
+    assert answers[-1].json()["message"].startswith("TF400733")
+    clock.sleep(TIGHT.window_s)
+    again = session.get(f"{ado.base_url}/_apis/projects", params={"api-version": "7.1"}, timeout=10)
+    assert again.status_code == 200 and "Retry-After" not in again.headers  # the window emptied
+
+
+def test_client_waits_out_retry_after_from_a_200_and_is_never_blocked(ado: AdoEmulator, clock: ManualClock) -> None:
+    client = client_for(ado, PATIENT, sleep=clock.sleep, clock=clock)
+    for _ in range(25):
+        client.connection_data()
+    assert ado.throttle.delayed > 0 and ado.throttle.blocked == 0
+    assert client.transport.retry_count == 0  # waiting is not retrying: every call succeeded first time
+
+
+def test_a_client_ignoring_retry_after_on_a_200_gets_blocked(ado: AdoEmulator, clock: ManualClock) -> None:
+    """The control: the same calls from a client that never waits are refused, so the test above
+    can fail."""
+    client = client_for(ado, PATIENT, sleep=lambda _seconds: None, clock=clock)
+    with pytest.raises(AdoRateLimited, match="TF400733"):
+        for _ in range(25):
+            client.connection_data()
+    assert ado.throttle.blocked > 0
+
