@@ -76,10 +76,28 @@ def parse_subscription(body: Any, sub_id: str, actor: Identity, now: str,
                         "httpRequest", publisher_inputs, consumer, actor, now, actor, now)
 
 
+MASK = "********"
+
+
+def masked_headers(http_headers: str) -> str:
+    """``Key:value`` lines with every value replaced by the mask, as the service shows them."""
+    lines = []
+    for line in http_headers.splitlines():
+        key, sep, _value = line.partition(":")
+        lines.append(f"{key}:{MASK}" if sep else line)
+    return "\n".join(lines)
+
+
 def render_subscription(sub: Subscription, base_url: str) -> dict[str, Any]:
+    """The subscription as the service answers it: secrets never come back. The basic-auth
+    password and the *values* of custom HTTP headers read back as ``********`` (header names
+    stay), as in the service's own delivery log, e.g. ``x-custom-header: ********`` in a real
+    Test request shown in github.com/uselagoon/lagoon/issues/3470."""
     inputs = dict(sub.consumer_inputs)
     if "basicAuthPassword" in inputs:
-        inputs["basicAuthPassword"] = "********"  # the service never echoes secrets back
+        inputs["basicAuthPassword"] = MASK
+    if inputs.get("httpHeaders"):
+        inputs["httpHeaders"] = masked_headers(inputs["httpHeaders"])
     return {
         "id": sub.id, "url": f"{base_url}/_apis/hooks/subscriptions/{sub.id}", "status": sub.status,
         "publisherId": sub.publisher_id, "eventType": sub.event_type, "resourceVersion": sub.resource_version,

@@ -1,5 +1,6 @@
 """The ADO client against the emulator where Azure DevOps behaves in ways a naive client misses:
-lists that page by response header, throttling that delays with a 200 before it ever refuses.
+lists that page by response header, throttling that delays with a 200 before it ever refuses,
+subscriptions whose secrets read back masked.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sandbox.ado.throttling import Meter, Throttling
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
 from shared.ado.errors import AdoRateLimited
+from shared.intake import ADO_SECRET_HEADER
+from shared.setup.subscriptions import ensure_subscriptions
 from shared.transport import RetryPolicy
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, total_budget_s=10)
@@ -108,3 +111,19 @@ def test_a_client_ignoring_retry_after_on_a_200_gets_blocked(ado: AdoEmulator, c
             client.connection_data()
     assert ado.throttle.blocked > 0
 
+
+def test_subscriptions_read_back_masked_are_kept_not_replaced_on_every_run(ado: AdoEmulator) -> None:
+    """ADO answers a subscription with its header values masked; the timer's repair runs every
+    few minutes and must not take the mask for a wrong secret and rewrite every hook each time."""
+    client = client_for(ado)
+    url, secret = "https://sync.example.net/api/ado/webhook", "s3cret-value"
+    first = ensure_subscriptions(client, ["Shop", "Scrum"], url, secret)
+    assert {c.action for c in first} == {"create"}
+    listed = client.list_hook_subscriptions()
+    assert listed and all(s["consumerInputs"]["httpHeaders"] == f"{ADO_SECRET_HEADER}:********" for s in listed)
+    ado.journal.clear()
+    second = ensure_subscriptions(client, ["Shop", "Scrum"], url, secret)
+    assert {c.action for c in second} == {"keep"} and len(second) == len(first)
+    assert [e["method"] for e in ado.journal.entries() if "/hooks/" in e["path"]] == ["GET"]
+    stored = next(iter(ado.subscriptions.values()))
+    assert f"{ADO_SECRET_HEADER}:{secret}" in stored.consumer_inputs["httpHeaders"]  # still delivered in full
