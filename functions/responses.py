@@ -83,6 +83,8 @@ def answer_webhook(verdict: Verdict, outq: func.Out[str], source: str) -> func.H
     """Enqueue an accepted delivery, log a dropped or rejected one, and answer with the verdict."""
     if verdict.message is not None:
         outq.set(verdict.message)
+    elif verdict.test:
+        log.info("%s webhook test delivery: %s", source, verdict.detail)
     elif verdict.status < 400:
         log.info("%s webhook dropped: %s", source, verdict.detail)
     else:

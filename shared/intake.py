@@ -32,6 +32,11 @@ ADO_DEPLOYMENT_EVENTS = ("ms.vss-release.deployment-completed-event", "ms.vss-pi
                          "ms.vss-pipelines.run-state-changed-event")
 ADO_EVENTS_ACTED_ON = ADO_WORK_ITEM_EVENTS + ADO_DEPLOYMENT_EVENTS
 ADO_SECRET_HEADER = "X-Hook-Secret"  # noqa: S105 - a header name, not a secret
+# What marks a delivery from a subscription's Test button (the service's canned sample payloads,
+# docs/service-hooks/events.md of MicrosoftDocs/azure-devops-docs): the samples' collection, the
+# all-zero subscription id of a hook not saved yet, and the sample update's work item id 0.
+ADO_SAMPLE_COLLECTION_ID = "c12d0eb8-e382-443b-9f9c-c52cba5014c2"
+ADO_UNSAVED_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 
 # What each Sentry resource's body must carry in ``data`` to be that resource at all.
 _SENTRY_DATA_SHAPE: dict[str, tuple[str, ...]] = {
@@ -52,6 +57,7 @@ class Verdict:
     status: int
     detail: str
     message: str | None = None  # JSON text for the queue
+    test: bool = False  # a test delivery (the sender's own check of the endpoint), answered 2xx
 
     @property
     def body(self) -> dict[str, Any]:
@@ -253,12 +259,29 @@ def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_
     event_type = parsed.get("eventType")
     if not isinstance(event_type, str) or not isinstance(parsed.get("resource"), dict):
         return Verdict(400, "not a service hook event: needs a string 'eventType' and a 'resource' object")
+    if ado_test_delivery(parsed):
+        return Verdict(200, f"test delivery of {event_type!r} received (a sample payload, nothing to sync)",
+                       test=True)
     if event_type not in ADO_EVENTS_ACTED_ON:
         return Verdict(202, f"event type {event_type!r} is not synced; dropped")
     if event_type in ADO_WORK_ITEM_EVENTS and not _work_item_id(parsed["resource"]):
         return Verdict(400, f"{event_type} event has no work item id in 'resource'")
     return _fit(_queue_message("ado", "event_type", event_type, None, text), "ado", "event_type", event_type, None,
                 parsed)
+
+
+def ado_test_delivery(event: Mapping[str, Any]) -> bool:
+    """Whether a service hook delivery is the Test button's sample rather than a real event.
+    Answering it 2xx matters: a 4xx shows the person setting up the hook a failure."""
+    containers = event.get("resourceContainers")
+    collection = containers.get("collection") if isinstance(containers, dict) else None
+    if isinstance(collection, dict) and str(collection.get("id", "")).lower() == ADO_SAMPLE_COLLECTION_ID:
+        return True
+    if str(event.get("subscriptionId", "")) == ADO_UNSAVED_SUBSCRIPTION_ID:
+        return True
+    resource = event.get("resource")
+    return (event.get("eventType") == "workitem.updated" and isinstance(resource, dict)
+            and resource.get("workItemId") == 0 and resource.get("revisedBy") is None)
 
 
 def _work_item_id(resource: dict[str, Any]) -> int | None:

@@ -8,6 +8,7 @@ import json
 import pytest
 from requests.structures import CaseInsensitiveDict
 
+from sandbox.ado.hooks import sample_event
 from shared.intake import check_ado_webhook, check_sentry_webhook, sentry_signature, signature_matches
 from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 
@@ -147,3 +148,23 @@ def test_depth_up_to_the_limit_and_duplicate_keys_are_accepted_as_every_reader_s
     dup = b'{"action":"created","action":"resolved","data":{"issue":{"id":"1"}}}'
     status, _, message = check(dup, sentry_headers(dup))
     assert status == 202 and message["body"]["action"] == json.loads(dup)["action"] == "resolved"
+
+
+@pytest.mark.parametrize("event_type", ["workitem.updated", "workitem.commented", "workitem.deleted",
+                                        "workitem.restored"])
+def test_ado_test_button_samples_are_answered_200_as_test_deliveries_and_not_enqueued(event_type: str) -> None:
+    """The subscription dialog's Test button sends the service's canned sample (work item 0 or a
+    work item of another collection); a 4xx would show the person setting up the hook a failure,
+    and enqueuing it would act on a work item of ours that happens to share the sample's id."""
+    sample = sample_event(event_type)
+    for delivery in (sample, {"subscriptionId": "00000000-0000-0000-0000-000000000000", **sample}):
+        verdict = check_ado_webhook(CaseInsensitiveDict({"X-Hook-Secret": ADO_SECRET}), json.dumps(delivery).encode(),
+                                    ADO_SECRET, 100_000)
+        assert (verdict.status, verdict.test, verdict.message) == (200, True, None)
+        assert "test delivery" in verdict.detail
+
+
+def test_a_real_delivery_is_not_taken_for_a_test() -> None:
+    real = {**UPDATED, "subscriptionId": "5f1c2b9e-1111-4c3a-9d7e-0123456789ab",
+            "resourceContainers": {"collection": {"id": "8f1c2b9e-2222-4c3a-9d7e-0123456789ab"}}}
+    assert ado(real)[0] == 202 and ado(real)[2] is not None

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 from markdown_it import MarkdownIt
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -59,6 +60,7 @@ from sandbox.ado.workitems import (
 from sandbox.core import EmulatorApp, Faults, Webhook, json_response
 
 MAX_BATCH = 200
+TEST_TIMEOUT_S = 10.0
 PROJECTS_PAGE = 100  # Projects - List answers at most this many per call without $top
 SIGN_IN_PAGE = ("<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>"
                 "<body><p>Sign in to continue to Azure DevOps.</p></body></html>")
@@ -103,6 +105,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         self.tokens: dict[str, Identity] = {DEFAULT_TOKEN: BRIDGE}
         self.items: dict[int, WorkItem] = {}
         self.subscriptions: dict[str, hooks.Subscription] = {}
+        self.test_deliveries: list[tuple[dict[str, Any], int | None]] = []  # (payload, status or None)
         self._next_id = 1
         self._next_comment = 1
         self._next_notification = 1
@@ -403,6 +406,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             "Subscriptions_Get": lambda c: hooks.render_subscription(self._subscription(c), self.base_url),
             "Subscriptions_Replace Subscription": self._replace_subscription,
             "Subscriptions_Delete": self._delete_subscription,
+            "Notifications_Create": self._test_notification,
             **self._extra_handlers(),
         }
 
@@ -894,6 +898,37 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
     def _delete_subscription(self, call: Call) -> Response:
         self.subscriptions.pop(self._subscription(call).id)
         return Response(status=204)
+
+    def _test_notification(self, call: Call) -> dict[str, Any]:
+        """The subscription dialog's Test button: deliver the event type's canned sample (never
+        real data unless asked) to the consumer inputs given, and report how the target answered."""
+        body = call.body if isinstance(call.body, dict) else {}
+        details = body.get("details") if isinstance(body.get("details"), dict) else {}
+        sub_id = str(body.get("subscriptionId") or hooks.NO_SUBSCRIPTION).lower()
+        existing = self.subscriptions.get(sub_id)
+        if existing is not None and not details.get("consumerInputs"):
+            target = existing
+        else:
+            target = hooks.parse_subscription(details, sub_id, call.actor, self.now(),
+                                              {p.id for p in self.projects.values()})
+        if call.flag("useRealData"):
+            raise bad_request("Testing with real data is not emulated; test with the sample payload.")
+        payload = hooks.test_envelope(hooks.sample_event(target.event_type), sub_id, self._next_notification)
+        notification_id, self._next_notification = self._next_notification, self._next_notification + 1
+        try:
+            answer = requests.post(target.consumer_inputs["url"], data=hooks.encode(payload),
+                                   headers=hooks.delivery_headers(target), timeout=TEST_TIMEOUT_S)
+            status, result = answer.status_code, "succeeded" if answer.ok else "failed"
+            response = f"HTTP/1.1 {answer.status_code} {answer.reason}"
+        except requests.RequestException as exc:
+            status, result, response = None, "failed", f"{type(exc).__name__}"
+        self.test_deliveries.append((payload, status))
+        return {"id": notification_id, "subscriptionId": sub_id, "eventId": payload["id"],
+                "status": "completed", "result": result, "createdDate": self.now(),
+                "details": {"eventType": target.event_type, "publisherId": target.publisher_id,
+                            "consumerId": target.consumer_id, "consumerActionId": target.consumer_action_id,
+                            "response": response,
+                            "consumerInputs": hooks.render_subscription(target, self.base_url)["consumerInputs"]}}
 
     def set_subscription_status(self, sub_id: str, status: str) -> None:
         """Emulate the service (or a user) disabling/enabling a hook."""

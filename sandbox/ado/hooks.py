@@ -11,6 +11,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +24,8 @@ PIPELINE_EVENTS = {"ms.vss-pipelines.stage-state-changed-event": "pipelines",
                    "ms.vss-pipelines.run-state-changed-event": "pipelines",
                    "ms.vss-release.deployment-completed-event": "rm", "build.complete": "tfs",
                    "git.push": "tfs"}
+SAMPLES = Path(__file__).parent / "samples"
+NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # a Test pressed before the subscription is saved
 STATUSES = ("enabled", "onProbation", "disabledByUser", "disabledBySystem", "disabledByInactiveIdentity")
 DELIVERING = ("enabled", "onProbation")
 
@@ -172,3 +175,16 @@ def envelope(sub: Subscription, notification_id: int, event_type: str, resource:
 
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode("utf-8")
+
+
+def sample_event(event_type: str) -> dict[str, Any]:
+    """The canned payload the service's Test button sends for ``event_type`` (see samples/SOURCE.md)."""
+    path = SAMPLES / f"{event_type}.json"
+    if not path.is_file():
+        raise bad_request(f"There is no sample payload for event type '{event_type}'.")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_envelope(sample: dict[str, Any], subscription_id: str, notification_id: int) -> dict[str, Any]:
+    """A Test delivery: the sample with ``subscriptionId``/``notificationId`` in front, as delivered."""
+    return {"subscriptionId": subscription_id, "notificationId": notification_id, **sample}

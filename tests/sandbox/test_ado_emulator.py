@@ -340,3 +340,28 @@ def test_rate_limit_fault_carries_ado_headers(ado):
                    "X-RateLimit-Reset"):
         assert header in r.headers
     assert r.json()["message"].startswith("TF400733")
+
+
+def test_test_button_sends_the_canned_sample_and_reports_the_answer(ado, receiver):
+    sub = _subscribe(ado, receiver, "workitem.updated", httpHeaders="X-Hook-Secret:abc")
+    r = _session().post(f"{ado.base_url}/_apis/hooks/testnotifications", params={"api-version": "7.1"},
+                        json={"subscriptionId": sub["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["result"] == "succeeded" and r.json()["details"]["consumerInputs"]["httpHeaders"] == \
+        "X-Hook-Secret:********"
+    (hook,) = receiver.received
+    assert hook.headers["X-Hook-Secret"] == "abc"
+    assert hook.body["subscriptionId"] == sub["id"] and hook.body["notificationId"] >= 1
+    assert hook.body["resource"]["workItemId"] == 0 and hook.body["resource"]["revisedBy"] is None
+    assert hook.body["resourceContainers"]["collection"]["id"] == "c12d0eb8-e382-443b-9f9c-c52cba5014c2"
+
+
+def test_test_button_before_saving_uses_the_dialog_inputs_and_reports_a_refusal(ado, receiver):
+    receiver.status = 400
+    details = {"publisherId": "tfs", "eventType": "workitem.commented", "consumerId": "webHooks",
+               "consumerActionId": "httpRequest", "consumerInputs": {"url": f"{receiver.url}/hook"}}
+    r = _session().post(f"{ado.base_url}/_apis/hooks/testnotifications", params={"api-version": "7.1"},
+                        json={"details": details})
+    assert r.status_code == 200 and r.json()["result"] == "failed" and "400" in r.json()["details"]["response"]
+    assert receiver.received[0].body["subscriptionId"] == "00000000-0000-0000-0000-000000000000"
+    assert receiver.received[0].body["resource"]["fields"]["System.History"] == "This is a great new idea"
