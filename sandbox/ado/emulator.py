@@ -265,7 +265,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if len(parts) == 4 and parts[:2] == ["pipelines", "runs"] and parts[3] in ("stage", "complete", "deploy"):
             build_id = int(parts[2])
             if parts[3] == "stage":
-                self.complete_stage(build_id, body["stage"], body.get("result", "succeeded"))
+                self.complete_stage(build_id, body["stage"], body.get("result", "succeeded"), body.get("displayName"))
             elif parts[3] == "complete":
                 self.complete_run(build_id, body.get("result", "succeeded"))
             else:

@@ -18,11 +18,13 @@ from sandbox.ado.pipelines import (
     Build,
     Commit,
     Repository,
+    build_number,
     commit_sha,
     commits_between,
     render_build,
     render_changes,
     render_commit,
+    repositories_resource,
     resolve_version,
     run_resource,
 )
@@ -93,21 +95,34 @@ class PipelineRoutes:
             if sha not in repository.commits:
                 raise ValueError(f"commit {sha!r} is not in repository {repo!r}")
             proj = self.project(project)
-            build = Build(self._next_build, proj.id, proj.name, repository, sha, branch, pipeline, reason, self.now())
+            queued = self.now()
+            today = sum(1 for b in self.builds.values() if b.pipeline == pipeline and b.queue_time[:10] == queued[:10])
+            build = Build(self._next_build, proj.id, proj.name, repository, sha, branch, pipeline, reason, queued,
+                          build_number(queued, today))
             self._next_build += 1
             self.builds[build.id] = build
             return build.id
 
-    def complete_stage(self: Any, build_id: int, stage: str, result: str = "succeeded") -> None:
-        """Fire ms.vss-pipelines.stage-state-changed-event (state completed) for one stage."""
+    def complete_stage(self: Any, build_id: int, stage: str, result: str = "succeeded",
+                       display_name: str | None = None) -> None:
+        """Fire ms.vss-pipelines.stage-state-changed-event (state completed) for one stage.
+
+        ``stage`` is the YAML ``stage:`` identifier (what ``stageNameId`` filters on), shown as
+        ``stage.name``; ``display_name`` its ``displayName:`` (null when the YAML gives none, as in
+        the docs' sample). The stage started when the previous one finished (or the run was
+        queued) and finishes now; both times are in the event."""
         with self._state_lock:
             build = self._build(build_id)
+            started, finished = build.stage_finished or build.queue_time, self.now()
+            build.stage_finished = finished
             resource = {"stage": {"_links": {"web": {"href": f"{self.base_url}/{build.project_id}/_build/results?"
                                                              f"buildId={build.id}"}},
-                                  "id": f"{build.id}-{stage}", "name": stage, "displayName": stage,
-                                  "state": "completed", "result": result},
-                        **run_resource(build, self.base_url)}
-            text = f"Run {build.id} stage {stage} {result}."
+                                  "id": f"{build.id}-{stage}", "name": stage, "displayName": display_name,
+                                  "state": "completed", "result": result, "startTime": started,
+                                  "finishTime": finished},
+                        **run_resource(build, self.base_url),
+                        "repositories": repositories_resource(build, self.base_url)}
+            text = f"Run {build.build_number} stage {display_name or stage} {result}."
             self._fire_pipeline("ms.vss-pipelines.stage-state-changed-event", build, resource, text,
                                 {"pipelineId": "1", "stageNameId": stage, "stageStateId": "Completed",
                                  "stageResultId": result})
@@ -117,9 +132,11 @@ class PipelineRoutes:
         with self._state_lock:
             build = self._build(build_id)
             build.status, build.result, build.finish_time = "completed", result, self.now()
-            text = f"Run {build.id} {result}."
-            self._fire_pipeline("ms.vss-pipelines.run-state-changed-event", build, run_resource(build, self.base_url),
-                                text, {"pipelineId": "1", "runStateId": "Completed", "runResultId": result})
+            text = f"Run {build.build_number} {result}."
+            resource = {**run_resource(build, self.base_url),
+                        "repositories": repositories_resource(build, self.base_url)}
+            self._fire_pipeline("ms.vss-pipelines.run-state-changed-event", build, resource, text,
+                                {"pipelineId": "1", "runStateId": "Completed", "runResultId": result})
 
     def complete_deployment(self: Any, build_id: int, environment: str, status: str = "succeeded") -> None:
         """Fire ms.vss-release.deployment-completed-event for a classic release of this build.

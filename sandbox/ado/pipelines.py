@@ -46,9 +46,11 @@ class Build:
     pipeline: str
     reason: str
     queue_time: str
+    build_number: str = ""  # the run's name: "$(Date:yyyyMMdd).$(Rev:r)" by default, never the id
     status: str = "inProgress"
     result: str | None = None
     finish_time: str | None = None
+    stage_finished: str | None = None  # when the previous stage finished: the next one starts then
 
 
 def commit_sha(parent: str | None, author: Identity, date: str, comment: str) -> str:
@@ -131,7 +133,7 @@ def render_changes(commit: Commit, repo_url: str) -> dict[str, Any]:
 
 def render_build(build: Build, base_url: str) -> dict[str, Any]:
     web = f"{base_url}/{build.project_id}/_build/results?buildId={build.id}"
-    out = {"id": build.id, "buildNumber": f"{build.queue_time[:10].replace('-', '')}.{build.id}",
+    out = {"id": build.id, "buildNumber": build.build_number,
            "status": build.status, "queueTime": build.queue_time, "startTime": build.queue_time,
            "sourceBranch": f"refs/heads/{build.source_branch}", "sourceVersion": build.source_version,
            "reason": build.reason, "definition": {"id": 1, "name": build.pipeline},
@@ -145,8 +147,25 @@ def render_build(build: Build, base_url: str) -> dict[str, Any]:
     return out
 
 
+def build_number(queue_time: str, earlier_today: int) -> str:
+    """The default build number format, ``$(Date:yyyyMMdd).$(Rev:r)``: the day, then 1, 2, 3...
+    (learn.microsoft.com/azure/devops/pipelines/process/run-number)."""
+    return f"{queue_time[:10].replace('-', '')}.{earlier_today + 1}"
+
+
+def repositories_resource(build: Build, base_url: str) -> list[dict[str, Any]]:
+    """``resource.repositories`` of the pipelines events (docs/service-hooks/events.md 2025): the
+    triggering change's author, committer and message, and the repository URL; no commit id."""
+    commit = build.repository.commits[build.source_version]
+    person = _person(commit.author, commit.date)
+    return [{"type": "Git", "change": {"author": person, "committer": person, "message": commit.comment},
+             "url": f"{base_url}/{build.project_id}/_git/{build.repository.name}"}]
+
+
 def run_resource(build: Build, base_url: str) -> dict[str, Any]:
-    """``resource.run`` and ``resource.pipeline`` of the pipelines events."""
+    """``resource.run`` and ``resource.pipeline`` of the pipelines events. ``run.name`` is the build
+    number, not the id; ``run.resources.repositories.self`` names the repository, ref and commit as
+    the Pipelines Runs API does (pipelines 7.1 ``RunResources``)."""
     pipeline_url = f"{base_url}/{build.project_id}/_apis/Pipelines/1"
     run = {"_links": {"self": {"href": f"{pipeline_url}/runs/{build.id}"},
                       "web": {"href": f"{base_url}/{build.project_id}/_build/results?buildId={build.id}"},
@@ -155,5 +174,8 @@ def run_resource(build: Build, base_url: str) -> dict[str, Any]:
            "pipeline": {"url": pipeline_url, "id": 1, "revision": 1, "name": build.pipeline, "folder": "\\"},
            "state": "completed" if build.result else "inProgress", "result": build.result,
            "createdDate": build.queue_time, "finishedDate": build.finish_time,
-           "url": f"{pipeline_url}/runs/{build.id}", "id": build.id, "name": f"{build.id}"}
+           "url": f"{pipeline_url}/runs/{build.id}", "id": build.id, "name": build.build_number,
+           "resources": {"repositories": {"self": {
+               "repository": {"id": build.repository.id, "type": "azureReposGit"},
+               "refName": f"refs/heads/{build.source_branch}", "version": build.source_version}}}}
     return {"run": run, "pipeline": run["pipeline"]}

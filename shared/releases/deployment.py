@@ -5,7 +5,10 @@ Three ADO events can mean "this code reached an environment" (reference §1.6):
   the payload (2022 layout ``resource.environment``, 2025 layout ``resource.deployment``), the build
   behind it only through the Release API.
 - ``ms.vss-pipelines.stage-state-changed-event``: one stage of a YAML run; no environment and no SHA,
-  so the stage is mapped by configuration and the commit read from the build (run id == build id).
+  so the stage is mapped by configuration (by its identifier ``stage.name`` or its ``displayName``,
+  which differ: "Deploy" vs "Deployment Stage") and the commit read from the build (run id ==
+  build id). The stage's ``startTime``/``finishTime`` are the deploy's times; ``run.name`` is the
+  build number, not the id.
 - ``ms.vss-pipelines.run-state-changed-event``: a whole YAML run as one deployment, mapped by the
   pipeline's name.
 Only completed and succeeded deployments act; anything else is a ``Skip`` with its reason. A
@@ -161,13 +164,17 @@ def _pipeline(event: Mapping[str, Any], rules: ReleaseRules, kind: Kind) -> Depl
     run = _required(event, "resource", "run")
     run_id = _int(_required(event, "resource", "run", "id"), f"{event_type}: resource.run.id")
     pipeline = str(_at(event, "resource", "pipeline", "name") or _at(run, "pipeline", "name") or "")
+    started, finished = run.get("createdDate"), run.get("finishedDate")
     if kind == "stage":
         stage = _required(event, "resource", "stage")
         name = str(stage.get("name") or stage.get("displayName") or "")
         if not name:
             raise DeploymentEventError(f"{event_type}: resource.stage.name is missing")
         state, result = _lower(stage.get("state")), _lower(stage.get("result"))
-        what, keys = f"stage {name!r} of run {run_id}", [f"{pipeline}/{name}", name]
+        names = list(dict.fromkeys(n for n in (name, str(stage.get("displayName") or "")) if n))
+        what = f"stage {' / '.join(repr(n) for n in names)} of run {run_id}"
+        keys = [f"{pipeline}/{n}" for n in names] + names
+        started, finished = stage.get("startTime"), stage.get("finishTime")
     else:
         if not pipeline:
             raise DeploymentEventError(f"{event_type}: resource.pipeline.name is missing")
@@ -183,7 +190,5 @@ def _pipeline(event: Mapping[str, Any], rules: ReleaseRules, kind: Kind) -> Depl
         return Skip(f"{what}: {mapped} is not mapped in releases.environments", event_type)
     return Deployment(
         kind=kind, project=_project(event), environment=environment, ado_stage=name, pipeline=pipeline,
-        result=result, url=_at(run, "_links", "web", "href"),
-        started=run.get("createdDate") if kind == "run" else None,
-        finished=(run.get("finishedDate") if kind == "run" else None) or event.get("createdDate"),
-        run_id=run_id, run_name=str(run.get("name") or run_id))
+        result=result, url=_at(run, "_links", "web", "href"), started=started or None,
+        finished=finished or event.get("createdDate"), run_id=run_id, run_name=str(run.get("name") or run_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,33 @@ def test_sentry_cli_lists_the_release_deploys(world: World) -> None:
     assert {env for env, _ in rows} == {"production", "qa"} and len(rows) == 2
     assert all(name.startswith("CI ") and name.endswith(stage) for (_, name), stage in
                zip(sorted(rows), ("deploy_prod", "deploy_qa"), strict=True))
+
+
+def test_stage_mapped_by_its_display_name_and_deploy_times_taken_from_the_event(world: World) -> None:
+    """A YAML stage has an identifier (``stage.name``) and a display name; teams map either. The
+    deploy's start and finish are the stage's own times from the event, not the run's start and
+    the moment the webhook arrived."""
+    world.push(["one"])
+    run = world.ado.queue_run("Shop", "shop-web")
+    world.ado.complete_stage(run, "Build")  # the deploy stage starts when this one finishes
+    world.ado.webhooks.flush()
+    before = len(world.receiver.received)
+    world.ado.complete_stage(run, "Deploy", display_name="Deployment Stage")
+    world.ado.webhooks.flush()
+    event = world.receiver.received[before].body
+    stage, run_json = event["resource"]["stage"], event["resource"]["run"]
+    assert stage["name"] != stage["displayName"] and run_json["name"] != str(run_json["id"])
+    rules = parse_release_rules({"version": "{repo}@{short_sha}", "environments": {"Deployment Stage": "production"},
+                                 "repositories": [{"ado_repository": "shop-web", "sentry_repository": "Shop Web",
+                                                   "sentry_projects": ["backend"]}]})
+    outcome = world.handle(event, rules)
+    assert (outcome.status, outcome.environment) == ("released", "production"), outcome
+    [deploy] = world.sentry_client.list_deploys(outcome.version)
+    assert same_instant(deploy["dateStarted"], stage["startTime"])
+    assert same_instant(deploy["dateFinished"], stage["finishTime"])
+    assert not same_instant(deploy["dateStarted"], world.ado_client.get_build("Shop", run)["startTime"])
+    assert run_json["name"] in deploy["name"]  # the build number, as the team sees the run named
+
+
+def same_instant(a: str, b: str) -> bool:
+    return datetime.fromisoformat(a.replace("Z", "+00:00")) == datetime.fromisoformat(b.replace("Z", "+00:00"))

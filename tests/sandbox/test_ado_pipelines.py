@@ -107,3 +107,24 @@ def test_control_endpoints_push_and_run(ado):
     assert run.status_code == 200
     bad = requests.post(f"{ado.host}/_sandbox/git/push", timeout=10, json={"project": "Shop", "repository": "api"})
     assert bad.status_code == 400 and "commits" in bad.json()["error"]
+
+
+def test_stage_event_carries_the_real_shapes(ado, receiver):
+    """As the service sends them: ``stage.name`` is the identifier and ``displayName`` may differ,
+    the stage has its own start and finish, ``run.name`` is the build number (not the id), and the
+    run's repository and commit are under ``run.resources.repositories.self``."""
+    _subscribe(ado, receiver, "pipelines", "ms.vss-pipelines.stage-state-changed-event", stageNameId="Deploy")
+    [sha] = _push(ado, 1)
+    build_id = ado.queue_run("Shop", "shop-web")
+    ado.complete_stage(build_id, "Build")
+    ado.complete_stage(build_id, "Deploy", display_name="Deployment Stage")
+    ado.webhooks.flush()
+    [hook] = receiver.received
+    resource = hook.body["resource"]
+    stage, run = resource["stage"], resource["run"]
+    assert (stage["name"], stage["displayName"]) == ("Deploy", "Deployment Stage")
+    assert stage["startTime"] < stage["finishTime"] and stage["startTime"] > run["createdDate"]
+    build = _s().get(f"{ado.base_url}/Shop/_apis/build/builds/{build_id}", params={"api-version": "7.1"}).json()
+    assert run["name"] == build["buildNumber"] != str(build_id) and run["id"] == build_id
+    assert run["resources"]["repositories"]["self"]["version"] == sha
+    assert resource["repositories"][0]["change"]["message"] == "change 0\n\nFixes SHOP-0"
