@@ -16,7 +16,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from sandbox.ado.identities import Identity, parse_identity
 from sandbox.ado.locations import resource_locations
 from sandbox.ado.pipeline_routes import PipelineRoutes
 from sandbox.ado.processes import FIELDS, ProcessDef, WorkItemTypeDef, fields_of
+from sandbox.ado.scopes import admits
 from sandbox.ado.seed import BRIDGE, DEFAULT_ORG, DEFAULT_TOKEN, PEOPLE, PROJECTS
 from sandbox.ado.spec import Operation, check_request
 from sandbox.ado.throttling import Meter, Throttling
@@ -96,6 +97,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         self.url_map.add(Rule("/<path:rest>", endpoint=self._route))
         self._state_lock = threading.RLock()
         self.throttle = Meter()  # kept across resets, like the faults
+        self._scopes_of_call = threading.local()  # the scopes of the token authenticating this request
         self.reset_state()
 
     # ----- state -------------------------------------------------------------------------
@@ -103,6 +105,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         self.projects: dict[str, Project] = {p.name.lower(): p for p in PROJECTS}
         self.people: list[Identity] = list(PEOPLE)
         self.tokens: dict[str, Identity] = {DEFAULT_TOKEN: BRIDGE}
+        self.token_scopes: dict[str, frozenset[str] | None] = {DEFAULT_TOKEN: None}  # None: full access
         self.items: dict[int, WorkItem] = {}
         self.subscriptions: dict[str, hooks.Subscription] = {}
         self.test_deliveries: list[tuple[dict[str, Any], int | None]] = []  # (payload, status or None)
@@ -133,13 +136,17 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
                 self.people.append(ident)
         return ident
 
-    def add_token(self, token: str, identity: str) -> Identity:
-        """Register a PAT/bearer token that authenticates as ``identity`` (added as a member)."""
+    def add_token(self, token: str, identity: str, scopes: Iterable[str] | None = None) -> Identity:
+        """Register a PAT/bearer token that authenticates as ``identity`` (added as a member), with
+        the PAT scopes it was created with (``vso.work_write``, ``vso.code``...; None: full access)."""
         if not token:
             raise ValueError("token must not be empty")
+        if scopes is not None and (isinstance(scopes, str) or not all(isinstance(x, str) for x in scopes)):
+            raise ValueError("scopes must be a list of scope names such as 'vso.work_write'")
         ident = self.add_identity(identity)
         with self._state_lock:
             self.tokens[token] = ident
+            self.token_scopes[token] = None if scopes is None else frozenset(scopes)
         return ident
 
     def project(self, name_or_id: str | None) -> Project:
@@ -252,7 +259,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if parts == ["identities"]:
             return {"identity": self.add_identity(body.get("identity", "")).distinct()}
         if parts == ["tokens"]:
-            return {"identity": self.add_token(body.get("token", ""), body.get("identity", "")).distinct()}
+            return {"identity": self.add_token(body.get("token", ""), body.get("identity", ""),
+                                               body.get("scopes")).distinct()}
         return self._extra_control(parts, body)
 
     def _extra_control(self, parts: list[str], body: dict[str, Any]) -> Any:
@@ -275,6 +283,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     # ----- HTTP shell --------------------------------------------------------------------
     def _authenticate(self, request: Request) -> Identity | None:
+        self._scopes_of_call.scopes = frozenset()  # no token, no scope, until one is recognised
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         token = ""
@@ -291,6 +300,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         for known, ident in list(self.tokens.items()):
             if hmac.compare_digest(known.encode(), token.encode()):
                 found = ident
+                self._scopes_of_call.scopes = self.token_scopes.get(known)
         return found
 
     def _route(self, request: Request, rest: str) -> Response:
@@ -357,6 +367,9 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             if key == "PatchOperationFailedException" and kind == key:
                 message = f"You must pass a valid patch document in the body of the request. {message}"
             raise AdoError(400, kind, message)
+        if not admits(self._scopes_of_call.scopes, op.scopes):
+            raise AdoError(401, "UnauthorizedRequestException",
+                           f"TF400813: The user '{actor.id}' is not authorized to access this resource.")
         values = {k: v for k, v in op.pattern.match(request.path).groupdict().items() if v is not None}  # type: ignore[union-attr]
         call = Call(request, actor, op, values, {k.lower(): v for k, v in query.items()}, body)
         handler = self._handlers().get(op.operation_id)

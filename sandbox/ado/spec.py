@@ -44,6 +44,7 @@ class Operation:
     consumes: tuple[str, ...]
     selector: tuple[str, ...]  # query params an x-ms-paths variant is selected by
     definitions_key: str
+    scopes: tuple[str, ...] = ()  # OAuth/PAT scopes the spec lists for it, any one of which will do
 
     @property
     def preview_only(self) -> bool:
@@ -123,9 +124,10 @@ def _load() -> tuple[tuple[Operation, ...], dict[str, dict[str, Any]]]:
                 if method == "parameters":
                     continue
                 params = _resolve_params(op, doc.get("parameters", {}))
+                scopes = tuple(s for req in op.get("security") or () for s in req.get("oauth2") or ())
                 ops.append(Operation(method.upper(), template, op.get("operationId", raw), _compile(
                     template, params), tuple(params), tuple(op.get("consumes") or ("application/json",)),
-                    selector, name))
+                    selector, name, scopes))
     return tuple(ops), definitions
 
 

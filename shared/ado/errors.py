@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from shared.ado.scopes import needed_scope
+
 STALE_TYPE_KEYS = frozenset({"TestPatchOperationFailedException", "WorkItemRevisionMismatchException"})
 FIELD_TYPE_KEYS = frozenset({"RuleValidationException", "WorkItemFieldInvalidException",
                              "WorkItemFieldInvalidTreeNameException", "InvalidPatchFieldNameException"})
@@ -35,7 +37,15 @@ class AdoError(Exception):
 
 
 class AdoAuthError(AdoError):
-    """Credentials missing, wrong or expired (401, a 203/HTML sign-in page, a failed token grant)."""
+    """Credentials missing, wrong or expired (401, a 203/HTML sign-in page, a failed token grant),
+    or a valid PAT without the call's scope: ADO answers both with the same 401. ``scope`` is the
+    scope the refused call needs, when known."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **kwargs: Any) -> None:
+        if scope:
+            message = f"{message} (a PAT needs scope {scope} for this call)"
+        super().__init__(message, **kwargs)
+        self.scope = scope
 
 
 class AdoPermissionDenied(AdoError):
@@ -116,7 +126,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: str, meth
     common: dict[str, Any] = {"status": status, "type_key": type_key,
                               "activity_id": request_id(headers), "method": method, "path": path}
     if status == 401:
-        return AdoAuthError(message, **common)
+        return AdoAuthError(message, scope=needed_scope(method, path), **common)
     if status == 403:
         return AdoPermissionDenied(message, **common)
     if status in (409, 412) or type_key in STALE_TYPE_KEYS:

@@ -16,7 +16,7 @@ from sandbox.ado.testing import running_ado
 from sandbox.ado.throttling import Meter, Throttling
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
-from shared.ado.errors import AdoRateLimited
+from shared.ado.errors import AdoAuthError, AdoRateLimited
 from shared.intake import ADO_SECRET_HEADER
 from shared.setup.subscriptions import ensure_subscriptions
 from shared.transport import RetryPolicy
@@ -127,3 +127,17 @@ def test_subscriptions_read_back_masked_are_kept_not_replaced_on_every_run(ado: 
     assert [e["method"] for e in ado.journal.entries() if "/hooks/" in e["path"]] == ["GET"]
     stored = next(iter(ado.subscriptions.values()))
     assert f"{ADO_SECRET_HEADER}:{secret}" in stored.consumer_inputs["httpHeaders"]  # still delivered in full
+
+
+def test_a_write_refused_for_a_missing_scope_names_the_scope_it_needed(ado: AdoEmulator) -> None:
+    """ADO's 401 names no scope; the client names the one the refused call needed, so the sync's
+    log line and `check` say what to add to the PAT."""
+    ado.add_token("read-only-pat", "Sentry Bridge <sentry-bridge@contoso.com>", ["vso.work", "vso.project"])
+    client = AdoClient(ado.base_url, PatAuth("read-only-pat"), policy=FAST, metadata=MetadataCache())
+    assert client.projects() and client.work_item_types("Shop")  # reads are admitted
+    with pytest.raises(AdoAuthError) as refused:
+        client.create_work_item("Shop", "Bug", [{"op": "add", "path": "/fields/System.Title", "value": "x"}])
+    assert refused.value.status == 401 and refused.value.scope == "vso.work_write"
+    assert "vso.work_write" in str(refused.value)
+    with pytest.raises(AdoAuthError, match=r"vso\.build"):
+        client.get_build("Shop", 1)

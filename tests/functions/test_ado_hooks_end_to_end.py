@@ -36,3 +36,15 @@ def test_the_hook_test_button_is_answered_2xx_and_logged_as_a_test_delivery(stac
     assert [status for _, status in stack.ado.test_deliveries] == [200] * len(subs)
     assert sum("test delivery" in r.getMessage() for r in caplog.records) == len(subs)
     assert writes(stack) == before and stack.host.poison == {}
+
+
+def test_a_pat_without_work_write_fails_the_sync_naming_the_scope(stack: SandboxStack, caplog) -> None:
+    """The bridge's PAT can read work items but not write them: Azure DevOps answers the create
+    with a bare 401, and the sync's failure log says which scope the refused write needed."""
+    stack.ado.token_scopes[seed_ado.DEFAULT_TOKEN] = frozenset({"vso.work", "vso.project", "vso.code", "vso.build"})
+    with caplog.at_level("WARNING"):
+        stack.sentry.new_error("backend", "KeyError", "boom")
+        stack.settle()
+    assert stack.ado.items == {}  # nothing was created
+    refused = [r for r in caplog.records if r.exc_info and "vso.work_write" in str(r.exc_info[1])]
+    assert refused, [r.getMessage() for r in caplog.records]

@@ -365,3 +365,27 @@ def test_test_button_before_saving_uses_the_dialog_inputs_and_reports_a_refusal(
     assert r.status_code == 200 and r.json()["result"] == "failed" and "400" in r.json()["details"]["response"]
     assert receiver.received[0].body["subscriptionId"] == "00000000-0000-0000-0000-000000000000"
     assert receiver.received[0].body["resource"]["fields"]["System.History"] == "This is a great new idea"
+
+
+def test_a_pat_without_the_scope_is_refused_with_401_tf400813(ado):
+    """Azure DevOps refuses a valid token lacking an operation's scope (per the spec's security)
+    with the same 401 TF400813 as a wrong token, naming no scope; a broader scope includes the
+    narrower one (vso.work_write admits reads)."""
+    ado.add_token("read-only", "Reader <reader@contoso.com>", ["vso.work"])
+    ado.add_token("read-write", "Writer <writer@contoso.com>", ["vso.work_write"])
+    ado.add_token("code-only", "Coder <coder@contoso.com>", ["vso.code"])
+    item = _create(ado)
+    assert _session("read-only").get(f"{ado.base_url}/_apis/wit/workitems/{item['id']}",
+                                     params={"api-version": "7.1"}).status_code == 200
+    refused = _session("read-only").patch(f"{ado.base_url}/_apis/wit/workitems/{item['id']}",
+                                          params={"api-version": "7.1"}, headers={"Content-Type": PATCH_JSON},
+                                          data=json.dumps([{"op": "add", "path": "/fields/System.Title",
+                                                            "value": "x"}]))
+    assert refused.status_code == 401 and refused.json()["typeKey"] == "UnauthorizedRequestException"
+    assert refused.json()["message"].startswith("TF400813") and "scope" not in refused.json()["message"]
+    assert ado.work_item(item["id"]).current.fields["System.Title"] == "Crash in checkout"  # nothing changed
+    _create(ado, session=_session("read-write"))
+    assert _session("code-only").get(f"{ado.base_url}/_apis/wit/workitems/{item['id']}",
+                                     params={"api-version": "7.1"}).status_code == 401
+    assert _session("code-only").get(f"{ado.base_url}/_apis/hooks/subscriptions",
+                                     params={"api-version": "7.1"}).status_code == 200  # vso.code admits hooks
