@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.ado.emulator import AdoEmulator
+from sandbox.ado.identities import Identity
+from sandbox.ado.server import domain_account
 from sandbox.core import Faults, RunningServer
 from sandbox.local_host import LocalHost
 from sandbox.sentry import seed as sentry_seed
@@ -115,15 +117,39 @@ def subscribe_ado_hooks(org_url: str, webhook_url: str, projects: list[str]) -> 
                                "resourceDetailsToSend": "all"}})
 
 
+def server_sync_config(sync_config: Path, workdir: str) -> Path:
+    """The sync rules for an Azure DevOps Server collection: the same, with each ``[identities]``
+    entry naming the person's domain account (``ava@contoso.com`` -> ``CONTOSO\\ava``), as a
+    Server deployment's table must, since its accounts have no email."""
+    import tomllib
+
+    rules = tomllib.loads(sync_config.read_text(encoding="utf-8"))
+    lines = []
+    for line in sync_config.read_text(encoding="utf-8").splitlines():
+        for email, unique in (rules.get("identities") or {}).items():
+            if line.strip().startswith(f'"{email}"'):
+                account = domain_account(Identity("", unique)).unique_name.replace("\\", "\\\\")
+                line = f'"{email}" = "{account}"'
+        lines.append(line)
+    path = Path(workdir) / "server-sync.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @contextmanager
 def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_CONFIG,
                   with_host: bool = True, faults: Faults | None = None,
-                  projects: tuple[str, ...] = ("Shop", "Basic"), app_port: int = 0) -> Iterator[SandboxStack]:
-    """Start the emulators (and the local host with the real function app), wired together."""
+                  projects: tuple[str, ...] = ("Shop", "Basic"), app_port: int = 0,
+                  ado_server: bool = False) -> Iterator[SandboxStack]:
+    """Start the emulators (and the local host with the real function app), wired together.
+    ``ado_server``: Azure DevOps Server 2022.1 (collection URL, domain accounts, HTML, German
+    state names) instead of Services; the identity table is rewritten to domain accounts."""
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     workdir = workdir or (tmp.name if tmp else ".")
     sentry, sentry_server = serve_sentry(SentryEmulator(faults=faults))
-    ado = AdoEmulator("contoso", faults=faults)
+    ado = AdoEmulator(faults=faults, server=True) if ado_server else AdoEmulator("contoso", faults=faults)
+    if ado_server:
+        sync_config = server_sync_config(sync_config, workdir)
     ado_server = RunningServer(ado)
     ado.host = ado_server.url
     host = host_server = None

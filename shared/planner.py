@@ -98,6 +98,12 @@ class Remote:
     installation_uuid: str | None = None
     sentry_members: tuple[SentryMember, ...] = ()
     ado_identities: tuple[AdoIdentity, ...] = ()
+    ado_hosted: bool | None = None  # Services (True) or Server (False), as the service said it is
+
+
+def _ado_is_services(config: Config, remote: Remote) -> bool:
+    """What the service says it is (connectionData ``deploymentType``) over what its URL suggests."""
+    return config.settings.ado_is_services if remote.ado_hosted is None else remote.ado_hosted
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -256,7 +262,7 @@ def _create(issue: Mapping[str, Any], target: Target, link: Link | None, event: 
     try:
         status = states.sentry_status(issue.get("status", "unresolved"))
         ops = create_ops(issue, remote.latest_event, target, config.rules, remote.type_fields,
-                         config.settings.ado_is_services, url, note)
+                         _ado_is_services(config, remote), url, note)
     except ValueError as exc:
         return [Skip(f"{what}: cannot build the work item: {exc}")]
     assignee = sentry_to_ado(issue.get("assignedTo"), config.rules.identities, remote.sentry_members,
@@ -455,7 +461,7 @@ def _comment_created(event: Event, link: Link | None, remote: Remote, config: Co
     if not isinstance(text, str) or not text.strip():
         return [Skip(f"{what}: empty comment")]
     author = (event.body.get("actor") or {}).get("name")
-    comment = comments.to_ado(author, text, config.settings.ado_is_services)
+    comment = comments.to_ado(author, text, _ado_is_services(config, remote))
     return [AddAdoComment(link.ado_project, link.work_item_id or 0, comment.text, comment.markdown, source_id)]
 
 

@@ -52,7 +52,7 @@ class Syncer:
         self.ado = ado
         self.sentry = sentry
         self.clients = {"ado": ado, "sentry": sentry}
-        self._bridge_identity: str | None = None
+        self._connection_facts: dict[str, Any] | None = None
         self._cache_locks: dict[str, threading.Lock] = {}
         self._cache_locks_guard = threading.Lock()
 
@@ -107,8 +107,9 @@ class Syncer:
                 issue: dict[str, Any] | None) -> Remote:
         s = self.config.settings
         base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
-        if event.kind.startswith("comment."):
-            return base  # comments need nothing fetched: the link says where they go
+        if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
+            carried = event.kind == "comment.created" and link is not None and link.is_linked
+            return replace(base, ado_hosted=self._ado_hosted()) if carried else base
         linked = link is not None and link.is_linked
         creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
@@ -128,6 +129,8 @@ class Syncer:
             remote = replace(remote, sentry_members=self._sentry_members())
         if not linked and creating and issue_id:
             remote = replace(remote, latest_event=self._latest_event(issue_id))
+        if event.source == SENTRY and creating:
+            remote = replace(remote, ado_hosted=self._ado_hosted())  # Markdown or HTML on ADO
         return remote
 
     @staticmethod
@@ -175,15 +178,26 @@ class Syncer:
         raw = self.cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
         return state_map.parse_states(raw)
 
-    def _bridge(self) -> str | None:
-        """The identity our ADO writes carry (``revisedBy``), to recognise their echoes."""
-        if self._bridge_identity is None:
-            def load() -> str | None:
-                user = self.ado.connection_data().get("authenticatedUser") or {}
-                return ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
+    def _connection(self) -> dict[str, Any]:
+        """Who we are on ADO and what ADO is, from one cached connectionData call: the identity our
+        writes carry (``revisedBy``, to recognise their echoes) and ``deploymentType`` (``hosted``
+        is Services, ``onPremises`` Server: Markdown or HTML)."""
+        if self._connection_facts is None:
+            def load() -> dict[str, Any]:
+                data = self.ado.connection_data()
+                user = data.get("authenticatedUser") or {}
+                identity = ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
                     user.get("providerDisplayName")
-            self._bridge_identity = self.cached("identity", self.config.settings.ado_org_url, load)
-        return self._bridge_identity
+                return {"identity": identity, "deployment": data.get("deploymentType")}
+            self._connection_facts = self.cached("connection", self.config.settings.ado_org_url, load)
+        return self._connection_facts
+
+    def _bridge(self) -> str | None:
+        return self._connection().get("identity")
+
+    def _ado_hosted(self) -> bool | None:
+        deployment = str(self._connection().get("deployment") or "").lower()
+        return {"hosted": True, "onpremises": False}.get(deployment)
 
     def _sentry_members(self) -> tuple[SentryMember, ...]:
         def load() -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.ado import hooks, patch, wiql
+from sandbox.ado import server as ado_server
 from sandbox.ado.errors import (
     AdoError,
     bad_request,
@@ -88,10 +89,13 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     service = "ado"
 
-    def __init__(self, org: str = DEFAULT_ORG, faults: Faults | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, org: str | None = None, faults: Faults | None = None,
+                 clock: Callable[[], datetime] | None = None, server: bool = False) -> None:
+        """``server``: behave as Azure DevOps Server 2022.1 instead of Services (see ``server``):
+        ``org`` is then the collection (default ``DefaultCollection``) under ``/tfs``."""
         super().__init__(faults)
-        self.org = org
+        self.server = server
+        self.org = org or (ado_server.COLLECTION if server else DEFAULT_ORG)
         self.host = "http://ado.sandbox.invalid"  # replaced by the first request's host
         self._clock = clock or (lambda: datetime.now(UTC))
         self.url_map.add(Rule("/<path:rest>", endpoint=self._route))
@@ -102,9 +106,11 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     # ----- state -------------------------------------------------------------------------
     def reset_state(self) -> None:
-        self.projects: dict[str, Project] = {p.name.lower(): p for p in PROJECTS}
-        self.people: list[Identity] = list(PEOPLE)
-        self.tokens: dict[str, Identity] = {DEFAULT_TOKEN: BRIDGE}
+        projects = ado_server.SERVER_PROJECTS if self.server else PROJECTS
+        self.projects: dict[str, Project] = {p.name.lower(): p for p in projects}
+        self.people: list[Identity] = list(ado_server.SERVER_PEOPLE if self.server else PEOPLE)
+        self.bridge = ado_server.SERVER_BRIDGE if self.server else BRIDGE
+        self.tokens: dict[str, Identity] = {DEFAULT_TOKEN: self.bridge}
         self.token_scopes: dict[str, frozenset[str] | None] = {DEFAULT_TOKEN: None}  # None: full access
         self.items: dict[int, WorkItem] = {}
         self.subscriptions: dict[str, hooks.Subscription] = {}
@@ -120,7 +126,9 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     @property
     def base_url(self) -> str:
-        return f"{self.host}/{self.org}"
+        """The organization URL (Services) or the collection URL (Server), as clients configure it."""
+        prefix = ado_server.VIRTUAL_DIRECTORY if self.server else ""
+        return f"{self.host}{prefix}/{self.org}"
 
     def now(self) -> str:
         """Strictly increasing UTC timestamps, so ChangedDate orders revisions as on the service."""
@@ -346,10 +354,15 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             body = json.loads(raw) if raw else None
         except ValueError:
             raise bad_request("The request body is not valid JSON.") from None
-        if request.method != "OPTIONS" and "api-version" not in query and "_apis" in request.path \
-                and not request.path.lower().endswith(("/connectiondata", "/resourceareas")):
+        path = request.path
+        if self.server:
+            if not path.lower().startswith(ado_server.VIRTUAL_DIRECTORY + "/"):
+                raise AdoError(404, "VssResourceNotFoundException", f"No collection at {path}.")
+            path = path[len(ado_server.VIRTUAL_DIRECTORY):]
+        if request.method != "OPTIONS" and "api-version" not in query and "_apis" in path \
+                and not path.lower().endswith(("/connectiondata", "/resourceareas")):
             raise missing_api_version(request.method)
-        op, problems = check_request(request.method, request.path, query, request.content_type, body)
+        op, problems = check_request(request.method, path, query, request.content_type, body)
         for kind, status in (("route", 404), ("method", 405)):
             if problems and problems[0].kind == kind:
                 raise AdoError(status, "VssResourceNotFoundException" if status == 404 else
@@ -370,7 +383,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if not admits(self._scopes_of_call.scopes, op.scopes):
             raise AdoError(401, "UnauthorizedRequestException",
                            f"TF400813: The user '{actor.id}' is not authorized to access this resource.")
-        values = {k: v for k, v in op.pattern.match(request.path).groupdict().items() if v is not None}  # type: ignore[union-attr]
+        values = {k: v for k, v in op.pattern.match(path).groupdict().items() if v is not None}  # type: ignore[union-attr]
         call = Call(request, actor, op, values, {k.lower(): v for k, v in query.items()}, body)
         handler = self._handlers().get(op.operation_id)
         if handler is None:
@@ -439,7 +452,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
                 "resourceVersion": 2, "metaTypeId": 0}
         return {"authenticatedUser": user, "authorizedUser": user,
                 "instanceId": "00000000-0000-0000-0000-0000000000a1",
-                "deploymentId": "00000000-0000-0000-0000-0000000000a2", "deploymentType": "hosted",
+                "deploymentId": "00000000-0000-0000-0000-0000000000a2",
+                "deploymentType": "onPremises" if self.server else "hosted",
                 "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
                                         "defaultAccessMappingMoniker": "PublicAccessMapping",
                                         "lastChangeId": 1, "lastChangeId64": 1}}
@@ -462,7 +476,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     def add_project(self, name: str, process: str = "Agile") -> Project:
         """A new project on one of the seeded processes (``Agile``, ``Basic``, ``Scrum``...)."""
-        by_process = {p.process.name.lower(): p.process for p in PROJECTS}
+        processes = ado_server.PROCESSES.values() if self.server else (p.process for p in PROJECTS)
+        by_process = {p.name.lower(): p for p in processes}
         if process.lower() not in by_process:
             raise ValueError(f"process must be one of {', '.join(sorted(by_process))}, got {process!r}")
         with self._state_lock:
@@ -564,7 +579,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
     # ----- work items ----------------------------------------------------------------------
     def _context(self, project: Project, wit: WorkItemTypeDef, rev: int | None, bypass: bool) -> patch.PatchContext:
         return patch.PatchContext(wit, project.area_paths(), project.iteration_paths(), tuple(self.people), rev,
-                                  bypass)
+                                  bypass, markdown=not self.server)
 
     def create_work_item(self, project: str, type_name: str, ops: list[dict[str, Any]], actor: Identity,
                          validate_only: bool = False, bypass_rules: bool = False,
@@ -846,6 +861,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     def _add_comment(self, call: Call) -> dict[str, Any]:
         fmt = call.query.get("format", "html").lower()
+        if self.server:
+            fmt = "html"  # Server has no Markdown comments: the parameter is ignored, the text kept as HTML
         comment = self.add_comment(int(call.values["workItemId"]), (call.body or {}).get("text", ""), call.actor, fmt)
         return self._render_comment(self.work_item(comment.work_item_id), comment, call)
 
@@ -954,9 +971,12 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             sub.status = status
 
     def _containers(self, project_id: str) -> dict[str, Any]:
+        """Services name the collection and the account (organization); Server the collection
+        and the server (docs/service-hooks/events.md, "Resource containers")."""
         base = self.base_url + "/"
-        return {"collection": {"id": "00000000-0000-0000-0000-0000000000c1", "baseUrl": base},
-                "account": {"id": "00000000-0000-0000-0000-0000000000a1", "baseUrl": base},
+        outer = ({"server": {"id": "00000000-0000-0000-0000-0000000000b1", "baseUrl": f"{self.host}/tfs/"}}
+                 if self.server else {"account": {"id": "00000000-0000-0000-0000-0000000000a1", "baseUrl": base}})
+        return {"collection": {"id": "00000000-0000-0000-0000-0000000000c1", "baseUrl": base}, **outer,
                 "project": {"id": project_id, "baseUrl": base}}
 
     def _hook_resource(self, item: WorkItem, event: str, actor: Identity, prev: Revision | None,

@@ -37,6 +37,7 @@ class PatchContext:
     people: tuple[Identity, ...]
     rev: int | None  # None while creating
     bypass_rules: bool = False
+    markdown: bool = True  # Services knows /multilineFieldsFormat; Server does not
 
 
 @dataclass
@@ -198,7 +199,7 @@ def apply_patch(ops: Any, draft: WorkItemDraft, ctx: PatchContext) -> WorkItemDr
             _set_field(out, verb, path[len("/fields/"):], value, ctx)
         elif path.startswith("/relations/"):
             _patch_relation(out, verb, path[len("/relations/"):], value)
-        elif path.startswith("/multilineFieldsFormat/"):
+        elif path.startswith("/multilineFieldsFormat/") and ctx.markdown:
             fmt = str(value).lower()
             if fmt not in ("markdown", "html"):
                 raise invalid_patch(f"multilineFieldsFormat must be Markdown or Html, got {value!r}.")

@@ -389,3 +389,41 @@ def test_a_pat_without_the_scope_is_refused_with_401_tf400813(ado):
                                      params={"api-version": "7.1"}).status_code == 401
     assert _session("code-only").get(f"{ado.base_url}/_apis/hooks/subscriptions",
                                      params={"api-version": "7.1"}).status_code == 200  # vso.code admits hooks
+
+
+def test_server_mode_is_a_collection_with_domain_accounts_html_and_localized_states(receiver):
+    from sandbox.ado.emulator import AdoEmulator
+    from sandbox.core import RunningServer
+
+    ado = AdoEmulator(server=True)
+    server = RunningServer(ado)
+    ado.host = server.url
+    try:
+        assert ado.base_url == f"{server.url}/tfs/DefaultCollection"
+        me = _session().get(f"{ado.base_url}/_apis/connectionData").json()
+        assert me["deploymentType"] == "onPremises"
+        assert me["authenticatedUser"]["properties"]["Account"]["$value"] == "CONTOSO\\sentry-bridge"
+        states = _session().get(f"{ado.base_url}/Shop/_apis/wit/workitemtypes/Bug/states",
+                                params={"api-version": "7.1"}).json()["value"]
+        assert [(s["name"], s["category"]) for s in states] == [
+            ("Neu", "Proposed"), ("Aktiv", "InProgress"), ("Gelöst", "Resolved"), ("Geschlossen", "Completed")]
+        markdown = [{"op": "add", "path": "/fields/System.Title", "value": "x"},
+                    {"op": "add", "path": "/multilineFieldsFormat/Microsoft.VSTS.TCM.ReproSteps", "value": "Markdown"}]
+        refused = _session().post(f"{ado.base_url}/Shop/_apis/wit/workitems/$Bug", params={"api-version": "7.1"},
+                                  data=json.dumps(markdown), headers={"Content-Type": PATCH_JSON})
+        assert refused.status_code == 400 and "multilineFieldsFormat" in refused.json()["message"]
+        item = _create(ado, extra=[{"op": "add", "path": "/fields/System.AssignedTo", "value": "CONTOSO\\ava"}])
+        assert item["fields"]["System.AssignedTo"]["uniqueName"] == "CONTOSO\\ava"
+        r = _session().post(f"{ado.base_url}/Shop/_apis/wit/workItems/{item['id']}/comments",
+                            params={"api-version": "7.1-preview.4", "format": "markdown"}, json={"text": "**hi**"})
+        assert r.status_code == 200 and ado.work_item(item["id"]).comments[0].format == "html"
+        _subscribe(ado, receiver, "workitem.updated")
+        ado.act_update(item["id"], {"System.State": "Aktiv"}, as_="Jamal Hartnett <CONTOSO\\jamal>")
+        ado.webhooks.flush()
+        hook = receiver.received[-1].body
+        assert hook["resource"]["revisedBy"]["name"] == "Jamal Hartnett <CONTOSO\\jamal>"
+        assert set(hook["resourceContainers"]) == {"collection", "server", "project"}
+        assert _session().get(f"{server.url}/DefaultCollection/_apis/projects",
+                              params={"api-version": "7.1"}).status_code == 404  # only under /tfs
+    finally:
+        server.stop()

@@ -1,0 +1,102 @@
+"""Sync, assignment, comments and reconcile through the real function app against both Azure
+DevOps flavours: Services (organization URL, email accounts, Markdown) and Server 2022.1 (a
+``/tfs/DefaultCollection`` collection URL, ``DOMAIN\\user`` accounts with no email, HTML only, German
+state names). The app learns which one it talks to from connectionData, not from the URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.core import Faults
+from sandbox.stack import SandboxStack, sandbox_stack
+from shared.runtime import runtime
+
+PEOPLE = {  # Sentry member -> (ADO account on Services, on Server)
+    "alice@example.com": ("Ava Chen <ava@contoso.com>", "Ava Chen <CONTOSO\\ava>"),
+    "bob@example.com": ("Jamal Hartnett <jamal@contoso.com>", "Jamal Hartnett <CONTOSO\\jamal>"),
+}
+
+
+@pytest.fixture(params=["services", "server"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SandboxStack]:
+    with sandbox_stack(workdir=str(tmp_path), ado_server=request.param == "server") as s:
+        yield s
+
+
+def ado_person(stack: SandboxStack, sentry_email: str) -> str:
+    return PEOPLE[sentry_email][1 if stack.ado.server else 0]
+
+
+def linked(stack: SandboxStack) -> tuple[str, int]:
+    issue = stack.sentry.new_error("backend", "KeyError", "both flavours")["issue"]
+    stack.settle()
+    link = runtime().store.get_by_issue("acme", issue["id"])
+    assert link is not None and link.is_linked, stack.host.poison
+    return issue["id"], link.work_item_id
+
+
+def test_the_work_item_body_is_markdown_on_services_and_html_on_server(stack: SandboxStack) -> None:
+    _, wid = linked(stack)
+    item = stack.ado.work_item(wid)
+    assert stack.ado.base_url.endswith("/tfs/DefaultCollection" if stack.ado.server else "/contoso")
+    repro = item.current.fields["Microsoft.VSTS.TCM.ReproSteps"]
+    if stack.ado.server:
+        assert item.current.formats == {} and repro.lstrip().startswith("<")
+    else:
+        assert item.current.formats == {"Microsoft.VSTS.TCM.ReproSteps": "markdown"} and "**" in repro
+    assert item.current.fields["System.State"] == ("Neu" if stack.ado.server else "New")
+
+
+def test_status_round_trip_by_category_whatever_the_state_is_called(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    stack.sentry.act("alice@example.com", issue_id, {"status": "resolved"})
+    stack.settle()
+    assert stack.ado.work_item(wid).current.fields["System.State"] == ("Geschlossen" if stack.ado.server else "Closed")
+    active = "Aktiv" if stack.ado.server else "Active"
+    stack.ado.act_update(wid, {"System.State": active}, as_=ado_person(stack, "alice@example.com"))
+    stack.settle()
+    assert runtime().sentry.get_issue(issue_id)["status"] == "unresolved"
+    assert stack.host.poison == {}
+
+
+def test_assignment_both_ways_maps_email_to_the_account_form(stack: SandboxStack) -> None:
+    """Sentry emails map to ADO accounts through [identities]: emails on Services, domain accounts
+    on Server, where identities have no email at all."""
+    issue_id, wid = linked(stack)
+    stack.sentry.act("alice@example.com", issue_id, {"assignedTo": "alice@example.com"})
+    stack.settle()
+    assigned = stack.ado.work_item(wid).current.fields["System.AssignedTo"]
+    assert assigned.distinct() == ado_person(stack, "alice@example.com")
+    jamal = ado_person(stack, "bob@example.com")
+    stack.ado.act_update(wid, {"System.AssignedTo": jamal}, as_=jamal)
+    stack.settle()
+    issue = runtime().sentry.get_issue(issue_id)
+    assert (issue.get("assignedTo") or {}).get("email") == "bob@example.com"
+    assert stack.host.poison == {}
+
+
+def test_a_sentry_comment_is_markdown_on_services_and_html_on_server(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    stack.sentry.comment("alice@example.com", issue_id, "Looks like **cart** again")
+    stack.settle()
+    [comment] = stack.ado.work_item(wid).comments
+    if stack.ado.server:
+        assert comment.format == "html" and "<strong>cart</strong>" in comment.text
+    else:
+        assert comment.format == "markdown" and "**cart**" in comment.text
+
+
+def test_reconcile_repairs_a_lost_webhook(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    stack.ado.set_faults(Faults(webhook_drop_rate=1.0))
+    closed = "Geschlossen" if stack.ado.server else "Closed"
+    stack.ado.act_update(wid, {"System.State": closed}, as_=ado_person(stack, "alice@example.com"))
+    stack.settle()
+    stack.ado.set_faults(Faults())
+    assert runtime().sentry.get_issue(issue_id)["status"] == "unresolved"  # the webhook was lost
+    assert requests.post(f"{stack.app_url}/admin/timers/reconcile", timeout=60).status_code == 200
+    assert runtime().sentry.get_issue(issue_id)["status"] == "resolved"
