@@ -32,6 +32,18 @@ log = logging.getLogger(__name__)
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
 
 
+class HostQueueMessage(func.QueueMessage):
+    """A queue message as the worker hands it over: with how many times it has been dequeued."""
+
+    def __init__(self, *, id: str, body: bytes, dequeue_count: int) -> None:
+        super().__init__(id=id, body=body)
+        self._dequeue_count = dequeue_count
+
+    @property
+    def dequeue_count(self) -> int:
+        return self._dequeue_count
+
+
 class OutBinding(func.Out):
     """The value a function sets on an output binding."""
 
@@ -118,8 +130,8 @@ class LocalHost:
         while True:
             message, dequeue_count = q.get()
             try:
-                self._invoke(entry, {entry.trigger["name"]: func.QueueMessage(
-                    id=uuid.uuid4().hex, body=message.encode("utf-8"))})
+                self._invoke(entry, {entry.trigger["name"]: HostQueueMessage(
+                    id=uuid.uuid4().hex, body=message.encode("utf-8"), dequeue_count=dequeue_count)})
             except Exception:
                 if dequeue_count >= self.max_dequeue_count:
                     log.exception("%s: message failed %d times; moved to %s-poison", entry.name,

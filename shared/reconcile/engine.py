@@ -11,11 +11,14 @@ what makes the sync trustworthy. One run:
    webhook the lost delivery would have carried (ADO's first: it is judged by revision, which our
    write for Sentry's change would advance), and lets the sync engine plan and apply it, with
    bounded concurrency (the clients slow down on 429 and rate-limit headers instead of failing);
-4. saves a checkpoint after each page, so a run stopped by the function timeout resumes there;
+4. saves a checkpoint after each page, so a run stopped by the function timeout resumes there
+   (with the links counted by state so far);
 5. finally looks for Sentry issues an auto-create rule matches within the look-back window that have
    no link (the lost ``issue.created``; newest first, stopping at the window) and creates their
    work items.
-Memory stays flat: only one page of links and their remote state is held at a time.
+Memory stays flat: only one page of links and their remote state is held at a time. Each run is
+recorded for the status view (`shared.status.record`): its report, and at the end of a complete pass
+the links by state, which the page then shows without reading a link.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, Protocol
 from shared.actions import LinkExternalIssue
 from shared.config import Config
 from shared.reconcile import drift
+from shared.status import record
 from shared.store import LinkStore, update_with_retry
 from shared.store.base import link_key
 from shared.store.model import LINKED, UNLINKED, Link
@@ -65,6 +69,18 @@ class Report:
     resumed_after: str | None = None
     finished: bool = False
     errors: list[str] = field(default_factory=list)
+    started: float = 0.0
+    duration_s: float = 0.0
+    api_calls: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)  # links counted so far in this pass
+
+    def as_record(self) -> dict[str, Any]:
+        """What the status view keeps of a run (no plan, a bounded list of errors)."""
+        return {"started": self.started, "duration_s": round(self.duration_s, 3), "api_calls": self.api_calls,
+                "links": self.links, "pages": self.pages, "drifted": self.drifted, "writes": self.writes,
+                "created": self.created, "unlinked": self.unlinked, "finished": self.finished,
+                "resumed": self.resumed_after is not None, "errors": self.errors[:20],
+                "error_count": len(self.errors)}
 
 
 @dataclass
@@ -81,29 +97,51 @@ class Reconciler:
 
     def run(self, dry_run: bool = False, max_pages: int | None = None, deadline_s: float | None = None) -> Report:
         """One pass. Stops early (checkpoint kept) after `max_pages` or when `deadline_s` has passed."""
-        report = Report()
+        report = Report(started=self.clock())
+        calls_before = self._api_calls()
         checkpoint = None if dry_run else self.store.get_marker(*CHECKPOINT)
-        after = checkpoint.get("after") if checkpoint and not checkpoint.get("finished") else None
+        resuming = bool(checkpoint and not checkpoint.get("finished"))
+        after = checkpoint.get("after") if checkpoint and resuming else None
         report.resumed_after = after
-        started = self.clock()
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for page in self.store.iter_pages(self.page_size, after=after):
-                self._page(page, pool, report, dry_run)
-                report.pages += 1
-                report.links += len(page)
-                if not dry_run:
-                    self.store.set_marker(*CHECKPOINT, {"after": link_key(page[-1]), "finished": False})
-                if self.progress:
-                    self.progress(report)
-                out_of_time = deadline_s is not None and self.clock() - started > deadline_s
-                if (max_pages is not None and report.pages >= max_pages) or out_of_time:
-                    return report
-                del page  # let it go before the store reads the next one: memory stays one page
-            self._lost_creations(pool, report, dry_run)
-        if not dry_run:
-            self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True})
-        report.finished = True
-        return report
+        report.by_state = dict(checkpoint.get("by_state") or {}) if checkpoint and resuming else {}
+        try:
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                for page in self.store.iter_pages(self.page_size, after=after):
+                    self._page(page, pool, report, dry_run)
+                    report.pages += 1
+                    report.links += len(page)
+                    for link in page:
+                        report.by_state[link.state] = report.by_state.get(link.state, 0) + 1
+                    if not dry_run:
+                        self.store.set_marker(*CHECKPOINT, {"after": link_key(page[-1]), "finished": False,
+                                                            "by_state": report.by_state})
+                    if self.progress:
+                        self.progress(report)
+                    out_of_time = deadline_s is not None and self.clock() - report.started > deadline_s
+                    if (max_pages is not None and report.pages >= max_pages) or out_of_time:
+                        return report
+                    del page  # let it go before the store reads the next one: memory stays one page
+                self._lost_creations(pool, report, dry_run)
+            if not dry_run:
+                self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True})
+                record.record_link_counts(self.store, report.by_state, self.clock())
+            report.finished = True
+            return report
+        finally:
+            report.duration_s = self.clock() - report.started
+            report.api_calls = self._api_calls() - calls_before
+            if not dry_run:
+                self._record(report)
+
+    def _api_calls(self) -> int:
+        return sum(getattr(client, "request_count", 0) or 0 for client in (self.ado, self.sentry))
+
+    def _record(self, report: Report) -> None:
+        """Keep the run for the status view; a store hiccup here must not fail the run it describes."""
+        try:
+            record.record_run(self.store, report.as_record())
+        except Exception:
+            log.exception("reconcile: could not record the run for the status view")
 
     # -- one page ---------------------------------------------------------------------------------
 
@@ -154,8 +192,20 @@ class Reconciler:
             result["writes"] += len(shown)
         except Exception as exc:  # one bad pair must not stop the run; it is reported and retried next run
             log.exception("reconcile: link %s failed", link_key(link))
-            result["errors"].append(f"{link_key(link)}: {type(exc).__name__}: {exc}")
+            reason = f"{type(exc).__name__}: {exc}"
+            result["errors"].append(f"{link_key(link)}: {reason}")
+            if not dry_run:
+                self._record_failure(link, reason)
         return result
+
+    def _record_failure(self, link: Link, reason: str) -> None:
+        try:
+            record.record_failure(self.store, "reconcile", link_key(link), reason,
+                                  summary=f"reconcile of Sentry issue {link.sentry_short_id or link.sentry_issue_id}"
+                                          f" and work item {link.work_item_id}",
+                                  sentry_issue_id=link.sentry_issue_id, work_item_id=link.work_item_id)
+        except Exception:
+            log.exception("reconcile: could not record the failure of %s", link_key(link))
 
     def _accept_as_synced(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any]) -> None:
         """The planner found nothing to write for this drift: both sides already agree (say, the

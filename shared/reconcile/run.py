@@ -6,6 +6,7 @@ regression scan its own timer runs.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -13,7 +14,8 @@ from typing import Any, Protocol
 from shared.config import Config
 from shared.reconcile.engine import Reconciler, Report
 from shared.reconcile.regressions import ScanReport, scan
-from shared.setup.subscriptions import ADO_WEBHOOK_PATH, ensure_subscriptions
+from shared.setup.subscriptions import ADO_WEBHOOK_PATH, Change, ensure_subscriptions
+from shared.status import record
 from shared.store import LinkStore
 
 log = logging.getLogger(__name__)
@@ -43,15 +45,33 @@ def reconciler(rt: Runtime, progress: Callable[[Report], None] | None = None) ->
 
 
 def repair_subscriptions(rt: Runtime, dry_run: bool = False) -> list[str]:
-    """Recreate hook subscriptions ADO disabled (it does after repeated delivery failures)."""
+    """Recreate hook subscriptions ADO disabled (it does after repeated delivery failures), and
+    record what each subscription looked like for the status view."""
     s = rt.config.settings
     if not s.app_base_url:
-        return ["subscriptions not checked: set APP_BASE_URL (in Azure, WEBSITE_HOSTNAME is set for you)"]
+        problem = "subscriptions not checked: set APP_BASE_URL (in Azure, WEBSITE_HOSTNAME is set for you)"
+        if not dry_run:
+            record.record_subscriptions(rt.store, [], time.time(), problem)
+        return [problem]
     projects = sorted({r.ado_project for r in rt.config.rules.routes})
-    changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}{ADO_WEBHOOK_PATH}", s.ado_hook_secret.reveal(),
-                                   dry_run=dry_run)
+    try:
+        changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}{ADO_WEBHOOK_PATH}",
+                                       s.ado_hook_secret.reveal(), dry_run=dry_run)
+    except Exception as exc:
+        if not dry_run:
+            record.record_subscriptions(rt.store, [], time.time(), f"could not check: {type(exc).__name__}: {exc}")
+        raise
+    if not dry_run:
+        record.record_subscriptions(rt.store, [subscription_health(c) for c in changes], time.time())
     return [f"subscription {c.action}: {c.event_type} in {c.project} ({c.reason})" for c in changes
             if c.action != "keep"]
+
+
+def subscription_health(change: Change) -> dict[str, Any]:
+    """One subscription as the status view shows it: healthy, or what was wrong and what was done."""
+    healthy = change.action == "keep"
+    return {"project": change.project, "event_type": change.event_type, "id": change.subscription_id,
+            "healthy": healthy, "action": change.action, "detail": change.reason}
 
 
 def summary(report: Report) -> str:

@@ -8,7 +8,9 @@ The contract (tests/store/test_contract.py runs the same suite against both):
 - Look-ups by Sentry issue and by work item are point reads; `iter_pages` streams links in key
   order a page at a time and can start after a key, so reconciliation can checkpoint and resume.
 - Markers are small named records (checkpoints, last deployed commit per environment, processed
-  deployment runs); `claim_marker` is insert-if-absent for de-duplication.
+  deployment runs); `claim_marker` is insert-if-absent for de-duplication. `list_markers` reads one
+  kind in key order (kinds the app keeps bounded: reconcile runs, sync failures, daily totals) and
+  `delete_marker` removes one, so those kinds stay small.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ class LinkStore(Protocol):
     def set_marker(self, kind: str, key: str, value: dict[str, Any]) -> None: ...
 
     def claim_marker(self, kind: str, key: str, value: dict[str, Any]) -> bool: ...
+
+    def list_markers(self, kind: str, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def delete_marker(self, kind: str, key: str) -> None: ...
 
     def ping(self) -> None: ...
 

@@ -127,6 +127,14 @@ class SqliteLinkStore:
                                    (kind, key, json.dumps(value)))
         return cur.rowcount == 1
 
+    def list_markers(self, kind: str, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._conn().execute("SELECT key, data FROM markers WHERE kind = ? ORDER BY key LIMIT ?",
+                                    (kind, limit)).fetchall()
+        return [(key, json.loads(data)) for key, data in rows]
+
+    def delete_marker(self, kind: str, key: str) -> None:
+        self._conn().execute("DELETE FROM markers WHERE kind = ? AND key = ?", (kind, key))
+
     def ping(self) -> None:
         try:
             self._conn().execute("SELECT 1 FROM links LIMIT 1").fetchall()

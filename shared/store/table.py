@@ -15,7 +15,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -152,6 +152,22 @@ class TableLinkStore:
         except ResourceExistsError:
             return False
         return True
+
+    def list_markers(self, kind: str, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+        # one partition, returned in RowKey order; _rk escapes with %XX, which keeps the order of
+        # the keys the app lists (ISO times and plain names)
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": f"m:{kind}"},
+                                              select=["RowKey", "data"], results_per_page=min(limit, 1000))
+        out: list[tuple[str, dict[str, Any]]] = []
+        for entity in entities:
+            out.append((unquote(entity["RowKey"]), json.loads(entity["data"])))
+            if len(out) >= limit:
+                break
+        return out
+
+    def delete_marker(self, kind: str, key: str) -> None:
+        with contextlib.suppress(ResourceNotFoundError):
+            self._table.delete_entity(f"m:{kind}", _rk(key))
 
     def ping(self) -> None:
         try:

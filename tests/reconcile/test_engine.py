@@ -23,6 +23,7 @@ from bench.seed import JAMAL, drift, seed_pairs, store_links
 from sandbox.stack import SandboxStack, sandbox_stack
 from shared.reconcile.engine import Reconciler, Report
 from shared.runtime import Runtime, runtime
+from shared.status import record as status_record
 from shared.store import LINKED, UNLINKED, Link
 
 N = 1000
@@ -267,7 +268,14 @@ def test_a_stopped_run_reports_progress_and_keeps_its_checkpoint(tmp_path: Path)
         first = engine.run(deadline_s=0.5)
         assert not first.finished and first.pages == 1 and [r.links for r in seen] == [2]
         assert rt.store.get_marker("checkpoint", "reconcile") == {"after": f"acme:{links[1].sentry_issue_id.zfill(20)}",
-                                                                  "finished": False}
+                                                                  "finished": False, "by_state": {"linked": 2}}
+        assert status_record.link_counts(rt.store) is None  # no complete pass yet
         rest = engine.run()
         assert rest.finished and rest.links == 3 and rest.writes == 1
+        # the resumed pass counts the whole store: the links the stopped run read, and its own
+        assert status_record.link_counts(rt.store)["by_state"] == {"linked": 5}
+        runs = status_record.recent_runs(rt.store)
+        assert [(r["finished"], r["links"], r["writes"], r["resumed"]) for r in runs] == [
+            (True, 3, 1, True), (False, 2, 0, False)]
+        assert runs[0]["api_calls"] > 0 and runs[0]["duration_s"] > 0
         assert stack.ado.work_item(links[4].work_item_id or 0).current.fields["System.State"] == "Closed"

@@ -124,3 +124,19 @@ def test_synced_values_and_comment_ids_round_trip(store: LinkStore) -> None:
     assert again.synced.ado_rev == 3 and again.synced.ado_changed_at == "2026-11-27T06:00:00Z"
     assert again.comment_ids == ("s:1", "a:2")
     assert again.etag == saved.etag
+
+
+def test_markers_of_one_kind_list_in_key_order_and_delete(store: LinkStore) -> None:
+    assert store.list_markers("run") == []
+    for key in ("2026-11-30T06:15:00Z", "2026-11-29T06:15:00Z", "2026-11-30T06:00:00Z#2"):
+        store.set_marker("run", key, {"key": key})
+    store.set_marker("other", "2026-11-28T00:00:00Z", {"key": "other"})
+    listed = store.list_markers("run")
+    assert [k for k, _ in listed] == ["2026-11-29T06:15:00Z", "2026-11-30T06:00:00Z#2", "2026-11-30T06:15:00Z"]
+    assert [v["key"] for _, v in listed] == [k for k, _ in listed]
+    assert [k for k, _ in store.list_markers("run", limit=2)] == ["2026-11-29T06:15:00Z", "2026-11-30T06:00:00Z#2"]
+    store.delete_marker("run", "2026-11-30T06:00:00Z#2")
+    store.delete_marker("run", "never-there")
+    assert [k for k, _ in store.list_markers("run")] == ["2026-11-29T06:15:00Z", "2026-11-30T06:15:00Z"]
+    assert store.get_marker("run", "2026-11-30T06:00:00Z#2") is None
+    assert store.get_marker("other", "2026-11-28T00:00:00Z") == {"key": "other"}
