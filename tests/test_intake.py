@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from requests.structures import CaseInsensitiveDict
 
 from sandbox.ado.hooks import sample_event
 from shared.intake import check_ado_webhook, check_sentry_webhook, sentry_signature, signature_matches
-from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
+from tests.fixtures import SENTRY_DOCS, SENTRY_EXAMPLES
 
 SECRET = "test-client-secret"
 NOW = 1_800_000_000.0
@@ -32,20 +33,21 @@ def test_documented_vectors() -> None:
     assert not signature_matches(SECRET, b"x", None) and not signature_matches("", b"x", sentry_signature("", b"x"))
 
 
-def webhook_examples() -> list[str]:
-    """The published webhook bodies (the folder also holds REST examples, which have no 'action')."""
-    return sorted(p.name for p in EXAMPLES.glob("*.json") if "action" in json.loads(p.read_bytes()))
+def webhook_examples() -> list[Path]:
+    """The published webhook bodies (the folders also hold REST examples, which have no 'action')."""
+    return sorted(p for folder in (SENTRY_EXAMPLES, SENTRY_DOCS) for p in folder.glob("*.json")
+                  if "action" in json.loads(p.read_bytes()))
 
 
 def test_examples_are_present() -> None:
-    assert len(webhook_examples()) >= 14
+    assert len(webhook_examples()) >= 18
 
 
-@pytest.mark.parametrize("name", webhook_examples())
-def test_every_published_example_is_accepted_or_dropped(name: str) -> None:
-    raw = (EXAMPLES / name).read_bytes()
+@pytest.mark.parametrize("path", webhook_examples(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_published_example_is_accepted_or_dropped(path: Path) -> None:
+    raw = path.read_bytes()
     body = json.loads(raw)
-    resource = name.split(".")[0]
+    resource = path.name.split(".")[0]
     status, detail, message = check(raw, sentry_headers(raw, resource))
     assert status == 202
     if resource in ("issue", "comment", "event_alert"):
