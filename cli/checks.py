@@ -66,6 +66,10 @@ def ado_failure(what: str, exc: Exception, auth_mode: str, permission: str = "")
     if isinstance(exc, NetworkError):
         return fail(what, str(exc), "check ADO_ORG_URL (https://dev.azure.com/<org> or the Server collection URL) "
                                     "and that this machine can reach it")
+    scope = getattr(exc, "scope", None)  # ADO answers a PAT lacking the call's scope with the same 401
+    if isinstance(exc, AdoAuthError) and scope and auth_mode == "pat":
+        return fail(what, str(exc), f"give ADO_PAT the {scope} scope (User settings > Personal access tokens > "
+                                    "Edit), or create a new one if it is wrong, expired or revoked")
     if isinstance(exc, AdoAuthError):
         hint = {"pat": "ADO_PAT is wrong, expired or revoked: create a new PAT in User settings > Personal access "
                        "tokens for this organization",

@@ -27,6 +27,13 @@ def test_auth_hint_depends_on_the_auth_mode() -> None:
     assert "managed identity" in c.ado_failure("x", exc, "managed-identity").hint
 
 
+def test_a_pat_refused_for_a_scope_is_told_to_get_that_scope() -> None:
+    exc = AdoAuthError("refused (a PAT needs scope vso.work_write for this call)", status=401)
+    exc.scope = "vso.work_write"  # type: ignore[attr-defined] - set by the client when it knows the call's scope
+    hint = c.ado_failure("create Bug in Shop (validateOnly)", exc, "pat").hint
+    assert "give ADO_PAT the vso.work_write scope" in hint
+
+
 def test_create_refusals_point_at_the_route_or_the_permission() -> None:
     rule = InvalidFieldValue("TF401347", field="System.AreaPath", status=400)
     assert "System.AreaPath = 'Shop\\\\Web' of routes[3]" in c.create_failure(3, ROUTE, rule, "pat").hint
