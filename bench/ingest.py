@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-EXAMPLES = ROOT.parent / "shared" / "examples" / "sentry-example-app"
+EXAMPLES = ROOT / "tests" / "fixtures" / "sentry-example-app"
 SECRET = "bench-client-secret"
 
 

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +125,37 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
+
+
+# Built once: json.loads with hooks would build a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+# A UTF-16 surrogate escape (``\\ud800``-``\\udfff``): JSON allows one alone, Unicode text does not.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether any key or string holds half a surrogate pair (it cannot be encoded, e.g. in a URL)."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            for text in (key, child):
+                if isinstance(text, str):
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return True
+            if isinstance(child, dict | list):
+                pending.append(child)
+    return False
+
+
 def _nested_deeper(value: Any, limit: int) -> bool:
     """Whether containers nest more than `limit` levels; iterative, so depth costs no stack."""
     pending = [(value, 1)]
@@ -140,22 +172,26 @@ def _nested_deeper(value: Any, limit: int) -> bool:
 
 def parse_json_object(text: str, what: str = "body") -> dict[str, Any] | str:
     """`text` as a JSON object, or the problem naming `what`. Any parse failure is the sender's:
-    invalid syntax, NaN/Infinity, an integer too long to convert (Python's 4,300-digit limit), or
-    nesting beyond `MAX_JSON_DEPTH`. Duplicate keys keep the last value, as every later reader
-    (the queue functions parse the same text) does too."""
+    invalid syntax, NaN/Infinity or a number beyond a float's range, an integer too long to convert
+    (Python's 4,300-digit limit), or nesting beyond `MAX_JSON_DEPTH`. Duplicate keys keep the last
+    value, as every later reader (the queue functions parse the same text) does too."""
     too_deep = f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels"
     try:
-        parsed = json.loads(text, parse_constant=_no_constant)
+        parsed = _DECODER.decode(text)
     except RecursionError:
         return too_deep
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        return f"{what} is not valid JSON: {getattr(exc, 'msg', None) or str(exc)[:200]}{where}"
+        detail = getattr(exc, "msg", None) or str(exc).split(";")[0][:200]  # not Python's advice to raise it
+        return f"{what} is not valid JSON: {detail}{where}"
     if not isinstance(parsed, dict):
         return f"{what} must be a JSON object, got {type(parsed).__name__}"
     # a body with fewer brackets than the limit cannot nest deeper (the cheap test for most webhooks)
     if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _nested_deeper(parsed, MAX_JSON_DEPTH):
         return too_deep
+    # only a text that escapes a surrogate can hold a lone one (pairs, i.e. emoji, are fine)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _lone_surrogate(parsed):
+        return f"{what} holds a lone UTF-16 surrogate (\\ud800-\\udfff) in a string; that is no Unicode text"
     return parsed
 
 

@@ -103,7 +103,7 @@ def escape_wiql(text: str) -> str:
 def search_query(text: str) -> tuple[int | None, str | None]:
     """What the person typed in the work item select: an id (``123`` / ``#123``) or title words."""
     stripped = text.strip().lstrip("#")
-    if stripped.isdigit():
+    if stripped.isascii() and stripped.isdigit():  # ("²".isdigit(), but int("²") fails)
         return int(stripped), None
     words = text.strip()
     if not words:

@@ -93,8 +93,9 @@ class IssueLinkService:
 
     def _work_item_options(self, project: str, query: str) -> list[dict[str, str]]:
         wanted_id, wiql = ui.search_query(query)
-        if wanted_id is not None:
-            return ui.work_item_options(self.ado.get_work_items([wanted_id]))
+        if wanted_id is not None:  # ADO work item ids are positive 32-bit integers: no other can be found
+            found = self.ado.get_work_items([wanted_id]) if 0 < wanted_id < 2**31 else []
+            return ui.work_item_options(found)
         if wiql is None:
             return []
         ids = self.ado.query_ids(project, wiql, top=ui.MAX_OPTIONS)

@@ -364,7 +364,8 @@ def _activity_alert(event: Event, link: Link | None, remote: Remote, config: Con
 
 def _alert_create(issue: Mapping[str, Any], raw_settings: list[Any], link: Link | None, event: Event,
                   remote: Remote, config: Config) -> list[Action]:
-    settings = {s.get("name"): s.get("value") for s in raw_settings if isinstance(s, Mapping)}
+    settings = {s["name"]: s.get("value") for s in raw_settings
+                if isinstance(s, Mapping) and isinstance(s.get("name"), str)}
     if not str(issue.get("id") or "").isdigit():
         return [Skip(f"alert carries no numeric issue id (got {issue.get('id')!r})")]
     slug = str((issue.get("project") or {}).get("slug") or "")

@@ -136,6 +136,9 @@ HUGE_INT = b'{"action":"created","data":{"issue":{"id":"1","n":' + b"9" * 5000 +
     (HUGE_INT, "Exceeds the limit (4300 digits)"),  # a ValueError without .msg
     (b'{"action":"created","data":{"issue":{"id":"1","n":NaN}}}', "NaN is not JSON"),
     (b'{"action":"created","data":{"issue":{"id":"1","n":-Infinity}}}', "-Infinity is not JSON"),
+    (b'{"action":"created","data":{"issue":{"id":"1","n":1e400}}}', "1e400 is out of range"),
+    (b'{"action":"created","data":{"issue":{"id":"1","title":"a\\ud800b"}}}', "lone UTF-16 surrogate"),
+    (b'{"action":"created","data":{"issue":{"id":"1","\\uDFFF":1}}}', "lone UTF-16 surrogate"),
 ])
 def test_every_parse_failure_is_a_400_naming_it(body: bytes, fragment: str) -> None:
     status, detail, message = check(body, sentry_headers(body))
@@ -147,6 +150,8 @@ def test_every_parse_failure_is_a_400_naming_it(body: bytes, fragment: str) -> N
 def test_depth_up_to_the_limit_and_duplicate_keys_are_accepted_as_every_reader_sees_them() -> None:
     deep = b'{"action":"created","data":{"issue":{"id":"1","x":' + b"[" * 61 + b"]" * 61 + b"}}}"
     assert check(deep, sentry_headers(deep))[0] == 202
+    emoji = b'{"action":"created","data":{"issue":{"id":"1","title":"\\ud83d\\ude00 \\\\ud800"}}}'
+    assert check(emoji, sentry_headers(emoji))[0] == 202  # a surrogate pair, and an escaped backslash
     dup = b'{"action":"created","action":"resolved","data":{"issue":{"id":"1"}}}'
     status, _, message = check(dup, sentry_headers(dup))
     assert status == 202 and message["body"]["action"] == json.loads(dup)["action"] == "resolved"
