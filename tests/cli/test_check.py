@@ -131,3 +131,15 @@ def test_an_under_scoped_sentry_token_names_each_missing_scope_and_the_permissio
     fix = fix_after(lines, "FAIL Sentry token scopes")
     assert "Issue & Event: Read & Write" in fix and "Member: Read" in fix and "Organization" not in fix
     assert "Member: Read" in fix_after(lines, "FAIL Sentry members readable")  # the refused call agrees
+
+
+def test_a_read_only_pat_is_told_which_scope_to_add(stack: Stack, capsys: Capsys) -> None:
+    assert main(["subscribe", "--url", stack.hook_url]) == 0
+    capsys.readouterr()
+    stack.ado.add_token("read-only-pat-value", "Sentry Bridge <bridge@contoso.com>",
+                        ["vso.work", "vso.project", "vso.hooks_write"])
+    stack.env(ADO_PAT="read-only-pat-value")
+    code, lines = check(capsys)
+    assert code == 1
+    line(lines, "ok   ADO project 'Shop' (routes[0])")
+    assert "give ADO_PAT the vso.work_write scope" in fix_after(lines, "FAIL create Bug in Shop (validateOnly)")
