@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from shared.ado.errors import AdoAuthError, AdoError, AdoNotFound, AdoPermissionDenied, InvalidFieldValue
 from shared.config import Route
-from shared.intake import ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_WORK_ITEM_EVENTS
 from shared.sentry.errors import SentryAuthError, SentryError, SentryNotFound, SentryPermissionDenied
 from shared.setup.manifest import Permission
 from shared.setup.subscriptions import problems_of, targets_app

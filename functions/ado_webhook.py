@@ -9,6 +9,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.responses import answer_webhook, answers_json
+from shared.contract import ADO_QUEUE, ADO_WEBHOOK_ROUTE
 from shared.intake import check_ado_webhook
 from shared.runtime import settings
 
@@ -16,8 +17,8 @@ bp = func.Blueprint()
 
 
 @bp.function_name("ado_webhook")
-@bp.route(route="ado/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.queue_output(arg_name="outq", queue_name="ado-events", connection="AzureWebJobsStorage")
+@bp.route(route=ADO_WEBHOOK_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.queue_output(arg_name="outq", queue_name=ADO_QUEUE, connection="AzureWebJobsStorage")
 @answers_json()
 def ado_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()

@@ -6,6 +6,7 @@ import azure.functions as func
 
 from functions.responses import answers_json, json_response
 from shared.config import ConfigError
+from shared.contract import HEALTH_ROUTE
 from shared.runtime import runtime
 from shared.store import StoreUnavailable
 
@@ -13,7 +14,7 @@ bp = func.Blueprint()
 
 
 @bp.function_name("health")
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=HEALTH_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @answers_json()
 def health(req: func.HttpRequest) -> func.HttpResponse:
     try:

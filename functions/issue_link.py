@@ -1,7 +1,7 @@
 """Sentry's issue-link UI (create / link a work item from the Sentry issue page) and the
 alert-rule action's settings check. Synchronous: Sentry shows our answer to the person.
 
-Routes (the contract, see `sentry-ado manifest`):
+Routes (shared/contract.py; `sentry-ado manifest` tells Sentry):
 - GET  /api/sentry/issue-link/options/{kind}   kind: projects | types | areas | workitems
 - POST /api/sentry/issue-link/create            answers {webUrl, project, identifier}
 - POST /api/sentry/issue-link/link              answers {webUrl, project, identifier}
@@ -21,6 +21,12 @@ import azure.functions as func
 
 from functions.responses import answers_json, json_response
 from shared import issue_link as ui
+from shared.contract import (
+    ALERT_RULE_ACTION_ROUTE,
+    ISSUE_LINK_CREATE_ROUTE,
+    ISSUE_LINK_LINK_ROUTE,
+    ISSUE_LINK_OPTIONS_ROUTE,
+)
 from shared.intake import check_ui_request
 from shared.runtime import runtime
 
@@ -46,7 +52,7 @@ def _answered(handle: Callable[[func.HttpRequest, dict[str, Any]], func.HttpResp
 
 
 @bp.function_name("issue_link_options")
-@bp.route(route="sentry/issue-link/options/{kind}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=ISSUE_LINK_OPTIONS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @_answered
 def issue_link_options(req: func.HttpRequest, _body: dict[str, Any]) -> func.HttpResponse:
     kind = req.route_params.get("kind", "")
@@ -57,7 +63,7 @@ def issue_link_options(req: func.HttpRequest, _body: dict[str, Any]) -> func.Htt
 
 
 @bp.function_name("alert_rule_action")
-@bp.route(route="sentry/alert-rule-action", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=ALERT_RULE_ACTION_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @_answered
 def alert_rule_action(req: func.HttpRequest, body: dict[str, Any]) -> func.HttpResponse:
     return json_response({"message": runtime().issue_links.check_alert_settings(
@@ -71,7 +77,7 @@ def _answer(link: Any, status: int) -> func.HttpResponse:
 
 
 @bp.function_name("issue_link_create")
-@bp.route(route="sentry/issue-link/create", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=ISSUE_LINK_CREATE_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @_answered
 def issue_link_create(req: func.HttpRequest, body: dict[str, Any]) -> func.HttpResponse:
     request = ui.parse_ui_request(body)
@@ -80,7 +86,7 @@ def issue_link_create(req: func.HttpRequest, body: dict[str, Any]) -> func.HttpR
 
 
 @bp.function_name("issue_link_link")
-@bp.route(route="sentry/issue-link/link", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=ISSUE_LINK_LINK_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @_answered
 def issue_link_link(req: func.HttpRequest, body: dict[str, Any]) -> func.HttpResponse:
     request = ui.parse_ui_request(body)

@@ -12,6 +12,7 @@ import time
 import azure.functions as func
 
 from functions.responses import answer_webhook, answers_json
+from shared.contract import SENTRY_QUEUE, SENTRY_WEBHOOK_ROUTE
 from shared.intake import check_sentry_webhook
 from shared.runtime import settings
 
@@ -19,8 +20,8 @@ bp = func.Blueprint()
 
 
 @bp.function_name("sentry_webhook")
-@bp.route(route="sentry/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.queue_output(arg_name="outq", queue_name="sentry-events", connection="AzureWebJobsStorage")
+@bp.route(route=SENTRY_WEBHOOK_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.queue_output(arg_name="outq", queue_name=SENTRY_QUEUE, connection="AzureWebJobsStorage")
 @answers_json()
 def sentry_webhook(req: func.HttpRequest, outq: func.Out[str]) -> func.HttpResponse:
     s = settings()

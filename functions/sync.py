@@ -15,6 +15,7 @@ import logging
 
 import azure.functions as func
 
+from shared.contract import ADO_QUEUE, SENTRY_QUEUE
 from shared.error_reporting import error_context
 from shared.runtime import runtime
 from shared.status.record import describe_message, message_digest, record_failure
@@ -60,12 +61,12 @@ def _record(queue: str, text: str, about: dict, reason: str, attempt: int) -> No
 
 
 @bp.function_name("sync_from_sentry")
-@bp.queue_trigger(arg_name="msg", queue_name="sentry-events", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=SENTRY_QUEUE, connection="AzureWebJobsStorage")
 def sync_from_sentry(msg: func.QueueMessage) -> None:
-    _handle(msg, "sentry-events")
+    _handle(msg, SENTRY_QUEUE)
 
 
 @bp.function_name("sync_from_ado")
-@bp.queue_trigger(arg_name="msg", queue_name="ado-events", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=ADO_QUEUE, connection="AzureWebJobsStorage")
 def sync_from_ado(msg: func.QueueMessage) -> None:
-    _handle(msg, "ado-events")
+    _handle(msg, ADO_QUEUE)

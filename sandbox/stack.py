@@ -22,8 +22,7 @@ from sandbox.local_host import LocalHost
 from sandbox.sentry import seed as sentry_seed
 from sandbox.sentry.emulator import SentryEmulator
 from sandbox.sentry.emulator import serve as serve_sentry
-from shared.setup.manifest import SENTRY_WEBHOOK_PATH
-from shared.setup.subscriptions import ADO_WEBHOOK_PATH
+from shared.contract import ADO_WEBHOOK_PATH, SENTRY_WEBHOOK_PATH
 
 DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
 ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)

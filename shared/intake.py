@@ -27,28 +27,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SENTRY_RESOURCES_ACTED_ON = ("issue", "comment", "event_alert", "activity_alert")
-ADO_WORK_ITEM_EVENTS = ("workitem.updated", "workitem.commented", "workitem.deleted", "workitem.restored")
-ADO_DEPLOYMENT_EVENTS = ("ms.vss-release.deployment-completed-event", "ms.vss-pipelines.stage-state-changed-event",
-                         "ms.vss-pipelines.run-state-changed-event")
-ADO_EVENTS_ACTED_ON = ADO_WORK_ITEM_EVENTS + ADO_DEPLOYMENT_EVENTS
-ADO_SECRET_HEADER = "X-Hook-Secret"  # noqa: S105 - a header name, not a secret
-# What marks a delivery from a subscription's Test button (the service's canned sample payloads,
-# docs/service-hooks/events.md of MicrosoftDocs/azure-devops-docs): the samples' collection, the
-# all-zero subscription id of a hook not saved yet, and the sample update's work item id 0.
-ADO_SAMPLE_COLLECTION_ID = "c12d0eb8-e382-443b-9f9c-c52cba5014c2"
-ADO_UNSAVED_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
-
-# What each Sentry resource's body must carry in ``data`` to be that resource at all.
-_SENTRY_DATA_SHAPE: dict[str, tuple[str, ...]] = {
-    "issue": ("issue",),
-    "comment": ("comment_id", "issue_id"),
-    "event_alert": ("event",),
-    "activity_alert": ("issue", "alert"),
-    "installation": ("installation",),
-    "metric_alert": ("metric_alert",),
-    "error": ("error",),
-}
+from shared.contract import (
+    ADO_EVENTS_ACTED_ON,
+    ADO_SAMPLE_COLLECTION_ID,
+    ADO_SECRET_HEADER,
+    ADO_UNSAVED_SUBSCRIPTION_ID,
+    ADO_WORK_ITEM_EVENTS,
+    SENTRY_REQUEST_ID_HEADER,
+    SENTRY_RESOURCE_DATA,
+    SENTRY_RESOURCE_HEADER,
+    SENTRY_RESOURCES_SYNCED,
+    SENTRY_SIGNATURE_HEADER,
+    SENTRY_TIMESTAMP_HEADER,
+    SENTRY_UI_SIGNATURE_HEADER,
+)
 
 
 @dataclass(frozen=True)
@@ -221,22 +213,22 @@ def _signed_rejection(headers: Mapping[str, str], body: bytes, secret: str, head
 def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, now: float,
                          max_age_s: int, max_bytes: int) -> Verdict:
     """Verify and classify one Sentry Integration Platform webhook delivery."""
-    rejected = _signed_rejection(headers, body, secret, "Sentry-Hook-Signature", max_bytes)
+    rejected = _signed_rejection(headers, body, secret, SENTRY_SIGNATURE_HEADER, max_bytes)
     if rejected:
         return rejected
-    stamp = headers.get("sentry-hook-timestamp")
+    stamp = headers.get(SENTRY_TIMESTAMP_HEADER.lower())
     if stamp is not None:
         try:
             age = now - float(stamp)
         except ValueError:
             age = math.nan
         if not math.isfinite(age):  # "inf" and "nan" parse as floats but are no time
-            return Verdict(400, f"Sentry-Hook-Timestamp is not a Unix time: {stamp[:40]!r}")
+            return Verdict(400, f"{SENTRY_TIMESTAMP_HEADER} is not a Unix time: {stamp[:40]!r}")
         if abs(age) > max_age_s:
-            return Verdict(401, f"Sentry-Hook-Timestamp is {int(age)}s from now; the window is {max_age_s}s")
-    resource = headers.get("sentry-hook-resource")
+            return Verdict(401, f"{SENTRY_TIMESTAMP_HEADER} is {int(age)}s from now; the window is {max_age_s}s")
+    resource = headers.get(SENTRY_RESOURCE_HEADER.lower())
     if not resource:
-        return Verdict(400, "missing Sentry-Hook-Resource header")
+        return Verdict(400, f"missing {SENTRY_RESOURCE_HEADER} header")
     decoded = _json_object(body)
     if isinstance(decoded, Verdict):
         return decoded
@@ -244,9 +236,9 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
     problem = _sentry_shape_problem(resource, parsed)
     if problem:
         return Verdict(400, problem)
-    if resource not in SENTRY_RESOURCES_ACTED_ON:
+    if resource not in SENTRY_RESOURCES_SYNCED:
         return Verdict(202, f"resource {resource!r} is not synced; dropped")
-    request_id = headers.get("request-id")
+    request_id = headers.get(SENTRY_REQUEST_ID_HEADER.lower())
     return _fit(_queue_message("sentry", "resource", resource, request_id, text), "sentry", "resource", resource,
                 request_id, parsed)
 
@@ -257,12 +249,12 @@ def _sentry_shape_problem(resource: str, body: dict[str, Any]) -> str | None:
     data = body.get("data")
     if not isinstance(data, dict):
         return "body has no 'data' object"
-    needed = _SENTRY_DATA_SHAPE.get(resource, ())
+    needed = SENTRY_RESOURCE_DATA.get(resource, ())
     missing = [k for k in needed if k not in data]
     if missing:
-        return f"body does not match Sentry-Hook-Resource {resource!r}: data lacks {', '.join(missing)}"
+        return f"body does not match {SENTRY_RESOURCE_HEADER} {resource!r}: data lacks {', '.join(missing)}"
     if resource == "issue" and not (isinstance(data["issue"], dict) and data["issue"].get("id")):
-        return "body does not match Sentry-Hook-Resource 'issue': data.issue has no id"
+        return f"body does not match {SENTRY_RESOURCE_HEADER} 'issue': data.issue has no id"
     return None
 
 
@@ -331,7 +323,7 @@ def check_ui_request(headers: Mapping[str, str], body: bytes, secret: str, max_b
     They carry ``Sentry-App-Signature``, the same HMAC as webhooks; select-option GETs sign the
     empty string. The parsed body (or ``{}`` for a GET) is returned as the message.
     """
-    rejected = _signed_rejection(headers, body, secret, "Sentry-App-Signature", max_bytes)
+    rejected = _signed_rejection(headers, body, secret, SENTRY_UI_SIGNATURE_HEADER, max_bytes)
     if rejected:
         return rejected
     if not body:

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.intake import parse_json_object
-from shared.setup.manifest import (
+from shared.contract import (
     FIELD_AREA,
     FIELD_DESCRIPTION,
     FIELD_PRIORITY,
@@ -22,6 +21,7 @@ from shared.setup.manifest import (
     FIELD_TYPE,
     FIELD_WORK_ITEM,
 )
+from shared.intake import parse_json_object
 
 OPTION_KINDS = ("projects", "types", "areas", "workitems")
 MAX_OPTIONS = 50

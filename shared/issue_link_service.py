@@ -26,9 +26,10 @@ from typing import Any
 from shared import issue_link as ui
 from shared.actions import CreateWorkItem
 from shared.ado.errors import AdoNotFound, InvalidFieldValue
+from shared.contract import FIELD_AREA, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
 from shared.issue_link import FormError, LinkConflict
+from shared.mapping.identities import ado_unique_name, sentry_actor
 from shared.sentry.errors import SentryNotFound
-from shared.setup.manifest import FIELD_AREA, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
 from shared.sync import Syncer, now_iso
 
@@ -41,8 +42,6 @@ _FORM_FIELD_OF = {"System.AreaPath": FIELD_AREA, "System.Title": FIELD_TITLE, "S
 
 def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org_url: str, now: str) -> Link:
     """The link for a pair a person chose: both sides' current values are the synced baseline."""
-    from shared.reconcile.drift import ado_assignee, sentry_assignee
-
     fields = item.get("fields") or {}
     html = ((item.get("_links") or {}).get("html") or {}).get("href") or item.get("url", "")
     return Link(sentry_org=org, sentry_issue_id=str(issue["id"]),
@@ -52,9 +51,11 @@ def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org
                 ado_project=str(fields.get("System.TeamProject") or ""), work_item_id=int(item["id"]),
                 work_item_type=str(fields.get("System.WorkItemType") or ""), work_item_url=html, state=LINKED,
                 claimed_at=now,
-                synced=SyncedValues(sentry_status=issue.get("status"), sentry_assignee=sentry_assignee(issue),
+                synced=SyncedValues(sentry_status=issue.get("status"),
+                                    sentry_assignee=sentry_actor(issue.get("assignedTo")),
                                     sentry_title=issue.get("title"), ado_state=fields.get("System.State"),
-                                    ado_assignee=ado_assignee(fields), ado_title=fields.get("System.Title"),
+                                    ado_assignee=ado_unique_name(fields.get("System.AssignedTo")),
+                                    ado_title=fields.get("System.Title"),
                                     sentry_changed_at=now, ado_changed_at=fields.get("System.ChangedDate"),
                                     ado_rev=item.get("rev")))
 

@@ -34,6 +34,17 @@ from shared.actions import (
     UpdateWorkItem,
 )
 from shared.config import Config, Route
+from shared.contract import (
+    ALERT_SETTINGS,
+    FIELD_DESCRIPTION,
+    SENTRY_RESOURCE_BY_DATA_KEY,
+    SENTRY_RESOURCE_HEADER,
+    WORKITEM_COMMENTED,
+    WORKITEM_CREATED,
+    WORKITEM_DELETED,
+    WORKITEM_RESTORED,
+    WORKITEM_UPDATED,
+)
 from shared.mapping import comments, states
 from shared.mapping.fields import Target, create_ops
 from shared.mapping.identities import (
@@ -54,19 +65,8 @@ from shared.store.model import CLAIMED, LINKED, UNLINKED, Link
 SENTRY = "sentry"
 ADO = "ado"
 RECONCILED = "sentryAdoReconciled"  # set on hooks reconciliation made up (shared/reconcile/drift.py)
-SENTRY_RESOURCES = ("issue", "comment", "event_alert", "activity_alert", "metric_alert", "error", "installation",
-                    "seer", "preprod_artifact")
-# The data key that tells a resource when a body comes without its Sentry-Hook-Resource header,
-# most specific first (an activity alert's data also holds "issue"); see webhook_subjects.py in
-# getsentry/sentry for the keys Sentry itself reads.
-_RESOURCE_BY_DATA_KEY = {"activity": "activity_alert", "issue": "issue", "comment_id": "comment",
-                         "event": "event_alert", "metric_alert": "metric_alert", "error": "error",
-                         "installation": "installation", "run_id": "seer", "buildId": "preprod_artifact"}
 UNKNOWN_RESOURCE = "unknown"  # a Sentry webhook whose resource neither a header nor its data tells
 CREATING_EVENTS = ("issue.created", "event_alert.triggered", "activity_alert.triggered")
-ALERT_SETTINGS = {"project": "project", "work_item_type": "work_item_type", "type": "work_item_type",
-                  "workItemType": "work_item_type", "area_path": "area_path", "areaPath": "area_path",
-                  "iteration_path": "iteration_path", "iterationPath": "iteration_path", "priority": "priority"}
 
 
 class WebhookError(ValueError):
@@ -129,9 +129,9 @@ def _parse_sentry(raw: Mapping[str, Any]) -> Event:
     if not isinstance(data, Mapping):
         raise WebhookError(f"Sentry webhook {action!r} has no 'data' object")
     if resource is None:
-        resource = next((r for key, r in _RESOURCE_BY_DATA_KEY.items() if key in data), UNKNOWN_RESOURCE)
+        resource = next((r for key, r in SENTRY_RESOURCE_BY_DATA_KEY.items() if key in data), UNKNOWN_RESOURCE)
     if not isinstance(resource, str) or not resource:
-        raise WebhookError(f"Sentry-Hook-Resource must be a non-empty string, got {resource!r}")
+        raise WebhookError(f"{SENTRY_RESOURCE_HEADER} must be a non-empty string, got {resource!r}")
     return Event(SENTRY, f"{resource}.{action}", body)
 
 
@@ -372,7 +372,7 @@ def _alert_create(issue: Mapping[str, Any], raw_settings: list[Any], link: Link 
     target = _alert_target(settings, config.rules.route_for(slug), slug)
     if isinstance(target, str):
         return [Skip(f"Sentry issue {issue.get('id')}: {target}")]
-    note = settings.get("description") if isinstance(settings.get("description"), str) else None
+    note = settings.get(FIELD_DESCRIPTION) if isinstance(settings.get(FIELD_DESCRIPTION), str) else None
     return _create(issue, target, link, event, remote, config, note)
 
 
@@ -694,10 +694,10 @@ def _workitem_restored(event: Event, link: Link | None, remote: Remote, config: 
 
 
 _ADO_HANDLERS: Mapping[str, Handler] = {
-    "workitem.updated": _workitem_updated,
-    "workitem.commented": _workitem_commented,
-    "workitem.deleted": _workitem_deleted,
-    "workitem.restored": _workitem_restored,
-    "workitem.created": _static_skip("work items made in Azure DevOps are linked from Sentry, not here"),
+    WORKITEM_UPDATED: _workitem_updated,
+    WORKITEM_COMMENTED: _workitem_commented,
+    WORKITEM_DELETED: _workitem_deleted,
+    WORKITEM_RESTORED: _workitem_restored,
+    WORKITEM_CREATED: _static_skip("work items made in Azure DevOps are linked from Sentry, not here"),
 }
 

@@ -28,7 +28,7 @@ from shared.actions import Action, CreateWorkItem, UpdateWorkItem
 from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
-from shared.intake import ADO_DEPLOYMENT_EVENTS
+from shared.contract import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
 from shared.mapping.identities import SentryMember, sentry_members_from_api
 from shared.planner import CREATING_EVENTS, SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Config, Secret, Settings, parse_rules
-from shared.intake import ADO_DEPLOYMENT_EVENTS
+from shared.contract import ADO_DEPLOYMENT_EVENTS
 from shared.mapping.identities import AdoIdentity, SentryMember, sentry_members_from_api
 from shared.mapping.states import StateMappingError, parse_states
 from shared.planner import Remote, WebhookError, parse_webhook, plan

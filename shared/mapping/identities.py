@@ -82,6 +82,18 @@ def parse_ado_identity(value: Any) -> ParsedAdoIdentity | None:
     return ParsedAdoIdentity(value.strip(), "")
 
 
+def ado_unique_name(value: Any) -> str | None:
+    """The uniqueName an ADO identity value names (None: unassigned), as links record it. Lenient
+    where `parse_ado_identity` refuses, since it records what a side holds and assigns nobody: an
+    IdentityRef without a uniqueName gives its displayName."""
+    if not value:
+        return None
+    if isinstance(value, Mapping):
+        return value.get("uniqueName") or value.get("displayName") or None
+    parsed = parse_ado_identity(str(value))
+    return parsed.unique_name if parsed else None
+
+
 def same_ado_identity(a: Any, b: Any) -> bool:
     """Whether two ADO identity values (any wire form) name the same person."""
     pa, pb = parse_ado_identity(a), parse_ado_identity(b)

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from shared import planner
+from shared.mapping.identities import ado_unique_name, sentry_actor
 from shared.store.model import Link
 
 FIELDS = ("status", "assignee", "title")
@@ -40,34 +41,15 @@ _ACTIVITY_TYPES = {
 }
 
 
-def sentry_assignee(issue: dict[str, Any]) -> str | None:
-    """Sentry's assignee as the actor string the API accepts (``user:ID`` / ``team:ID``)."""
-    assigned = issue.get("assignedTo")
-    if not assigned:
-        return None
-    return f"{assigned.get('type', 'user')}:{assigned.get('id')}"
-
-
-def ado_assignee(fields: dict[str, Any]) -> str | None:
-    """ADO's assignee as its uniqueName, from an IdentityRef (REST) or a "Name <email>" string (hooks)."""
-    value = fields.get("System.AssignedTo")
-    if not value:
-        return None
-    if isinstance(value, dict):
-        return value.get("uniqueName") or value.get("displayName")
-    text = str(value)
-    if "<" in text and text.endswith(">"):
-        return text[text.rindex("<") + 1:-1]
-    return text
-
-
 def sentry_values(issue: dict[str, Any]) -> dict[str, Any]:
-    return {"status": issue.get("status"), "assignee": sentry_assignee(issue), "title": issue.get("title")}
+    return {"status": issue.get("status"), "assignee": sentry_actor(issue.get("assignedTo")),
+            "title": issue.get("title")}
 
 
 def ado_values(work_item: dict[str, Any]) -> dict[str, Any]:
     fields = work_item.get("fields", {})
-    return {"status": fields.get("System.State"), "assignee": ado_assignee(fields), "title": fields.get("System.Title")}
+    return {"status": fields.get("System.State"), "assignee": ado_unique_name(fields.get("System.AssignedTo")),
+            "title": fields.get("System.Title")}
 
 
 def _synced(link: Link, side: str) -> dict[str, Any]:
@@ -151,7 +133,7 @@ def ado_event(link: Link, work_item: dict[str, Any], fields: set[str]) -> dict[s
         changes[refs[f]] = change
     changed_by = current.get("System.ChangedBy")
     revised_by = changed_by if isinstance(changed_by, dict) else {"name": changed_by, "uniqueName":
-                                                                    ado_assignee({"System.AssignedTo": changed_by})}
+                                                                    ado_unique_name(changed_by)}
     resource = {"id": work_item.get("rev"), "workItemId": work_item.get("id"), "rev": work_item.get("rev"),
                 "revisedBy": revised_by, "revisedDate": current.get("System.ChangedDate"), "fields": changes,
                 "revision": {"id": work_item.get("id"), "rev": work_item.get("rev"), "fields": current,

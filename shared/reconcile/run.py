@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared.config import Config
+from shared.contract import ADO_WEBHOOK_PATH
 from shared.reconcile.engine import Reconciler, Report
 from shared.reconcile.regressions import ScanReport, scan
-from shared.setup.subscriptions import ADO_WEBHOOK_PATH, Change, ensure_subscriptions
+from shared.setup.subscriptions import Change, ensure_subscriptions
 from shared.status import record
 from shared.store import LinkStore
 

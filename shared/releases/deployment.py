@@ -21,12 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.contract import ADO_DEPLOYMENT_EVENTS, CLASSIC_DEPLOYMENT_EVENT, STAGE_EVENT
 from shared.releases.rules import ReleaseRules
 
-CLASSIC_EVENT = "ms.vss-release.deployment-completed-event"
-STAGE_EVENT = "ms.vss-pipelines.stage-state-changed-event"
-RUN_EVENT = "ms.vss-pipelines.run-state-changed-event"
-DEPLOYMENT_EVENTS = (CLASSIC_EVENT, STAGE_EVENT, RUN_EVENT)
 Kind = Literal["classic", "stage", "run"]
 
 
@@ -114,12 +111,12 @@ def parse_deployment(event: object, rules: ReleaseRules) -> Deployment | Skip:
     if not isinstance(event, Mapping):
         raise DeploymentEventError(f"event must be a JSON object, got {type(event).__name__}")
     event_type = event.get("eventType")
-    if event_type not in DEPLOYMENT_EVENTS:
+    if event_type not in ADO_DEPLOYMENT_EVENTS:
         raise DeploymentEventError(f"eventType {event_type!r} is not a deployment event "
-                                   f"(expected one of {', '.join(DEPLOYMENT_EVENTS)})")
+                                   f"(expected one of {', '.join(ADO_DEPLOYMENT_EVENTS)})")
     if not isinstance(event.get("resource"), Mapping):
         raise DeploymentEventError(f"{event_type}: resource is missing (subscribe with resourceDetailsToSend=all)")
-    if event_type == CLASSIC_EVENT:
+    if event_type == CLASSIC_DEPLOYMENT_EVENT:
         return _classic(event, rules)
     return _pipeline(event, rules, "stage" if event_type == STAGE_EVENT else "run")
 
@@ -130,23 +127,23 @@ def _classic(event: Mapping[str, Any], rules: ReleaseRules) -> Deployment | Skip
     deployment = resource.get("deployment") if isinstance(resource.get("deployment"), Mapping) else {}
     env = env or deployment.get("environment")
     if not isinstance(env, Mapping) or not env.get("name"):
-        raise DeploymentEventError(f"{CLASSIC_EVENT}: resource.environment.name (or "
+        raise DeploymentEventError(f"{CLASSIC_DEPLOYMENT_EVENT}: resource.environment.name (or "
                                    "resource.deployment.environment.name) is missing")
     release = env.get("release") or deployment.get("release")
     if not isinstance(release, Mapping) or release.get("id") is None:
-        raise DeploymentEventError(f"{CLASSIC_EVENT}: resource.environment.release.id (or "
+        raise DeploymentEventError(f"{CLASSIC_DEPLOYMENT_EVENT}: resource.environment.release.id (or "
                                    "resource.deployment.release.id) is missing")
-    release_id = _int(release["id"], f"{CLASSIC_EVENT}: release.id")
+    release_id = _int(release["id"], f"{CLASSIC_DEPLOYMENT_EVENT}: release.id")
     status = _lower(deployment.get("status") or env.get("status"))
     definition = _at(release, "releaseDefinition", "name") or _at(env, "releaseDefinition", "name") or ""
     name = str(env["name"])
     if status != "succeeded":
         return Skip(f"classic deployment of release {release_id} to {name!r} is {status or 'without status'}, "
-                    "not succeeded", CLASSIC_EVENT)
+                    "not succeeded", CLASSIC_DEPLOYMENT_EVENT)
     keys = [f"{definition}/{name}", name] if definition else [name]
     environment = rules.environment_for(*keys)
     if environment is None:
-        return Skip(f"classic environment {name!r} is not mapped in releases.environments", CLASSIC_EVENT)
+        return Skip(f"classic environment {name!r} is not mapped in releases.environments", CLASSIC_DEPLOYMENT_EVENT)
     steps = env.get("deploySteps") if isinstance(env.get("deploySteps"), list) else []
     attempt = deployment.get("id") or (steps[-1].get("attempt") if steps and isinstance(steps[-1], Mapping) else None)
     return Deployment(

@@ -9,7 +9,8 @@ Why each choice (reference/sentry-api.md §1.4, §3.1, §4; Sentry docs "ui-comp
   ``{"fields": [...], "installationId": ...}``) and shows any >= 400 answer as the error. The alert
   itself later arrives at the webhook as ``event_alert`` with those settings. Pointing the uri at
   the webhook would make every rule save fail (no ``Sentry-Hook-Resource``), so it has its own route.
-- Field names below are the contract with the issue-link and alert handlers; they import them.
+- Routes and field names are the contract with the issue-link and alert handlers: both import them
+  from shared/contract.py.
 """
 
 from __future__ import annotations
@@ -18,23 +19,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-SENTRY_WEBHOOK_PATH = "/api/sentry/webhook"
-ISSUE_LINK_CREATE_PATH = "/api/sentry/issue-link/create"
-ISSUE_LINK_LINK_PATH = "/api/sentry/issue-link/link"
-OPTIONS_PATH = "/api/sentry/issue-link/options/{kind}"
-ALERT_RULE_ACTION_PATH = "/api/sentry/alert-rule-action"
+from shared.contract import (
+    ALERT_RULE_ACTION_PATH,
+    FIELD_AREA,
+    FIELD_DESCRIPTION,
+    FIELD_PRIORITY,
+    FIELD_PROJECT,
+    FIELD_TITLE,
+    FIELD_TYPE,
+    FIELD_WORK_ITEM,
+    ISSUE_LINK_CREATE_PATH,
+    ISSUE_LINK_LINK_PATH,
+    OPTIONS_PATH,
+    SENTRY_WEBHOOK_PATH,
+    SENTRY_WEBHOOK_RESOURCES,
+)
+
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-# Form field names (Sentry sends them back as keys of ``fields`` / ``settings[].name``).
-FIELD_PROJECT = "project"
-FIELD_TYPE = "work_item_type"
-FIELD_TITLE = "title"
-FIELD_DESCRIPTION = "description"
-FIELD_AREA = "area_path"
-FIELD_WORK_ITEM = "work_item"
-FIELD_PRIORITY = "priority"
-
-WEBHOOK_RESOURCES = ("issue", "comment")
 PRIORITY_OPTIONS = (("1", "1 - Critical"), ("2", "2 - High"), ("3", "3 - Medium"), ("4", "4 - Low"))
 
 
@@ -149,4 +150,4 @@ class Manifest:
 def build_manifest(url: str, commit_tracking: bool = False) -> Manifest:
     origin = app_origin(url)
     permissions = BASE_PERMISSIONS + (COMMIT_TRACKING_PERMISSIONS if commit_tracking else ())
-    return Manifest(f"{origin}{SENTRY_WEBHOOK_PATH}", permissions, WEBHOOK_RESOURCES, True, ui_schema())
+    return Manifest(f"{origin}{SENTRY_WEBHOOK_PATH}", permissions, SENTRY_WEBHOOK_RESOURCES, True, ui_schema())

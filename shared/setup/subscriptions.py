@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlparse
 
-from shared.intake import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_SECRET_HEADER, ADO_WEBHOOK_PATH, ADO_WORK_ITEM_EVENTS
 from shared.setup.manifest import LOOPBACK_HOSTS
 
-ADO_WEBHOOK_PATH = "/api/ado/webhook"
 PUBLISHER_ID = "tfs"
 CONSUMER_ID = "webHooks"
 CONSUMER_ACTION_ID = "httpRequest"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cli.main import main
-from shared.intake import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
 from tests.setup.stack import HOOK_SECRET, Stack, stack  # noqa: F401 - the fixture
 
 Capsys = pytest.CaptureFixture[str]

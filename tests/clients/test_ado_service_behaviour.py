@@ -17,7 +17,7 @@ from sandbox.ado.throttling import Meter, Throttling
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient, MetadataCache
 from shared.ado.errors import AdoAuthError, AdoRateLimited
-from shared.intake import ADO_SECRET_HEADER
+from shared.contract import ADO_SECRET_HEADER
 from shared.setup.subscriptions import ensure_subscriptions
 from shared.transport import RetryPolicy
 

@@ -12,8 +12,10 @@ from shared.mapping.identities import (
     Unassigned,
     Unmatched,
     ado_to_sentry,
+    ado_unique_name,
     parse_ado_identity,
     same_ado_identity,
+    sentry_actor,
     sentry_to_ado,
 )
 
@@ -96,3 +98,13 @@ def test_same_ado_identity_across_wire_forms():
     assert same_ado_identity("Bot <BOT@x.com>", {"uniqueName": "bot@x.com"})
     assert not same_ado_identity("Bot <bot@x.com>", "other@x.com")
     assert same_ado_identity(None, "")
+
+
+def test_identity_forms_as_links_record_them() -> None:
+    assert ado_unique_name("Dana Dev <dana@contoso.com>") == "dana@contoso.com"
+    ref = {"uniqueName": "CONTOSO\\dana", "displayName": "Dana"}
+    assert ado_unique_name(ref) == "CONTOSO\\dana"
+    assert ado_unique_name({"displayName": "Dana"}) == "Dana"
+    assert ado_unique_name(None) is None
+    assert sentry_actor({"type": "team", "id": "12"}) == "team:12"
+    assert sentry_actor(None) is None

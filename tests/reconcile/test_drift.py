@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.reconcile.drift import (
-    ado_assignee,
     ado_event,
     ado_values,
     changed_fields,
     decide_conflict,
-    sentry_assignee,
     sentry_change_time,
     sentry_event,
     sentry_values,
@@ -46,15 +44,6 @@ def test_sentry_changes_are_seen(change: dict, expect: set) -> None:
 def test_ado_changes_are_seen() -> None:
     moved = {**ITEM, "fields": {**ITEM["fields"], "System.State": "Closed", "System.AssignedTo": None}}
     assert changed_fields(LINK, "ado", ado_values(moved)) == {"status", "assignee"}
-
-
-def test_identity_forms() -> None:
-    assert ado_assignee({"System.AssignedTo": "Dana Dev <dana@contoso.com>"}) == "dana@contoso.com"
-    ref = {"uniqueName": "CONTOSO\\dana", "displayName": "Dana"}
-    assert ado_assignee({"System.AssignedTo": ref}) == "CONTOSO\\dana"
-    assert ado_assignee({}) is None
-    assert sentry_assignee({"assignedTo": {"type": "team", "id": "12"}}) == "team:12"
-    assert sentry_assignee({"assignedTo": None}) is None
 
 
 @pytest.mark.parametrize(("rule", "s_time", "a_time", "winner"), [

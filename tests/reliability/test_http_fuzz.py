@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from sandbox.sentry import seed
 from sandbox.stack import HOOK_SECRET, SandboxStack, sandbox_stack
-from shared.intake import sentry_signature
-from shared.setup.manifest import (
+from shared.contract import (
+    ADO_WEBHOOK_PATH,
     ALERT_RULE_ACTION_PATH,
     FIELD_AREA,
     FIELD_PROJECT,
@@ -40,7 +40,7 @@ from shared.setup.manifest import (
     SENTRY_WEBHOOK_PATH,
     options_uri,
 )
-from shared.setup.subscriptions import ADO_WEBHOOK_PATH
+from shared.intake import sentry_signature
 from tests.reliability.hosts import app_instances
 
 pytestmark = pytest.mark.slow

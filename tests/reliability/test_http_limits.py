@@ -12,14 +12,14 @@ import requests
 
 from sandbox.sentry import seed
 from sandbox.stack import HOOK_SECRET, SandboxStack, sandbox_stack
-from shared.intake import MAX_JSON_DEPTH, sentry_signature
-from shared.setup.manifest import (
+from shared.contract import (
+    ADO_WEBHOOK_PATH,
     ALERT_RULE_ACTION_PATH,
     ISSUE_LINK_CREATE_PATH,
     ISSUE_LINK_LINK_PATH,
     SENTRY_WEBHOOK_PATH,
 )
-from shared.setup.subscriptions import ADO_WEBHOOK_PATH
+from shared.intake import MAX_JSON_DEPTH, sentry_signature
 
 POST_ROUTES = (SENTRY_WEBHOOK_PATH, ADO_WEBHOOK_PATH, ISSUE_LINK_CREATE_PATH, ISSUE_LINK_LINK_PATH,
                ALERT_RULE_ACTION_PATH)

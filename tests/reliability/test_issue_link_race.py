@@ -15,8 +15,8 @@ import requests
 
 from sandbox.sentry import seed
 from sandbox.stack import sandbox_stack
+from shared.contract import ISSUE_LINK_CREATE_PATH
 from shared.intake import sentry_signature
-from shared.setup.manifest import ISSUE_LINK_CREATE_PATH
 from tests.reliability.hosts import app_instances
 
 REQUESTS = 80

@@ -23,13 +23,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.setup.manifest import (
+from shared.contract import (
     ALERT_RULE_ACTION_PATH,
     FIELD_AREA,
     FIELD_PRIORITY,
     FIELD_PROJECT,
     FIELD_TYPE,
     SENTRY_WEBHOOK_PATH,
+)
+from shared.setup.manifest import (
     app_origin,
     build_manifest,
     ui_schema,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.intake import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_SECRET_HEADER, ADO_WORK_ITEM_EVENTS
 from shared.setup.subscriptions import (
     desired_subscription,
     hook_secret,
