@@ -34,6 +34,12 @@ ISSUE_LINK_CREATE_PATH = api_path(ISSUE_LINK_CREATE_ROUTE)
 ISSUE_LINK_LINK_PATH = api_path(ISSUE_LINK_LINK_ROUTE)
 ALERT_RULE_ACTION_PATH = api_path(ALERT_RULE_ACTION_ROUTE)
 
+
+def options_uri(kind: str) -> str:
+    """Where a select of our forms loads its options (kind: projects, types, areas, workitems)."""
+    return OPTIONS_PATH.format(kind=kind)
+
+
 # The queues between the webhook functions and the sync functions (infra/modules/storage.bicep).
 SENTRY_QUEUE = "sentry-events"
 ADO_QUEUE = "ado-events"

@@ -30,9 +30,9 @@ from shared.contract import (
     FIELD_WORK_ITEM,
     ISSUE_LINK_CREATE_PATH,
     ISSUE_LINK_LINK_PATH,
-    OPTIONS_PATH,
     SENTRY_WEBHOOK_PATH,
     SENTRY_WEBHOOK_RESOURCES,
+    options_uri,
 )
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -78,10 +78,6 @@ def app_origin(url: str) -> str:
         raise ValueError(f"--url: give the base URL only (Sentry drops the path for UI components), "
                          f"e.g. {parsed.scheme}://{parsed.netloc}, got {value!r}")
     return value
-
-
-def options_uri(kind: str) -> str:
-    return OPTIONS_PATH.format(kind=kind)
 
 
 def _select(name: str, label: str, kind: str, **extra: Any) -> dict[str, Any]:
