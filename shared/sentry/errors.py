@@ -1,7 +1,8 @@
 """Sentry failures as typed exceptions; callers branch on the kind, never on the message.
 
-Sentry error bodies are ``{"detail": "..."}``, field errors ``{"field": ["msg"]}`` on 400, and
-a bare JSON string on 429. Exceptions hold the method, path, status and that detail; never the token.
+Sentry error bodies are ``{"detail": "..."}`` (429 included; older servers sent a bare JSON string
+there), field errors ``{"field": ["msg"]}`` on 400. Exceptions hold the method, path, status and
+that detail; never the token.
 """
 
 from __future__ import annotations
