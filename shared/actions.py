@@ -70,6 +70,31 @@ class Skip(Action):
 
 
 @dataclass(frozen=True)
+class FollowRevision(Action):
+    """A work item revision that asks nothing of Sentry (a comment, a field we do not sync) and
+    directly follows the link's rev: the link's rev follows it, so the next write guarded by
+    ``test /rev`` is not refused (412) and re-read for it. Changes the link store alone."""
+
+    rev: int
+    changed_at: str | None = None
+    agreed: Mapping[str, Any] = field(default_factory=dict)  # values the revision shows both sides agree on
+    system: ClassVar[str] = "none"
+    kind: ClassVar[str] = "follow_revision"
+
+    def request(self) -> None:
+        return None
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        if link is None:
+            return None
+        return link.with_synced(**self.agreed, ado_rev=self.rev,
+                                ado_changed_at=self.changed_at or link.synced.ado_changed_at)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rev": self.rev}
+
+
+@dataclass(frozen=True)
 class CreateWorkItem(Action):
     """Create the work item for a claimed link; on success the link holds its id and URL."""
 

@@ -27,6 +27,7 @@ from shared.actions import (
     AddAdoComment,
     AddSentryComment,
     CreateWorkItem,
+    FollowRevision,
     LinkExternalIssue,
     Skip,
     Unlink,
@@ -216,8 +217,13 @@ def _sentry_echo(event: Event, link: Link | None) -> str | None:
 
 
 def plan_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
-    """The plan when the webhook body and the link alone decide it (an echo), so the shell fetches
-    nothing and the event costs no API call; None when the plan needs the remote state."""
+    """The plan when the webhook body and the link alone decide it (an echo, a re-delivery, a stale
+    revision, an unlinked or unrouted issue or work item), so the shell fetches nothing and the
+    event costs no API call; None when the plan needs the remote state."""
+    if event.kind == "workitem.updated":
+        return _workitem_updated_without_remote(event, link, config)
+    if event.kind == "issue.created" and link is None:
+        return _creation_gate(event.data.get("issue") or {}, config)[1] or None
     if event.source != SENTRY:
         return None
     reason = _sentry_echo(event, link)
@@ -285,27 +291,36 @@ def _route_target(route: Route) -> Target:
                   route.fields)
 
 
-def _issue_created(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
-    issue = event.data.get("issue") or {}
+def _creation_gate(issue: Mapping[str, Any], config: Config) -> tuple[Route | None, list[Action]]:
+    """The route an issue.created would use, or why none: decided by the issue Sentry sent alone."""
     slug = (issue.get("project") or {}).get("slug", "")
     route = config.rules.route_for(slug)
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
     if not slug:
         return [Skip(f"{what}: the Sentry project is unknown (the webhook names none)")]
     if route is None:
-        return [Skip(f"{what}: Sentry project {slug!r} has no route in the sync rules")]
+        return None, [Skip(f"{what}: Sentry project {slug!r} has no route in the sync rules")]
     auto = route.auto_create
     if not auto.enabled:
-        return [Skip(f"{what}: auto_create is off for project {slug!r}")]
+        return None, [Skip(f"{what}: auto_create is off for project {slug!r}")]
     if issue.get("level") not in auto.levels:
-        return [Skip(f"{what}: level {issue.get('level')!r} is not in auto_create.levels {list(auto.levels)}")]
-    environment = (remote.latest_event or {}).get("environment") or _event_tag(remote.latest_event, "environment")
-    if auto.environments and environment not in auto.environments:
-        return [Skip(f"{what}: environment {environment!r} is not in auto_create.environments "
-                     f"{list(auto.environments)}")]
+        return None, [Skip(f"{what}: level {issue.get('level')!r} is not in auto_create.levels {list(auto.levels)}")]
     count = int(str(issue.get("count") or "1")) if str(issue.get("count") or "1").isdigit() else 1
     if count < auto.min_events:
-        return [Skip(f"{what}: {count} event(s), auto_create.min_events is {auto.min_events}")]
+        return None, [Skip(f"{what}: {count} event(s), auto_create.min_events is {auto.min_events}")]
+    return route, []
+
+
+def _issue_created(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    issue = event.data.get("issue") or {}
+    route, skipped = _creation_gate(issue, config)
+    if route is None:
+        return skipped
+    auto = route.auto_create
+    environment = (remote.latest_event or {}).get("environment") or _event_tag(remote.latest_event, "environment")
+    if auto.environments and environment not in auto.environments:
+        return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')}: environment {environment!r} is not in "
+                     f"auto_create.environments {list(auto.environments)}")]
     return _create(issue, _route_target(route), link, event, remote, config)
 
 
@@ -526,6 +541,61 @@ def _ado_link_check(event: Event, link: Link | None, states_wanted: tuple[str, .
     return []
 
 
+def _ado_stale(event: Event, link: Link) -> str | None:
+    """Why this ADO revision is already known to the link (stale, re-delivered, or the echo of our
+    own write, whose rev the link took from the write's answer), or None. Hooks reconciliation made
+    up carry a change found by comparing values with the last sync: their order does not matter."""
+    if event.body.get(RECONCILED):
+        return None
+    resource = event.body.get("resource") or {}
+    rev = resource.get("rev")
+    if isinstance(rev, int) and link.synced.ado_rev is not None and rev <= link.synced.ado_rev:
+        return f"stale or repeated, the link already has rev {link.synced.ado_rev}"
+    changed_at = _changed_at(resource)
+    known = link.synced.ado_changed_at
+    if not isinstance(rev, int) and changed_at and known and changed_at <= known:
+        return f"stale or repeated, changed {changed_at}, link has {link.synced.ado_changed_at}"
+    return None
+
+
+def _changed_at(resource: Mapping[str, Any]) -> Any:
+    revision = (resource.get("revision") or {}).get("fields") or {}
+    return revision.get("System.ChangedDate") or resource.get("revisedDate")
+
+
+def _followed(resource: Mapping[str, Any], link: Link, changed_at: Any = None,
+              agreed: Mapping[str, Any] | None = None) -> list[Action]:
+    """The link's rev follows a revision that asks nothing of Sentry, when it is the very next one
+    (a gap means a revision the link has not seen yet, which must not look stale). ``agreed``: the
+    values that revision shows both sides already agree on."""
+    rev = resource.get("rev")
+    if isinstance(rev, int) and link.synced.ado_rev is not None and rev == link.synced.ado_rev + 1:
+        return [FollowRevision(rev, changed_at if isinstance(changed_at, str) else None, dict(agreed or {}))]
+    return []
+
+
+_SYNCED_ADO_FIELDS = ("System.State", "System.AssignedTo", "System.Title")
+
+
+def _workitem_updated_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
+    """An ADO revision decided by the hook and the link alone: unlinked, stale, re-delivered, our own
+    write coming back, or changing no synced field."""
+    problem = _ado_link_check(event, link)
+    if problem:
+        return problem
+    assert link is not None
+    resource = event.body.get("resource") or {}
+    what = f"work item {link.work_item_id} rev {resource.get('rev')}"
+    stale = _ado_stale(event, link)
+    if stale:
+        return [Skip(f"{what}: {stale}")]
+    deltas = resource.get("fields") or {}
+    if event.body.get(RECONCILED) or any(ref in deltas for ref in _SYNCED_ADO_FIELDS):
+        return None
+    return [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})"),
+            *_followed(resource, link, _changed_at(resource))]
+
+
 def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
     problem = _ado_link_check(event, link)
     if problem:
@@ -539,14 +609,12 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     reconciled = bool(event.body.get(RECONCILED))
     if not reconciled and _ado_echo(resource.get("revisedBy"), remote):
         return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
+    stale = _ado_stale(event, link)
+    if stale:
+        return [Skip(f"{what}: {stale}")]
     rev = resource.get("rev")
     revision = (resource.get("revision") or {}).get("fields") or {}
-    changed_at = revision.get("System.ChangedDate") or resource.get("revisedDate")
-    if not reconciled and isinstance(rev, int) and link.synced.ado_rev is not None and rev <= link.synced.ado_rev:
-        return [Skip(f"{what}: stale or repeated, the link already has rev {link.synced.ado_rev}")]
-    if (not reconciled and not isinstance(rev, int) and changed_at and link.synced.ado_changed_at
-            and changed_at <= link.synced.ado_changed_at):
-        return [Skip(f"{what}: stale or repeated, changed {changed_at}, link has {link.synced.ado_changed_at}")]
+    changed_at = _changed_at(resource)
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
     deltas = _not_superseded(deltas, rev, remote, what, skips)
@@ -562,7 +630,9 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     if "System.Title" in deltas and config.rules.syncs("title", "sentry"):
         skips.append(Skip(f"{what}: title changed, but Sentry's API cannot set an issue title"))
     if not changes:
-        return skips or [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})")]
+        agreed = {k: v for k, v in synced.items() if k not in ("ado_rev", "ado_changed_at")}
+        return (skips or [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})")]) + \
+            _followed(resource, link, changed_at, agreed)
     update = UpdateSentryIssue(config.settings.sentry_org, link.sentry_issue_id, changes, synced)
     return [update, *skips]
 
@@ -656,18 +726,19 @@ def _workitem_commented(event: Event, link: Link | None, remote: Remote, config:
     comment_id = (resource.get("commentVersionRef") or {}).get("commentId")
     what = f"work item {link.work_item_id} comment {comment_id}"
     text = fields.get("System.History")
+    followed = _followed(resource, link, fields.get("System.ChangedDate"))
     if _ado_echo(fields.get("System.ChangedBy"), remote) or comments.written_by_bridge(text):
-        return [Skip(f"{what}: written by the bridge; not carried back")]
+        return [Skip(f"{what}: written by the bridge; not carried back"), *followed]
     if not config.rules.syncs("comments", "sentry"):
-        return [Skip(f"{what}: comments do not sync towards Sentry")]
+        return [Skip(f"{what}: comments do not sync towards Sentry"), *followed]
     source_id = f"ado:{comment_id}" if comment_id is not None else f"ado:rev{resource.get('rev')}"
     if source_id in link.comment_ids:
-        return [Skip(f"{what}: already carried to Sentry")]
+        return [Skip(f"{what}: already carried to Sentry"), *followed]
     if not isinstance(text, str) or not text.strip():
         return [Skip(f"{what}: the hook carries no comment text (System.History)")]
     author = parse_ado_identity(fields.get("System.ChangedBy"))
     body = comments.to_sentry(author.display_name or author.unique_name if author else None, text)
-    return [AddSentryComment(config.settings.sentry_org, link.sentry_issue_id, body, source_id)]
+    return [AddSentryComment(config.settings.sentry_org, link.sentry_issue_id, body, source_id), *followed]
 
 
 def _workitem_deleted(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:

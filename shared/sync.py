@@ -74,10 +74,10 @@ class Syncer:
         event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
         link = self._load_link(event) if link is None else (self._reload(link) or link)
         decided = plan_without_remote(event, link, self.config)
-        if decided is not None:  # an echo: the body and the link decide it, at no API call
+        if decided is not None:  # the body and the link decide it: no API call
             return self._apply(decided, link, Remote(now=now_iso()), dry_run).done
         for attempt in range(STALE_RETRIES):
-            remote = self._remote(event, link, work_item if attempt == 0 else None, issue)
+            remote = self._remote(event, link, work_item if attempt == 0 else None, issue, after_conflict=attempt > 0)
             actions = plan(event, link, remote, self.config)
             actions = self._with_type_fields(event, link, remote, actions)
             try:
@@ -104,7 +104,12 @@ class Syncer:
         return self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) if link else None
 
     def _remote(self, event: Event, link: Link | None, work_item: dict[str, Any] | None,
-                issue: dict[str, Any] | None) -> Remote:
+                issue: dict[str, Any] | None, after_conflict: bool = False) -> Remote:
+        """What the plan needs beyond the body, the link and the store's cache: at most one read, of
+        the side the change came from, to tell a current change from a late one. The other side is
+        written without a read: ADO writes carry ``test /rev`` with the link's last known rev (a 412
+        re-reads the work item: ``after_conflict``), Sentry updates are idempotent. Type states,
+        the bridge's identity and Sentry members come from the store's cache."""
         s = self.config.settings
         base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
         if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
@@ -114,10 +119,12 @@ class Syncer:
         creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
             return base  # nothing linked to update, or a creation already done: a skip, at no API cost
-        if linked and work_item is None and not event.kind.startswith("workitem.deleted"):
+        reads_item = event.kind == "workitem.updated" or (after_conflict and event.source == SENTRY)
+        if linked and work_item is None and reads_item:
             work_item = self._get_work_item(link.work_item_id)
         issue_id = link.sentry_issue_id if link else self._issue_id(event)
-        if issue is None and issue_id and (linked or event.kind == "event_alert.triggered"):
+        reads_issue = (linked and event.source == SENTRY) or event.kind == "event_alert.triggered"
+        if issue is None and issue_id and reads_issue:
             issue = self._get_issue(issue_id)
         fields = (work_item or {}).get("fields") or {}
         wit = fields.get("System.WorkItemType") or (link.work_item_type if link else "")
@@ -128,7 +135,9 @@ class Syncer:
         if event.kind in ("issue.assigned", "workitem.updated"):
             remote = replace(remote, sentry_members=self._sentry_members())
         if not linked and creating and issue_id:
-            remote = replace(remote, latest_event=self._latest_event(issue_id))
+            # An alert carries the event that fired it; only issue.created needs the latest one read.
+            fired = event.data.get("event") if event.kind == "event_alert.triggered" else None
+            remote = replace(remote, latest_event=fired if isinstance(fired, dict) else self._latest_event(issue_id))
         if event.source == SENTRY and creating:
             remote = replace(remote, ado_hosted=self._ado_hosted())  # Markdown or HTML on ADO
         return remote

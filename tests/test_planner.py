@@ -379,7 +379,44 @@ def test_ado_updated_skips(fields, link, rev, by, reason):
 def test_removed_never_reopens_sentry():
     event = ado_updated({"System.State": {"oldValue": "Done", "newValue": "Removed"}})
     actions = plan(event, linked("Done", sentry_status="resolved"), remote(SCRUM_BUG, "Done"), CONFIG)
-    assert kinds(actions) == ["Skip"]
+    assert kinds(actions) == ["Skip", "FollowRevision"]  # nothing for Sentry; the link follows rev 6
+
+
+@pytest.mark.parametrize(("fields", "rev", "expected"), [
+    ({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, 5, "stale or repeated"),  # our echo, a re-delivery
+    ({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, 3, "stale or repeated"),  # an older revision
+    ({"System.Tags": {"oldValue": "a", "newValue": "b"}}, 6, "no synced field changed"),
+])
+def test_a_revision_the_link_decides_needs_nothing_fetched(fields, rev, expected):
+    actions = plan_without_remote(ado_updated(fields, rev=rev), linked(), CONFIG)
+    assert actions is not None and expected in actions[0].reason
+
+
+def test_an_unlinked_work_item_needs_nothing_fetched():
+    actions = plan_without_remote(ado_updated({"System.State": {"newValue": "Closed"}}), None, CONFIG)
+    assert actions is not None and "not linked" in actions[0].reason
+
+
+def test_a_new_synced_change_needs_the_work_item_read():
+    event = ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, rev=6)
+    assert plan_without_remote(event, linked(), CONFIG) is None
+
+
+@pytest.mark.parametrize(("rev", "follows"), [(6, True), (7, False)])
+def test_the_links_rev_follows_only_the_very_next_revision(rev, follows):
+    """A revision that asks nothing of Sentry moves the link's rev (so the next guarded ADO write
+    is not refused for it), but never over a gap: a revision in between must not look stale."""
+    actions = plan_without_remote(ado_updated({"System.Tags": {"newValue": "x"}}, rev=rev), linked(), CONFIG)
+    assert kinds(actions) == (["Skip", "FollowRevision"] if follows else ["Skip"])
+    if follows:
+        assert actions[1].link_after(linked()).synced.ado_rev == rev
+
+
+def test_a_comment_revision_moves_the_links_rev():
+    event = ado_event("workitem.commented", {"System.History": "hello", "System.ChangedBy": "Jane <jane@example.com>"},
+                      rev=6, commentVersionRef={"commentId": 9})
+    actions = plan(event, linked(), remote(work_item=None), CONFIG)
+    assert kinds(actions) == ["AddSentryComment", "FollowRevision"]
 
 
 @pytest.mark.parametrize(("delta", "sentry_assignee", "expected"), [
