@@ -6,11 +6,18 @@ Prints one JSON object as its last line:
   links, drifted, api_calls (ours), floor_calls (ceil(N/200) ADO batch reads + ceil(N/100) Sentry
   reads + one write per drifted field), naive_api_calls, calls_ratio (naive / ours), wall_s,
   naive_wall_s, wall_ratio (naive / ours), peak_mb (tracemalloc peak of our engine's run, measured
-  in a separate run so tracing does not slow the timed one), peak_mb_1000 (the same at 1,000 links
-  when N != 1,000), warmup_calls (filling the store's cache of states, identity and members once per
-  hour; not part of a run's cost), converged (a second run finds nothing to do).
+  in a separate run so tracing does not slow the timed one), peak_rss_mb (the peak resident set of
+  a fresh process that runs the engine once over the same kind of store, beside rss_start_mb, its
+  resident set before the run: what the Functions worker would hold), warmup_calls (filling the
+  store's cache of states, identity and members once per hour; not part of a run's cost), converged
+  (a second run finds nothing to do). When N is larger than the base size (1,000 links, or 10,000
+  from 100,000 links up), the base run's figures too: peak_mb_<base>, wall_s_<base>, peak_ratio
+  (peak_mb / peak_mb_<base>) and wall_per_link_ratio (wall_s per link / wall_s_<base> per link;
+  1.0 is linear).
+``--skip-naive`` leaves out the naive reconciler (half an hour at 100,000 links).
 Goals at N=10,000: api_calls == floor_calls, calls_ratio >= 50, wall_ratio >= 20, peak_mb < 150 and
-within 20% of peak_mb_1000.
+within 20% of peak_mb_1000. At N=100,000 (--skip-naive): api_calls == floor_calls, peak_ratio <= 1.2
+against 10,000 links, wall_per_link_ratio near 1.
 
 The sync config is the sandbox's with auto-create off: this measures repairing drift; the lost
 ``issue.created`` scan is a constant two calls per run and is covered by tests/reconcile.
@@ -21,6 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -118,6 +127,34 @@ def fill_url_cache() -> None:
         urllib.parse.urlsplit(f"http://127.0.0.1/api/0/organizations/acme/issues/?{'group=1000000&' * 100}n={i}")
 
 
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def engine_child(store_env: str) -> None:
+    """In a fresh process: build the runtime from app settings, run the engine once, report RSS."""
+    from shared.runtime import runtime
+
+    with applied_env(json.loads(store_env)):
+        rt = runtime()
+        rt.syncer  # noqa: B018 - store, clients and config built before the start line
+        start = rss_mb()
+        Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer).run()
+        print(json.dumps({"rss_start_mb": round(start, 1), "peak_rss_mb": round(rss_mb(), 1)}))
+
+
+def peak_rss(urls: dict[str, str], workdir: Path, links: int) -> dict[str, float]:
+    """Seed here, then run the engine in a fresh process over that store: its peak RSS is the
+    engine's and the imports', not this benchmark's (which holds the seeded links meanwhile)."""
+    with seeded_runtime(urls, workdir, f"rss-{links}", links):
+        env = {k: os.environ[k] for k in app_settings(urls["sentry_url"], urls["ado_org_url"], str(workdir),
+                                                       sync_config(workdir))}
+        env["SQLITE_PATH"] = os.environ["SQLITE_PATH"]
+        child = subprocess.run([sys.executable, __file__, "--engine-child", json.dumps(env)], capture_output=True,
+                               text=True, timeout=3600, check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
     with seeded_runtime(urls, workdir, f"mem-{links}", links) as (rt, _):
         reconciler = Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer)
@@ -130,31 +167,49 @@ def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
             tracemalloc.stop()
 
 
+def ours(urls: dict[str, str], workdir: Path, n: int) -> tuple[dict[str, Any], float, int]:
+    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted):
+        warm = calls(rt)
+        report, used, wall = timed_run(rt, Reconciler, Reconciler.concurrency)
+        again, _, _ = timed_run(rt, Reconciler, Reconciler.concurrency)
+    print(f"ours at {n}: {used} calls in {wall:.2f}s", file=sys.stderr, flush=True)
+    return ({"drifted": drifted, "writes": report.writes, "errors": len(report.errors), "warmup_calls": warm,
+             "api_calls": used, "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted,
+             "converged": again.drifted == 0 and again.writes == 0}, wall, used)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--links", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the naive reconciler")
+    parser.add_argument("--engine-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.engine_child:
+        engine_child(args.engine_child)
+        return
     n = args.links
+    base = 1000 if n <= 10_000 else 10_000
     workdir = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     out: dict[str, Any] = {"links": n, "latency_ms": args.latency_ms}
     with emulators(args.latency_ms) as urls:
-        with seeded_runtime(urls, workdir, "ours", n) as (rt, drifted):
-            warm = calls(rt)
-            report, used, wall = timed_run(rt, Reconciler, Reconciler.concurrency)
-            again, _, _ = timed_run(rt, Reconciler, Reconciler.concurrency)
-        out.update(drifted=drifted, writes=report.writes, errors=len(report.errors), warmup_calls=warm,
-                   api_calls=used, floor_calls=math.ceil(n / 200) + math.ceil(n / 100) + drifted,
-                   converged=again.drifted == 0 and again.writes == 0)
-        print(f"ours: {used} calls in {wall:.2f}s", file=sys.stderr, flush=True)
-        with seeded_runtime(urls, workdir, "naive", n) as (rt, _):
-            naive, naive_used, naive_wall = timed_run(rt, NaiveReconciler, 1)
-        print(f"naive: {naive_used} calls in {naive_wall:.2f}s", file=sys.stderr, flush=True)
-        out.update(naive_api_calls=naive_used, naive_writes=naive.writes, calls_ratio=round(naive_used / used, 1),
-                   wall_s=round(wall, 3), naive_wall_s=round(naive_wall, 3), wall_ratio=round(naive_wall / wall, 1),
-                   peak_mb=round(peak_mb(urls, workdir, n), 2))
-        if n != 1000:
-            out["peak_mb_1000"] = round(peak_mb(urls, workdir, 1000), 2)
+        figures, wall, used = ours(urls, workdir, n)
+        out.update(figures, wall_s=round(wall, 3))
+        if not args.skip_naive:
+            with seeded_runtime(urls, workdir, "naive", n) as (rt, _):
+                naive, naive_used, naive_wall = timed_run(rt, NaiveReconciler, 1)
+            print(f"naive: {naive_used} calls in {naive_wall:.2f}s", file=sys.stderr, flush=True)
+            out.update(naive_api_calls=naive_used, naive_writes=naive.writes,
+                       calls_ratio=round(naive_used / used, 1), naive_wall_s=round(naive_wall, 3),
+                       wall_ratio=round(naive_wall / wall, 1))
+        out["peak_mb"] = round(peak_mb(urls, workdir, n), 2)
+        out.update(peak_rss(urls, workdir, n))
+        if n > base:
+            _, base_wall, _ = ours(urls, workdir, base)
+            out[f"peak_mb_{base}"] = round(peak_mb(urls, workdir, base), 2)
+            out[f"wall_s_{base}"] = round(base_wall, 3)
+            out["peak_ratio"] = round(out["peak_mb"] / out[f"peak_mb_{base}"], 2)
+            out["wall_per_link_ratio"] = round((wall / n) / (base_wall / base), 2)
     print(json.dumps(out))
 
 

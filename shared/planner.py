@@ -216,12 +216,13 @@ def _sentry_echo(event: Event, link: Link | None) -> str | None:
     return None
 
 
-def plan_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
+def plan_without_remote(event: Event, link: Link | None, config: Config,
+                        bridge_ado_identity: str | None = None) -> list[Action] | None:
     """The plan when the webhook body and the link alone decide it (an echo, a re-delivery, a stale
     revision, an unlinked or unrouted issue or work item), so the shell fetches nothing and the
     event costs no API call; None when the plan needs the remote state."""
     if event.kind == "workitem.updated":
-        return _workitem_updated_without_remote(event, link, config)
+        return _workitem_updated_without_remote(event, link, bridge_ado_identity)
     if event.kind == "issue.created" and link is None:
         return _creation_gate(event.data.get("issue") or {}, config)[1] or None
     if event.source != SENTRY:
@@ -525,8 +526,8 @@ def _work_item_id(event: Event) -> Any:
     return resource.get("workItemId", resource.get("id"))
 
 
-def _ado_echo(by: Any, remote: Remote) -> bool:
-    return bool(remote.bridge_ado_identity) and by is not None and same_ado_identity(by, remote.bridge_ado_identity)
+def _ado_echo(by: Any, bridge: str | None) -> bool:
+    return bool(bridge) and by is not None and same_ado_identity(by, bridge)
 
 
 def _ado_link_check(event: Event, link: Link | None, states_wanted: tuple[str, ...] = (LINKED,)) -> list[Action]:
@@ -577,15 +578,19 @@ def _followed(resource: Mapping[str, Any], link: Link, changed_at: Any = None,
 _SYNCED_ADO_FIELDS = ("System.State", "System.AssignedTo", "System.Title")
 
 
-def _workitem_updated_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
-    """An ADO revision decided by the hook and the link alone: unlinked, stale, re-delivered, our own
-    write coming back, or changing no synced field."""
+def _workitem_updated_without_remote(event: Event, link: Link | None,
+                                     bridge_ado_identity: str | None) -> list[Action] | None:
+    """An ADO revision decided by the hook, the link and the bridge's (cached) identity alone:
+    unlinked, stale, re-delivered, our own write coming back (its rev is the link's once our save
+    landed; revised by the bridge when the hook overtakes that save), or changing no synced field."""
     problem = _ado_link_check(event, link)
     if problem:
         return problem
     assert link is not None
     resource = event.body.get("resource") or {}
     what = f"work item {link.work_item_id} rev {resource.get('rev')}"
+    if not event.body.get(RECONCILED) and _ado_echo(resource.get("revisedBy"), bridge_ado_identity):
+        return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)
     if stale:
         return [Skip(f"{what}: {stale}")]
@@ -607,7 +612,7 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     # neither who made the revision nor its order matters (a lost revision may be older than the
     # link's rev, and the newest revision may be the bridge's own write of another field).
     reconciled = bool(event.body.get(RECONCILED))
-    if not reconciled and _ado_echo(resource.get("revisedBy"), remote):
+    if not reconciled and _ado_echo(resource.get("revisedBy"), remote.bridge_ado_identity):
         return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)
     if stale:
@@ -727,7 +732,7 @@ def _workitem_commented(event: Event, link: Link | None, remote: Remote, config:
     what = f"work item {link.work_item_id} comment {comment_id}"
     text = fields.get("System.History")
     followed = _followed(resource, link, fields.get("System.ChangedDate"))
-    if _ado_echo(fields.get("System.ChangedBy"), remote) or comments.written_by_bridge(text):
+    if _ado_echo(fields.get("System.ChangedBy"), remote.bridge_ado_identity) or comments.written_by_bridge(text):
         return [Skip(f"{what}: written by the bridge; not carried back"), *followed]
     if not config.rules.syncs("comments", "sentry"):
         return [Skip(f"{what}: comments do not sync towards Sentry"), *followed]

@@ -73,7 +73,7 @@ class Syncer:
         """Plan and apply one webhook body (Sentry ``{resource, body}`` or an ADO service hook)."""
         event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
         link = self._load_link(event) if link is None else (self._reload(link) or link)
-        decided = plan_without_remote(event, link, self.config)
+        decided = plan_without_remote(event, link, self.config, self._known_bridge() if event.source == "ado" else None)
         if decided is not None:  # the body and the link decide it: no API call
             return self._apply(decided, link, Remote(now=now_iso()), dry_run).done
         for attempt in range(STALE_RETRIES):
@@ -207,6 +207,14 @@ class Syncer:
     def _ado_hosted(self) -> bool | None:
         deployment = str(self._connection().get("deployment") or "").lower()
         return {"hosted": True, "onpremises": False}.get(deployment)
+
+    def _known_bridge(self) -> str | None:
+        """The bridge's identity when this process or the store's cache knows it already; never a call."""
+        if self._connection_facts is None:
+            marker = self.store.get_marker("connection", self.config.settings.ado_org_url)
+            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+                self._connection_facts = marker["value"]
+        return (self._connection_facts or {}).get("identity")
 
     def _sentry_members(self) -> tuple[SentryMember, ...]:
         def load() -> list[dict[str, str]]:

@@ -623,3 +623,13 @@ def test_a_team_assignee_is_named_from_the_issue_not_the_summary():
     event.body["data"]["assignee"] = {"type": "team", "id": "5", "name": "some-other-name"}
     actions = plan(event, linked(), remote(), CONFIG)
     assert "Sentry team 'core'" in actions[0].reason
+
+
+def test_our_revision_overtaking_our_link_save_needs_nothing_fetched():
+    """Our write's hook may be processed before our own save of the link's new rev; the bridge's
+    identity (from the store's cache) still tells it, before any read."""
+    event = ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, rev=6,
+                        by=f"Sentry Bridge <{BRIDGE}>")
+    actions = plan_without_remote(event, linked(), CONFIG, BRIDGE)
+    assert actions is not None and "our own change" in actions[0].reason
+    assert plan_without_remote(event, linked(), CONFIG, None) is None  # not known yet: read, then decide

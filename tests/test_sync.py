@@ -91,6 +91,25 @@ def test_our_ado_write_coming_back_costs_no_call(stack: SandboxStack) -> None:
     assert costs(held) == 0
 
 
+def test_our_sentry_write_coming_back_costs_no_call(stack: SandboxStack) -> None:
+    _, link = linked(stack)
+    with HookTap(stack.sentry).hold() as held:
+        stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, JAMAL)
+        stack.settle()
+    [echo] = held
+    assert body(echo)["action"] == "resolved"
+    assert costs(held) == 0
+
+
+def test_a_redelivered_sentry_change_costs_no_call(stack: SandboxStack) -> None:
+    issue_id, _ = linked(stack)
+    sentry = HookTap(stack.sentry)
+    stack.sentry.act("alice@example.com", issue_id, {"assignedTo": "user:2"})
+    stack.settle()
+    [change] = [h for h in sentry.sent if body(h)["action"] == "assigned"]
+    assert costs([change]) == 0
+
+
 def test_a_carried_sentry_change_is_one_read_and_its_write(stack: SandboxStack) -> None:
     """The issue is read (is the change still current?); the work item is not: the PATCH carries
     test /rev with the link's rev."""
