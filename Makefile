@@ -32,6 +32,7 @@ serve: $(VENV)/.installed
 	$(VENV)/bin/sentry-ado serve --sandbox
 
 bench: $(VENV)/.installed
+	$(PY) bench/sync_calls.py --events 1000
 	$(PY) bench/reconcile.py --links 1000
 	$(PY) bench/regressions.py
 	$(PY) bench/ingest.py

@@ -23,6 +23,7 @@ from shared.api_request import ApiRequest
 from shared.sentry import endpoints as sentry
 from shared.store.model import LINKED, UNLINKED, Link
 
+IN_FLIGHT = ("sentry_status", "sentry_assignee")  # what a Sentry update's echo is told by
 MAX_COMMENT_IDS = 300  # newest ids kept on a link; older ones cannot come back (hooks are not that late)
 
 
@@ -187,8 +188,12 @@ class UpdateSentryIssue(Action):
     def request(self) -> ApiRequest:
         return sentry.update_issue(self.org, self.issue_id, self.changes)
 
+    def announced(self, link: Link) -> Link:
+        """The link to save before the request: the Sentry values it will set, in flight."""
+        return replace(link, in_flight={k: v for k, v in self.synced.items() if k in IN_FLIGHT})
+
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else _with_synced(link, self.synced)
+        return None if link is None else replace(_with_synced(link, self.synced), in_flight={})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.actions import Action, AddAdoComment, AddSentryComment, CreateWorkItem, Skip
+from shared.actions import Action, AddAdoComment, AddSentryComment, CreateWorkItem, Skip, UpdateSentryIssue
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,18 @@ def _save(store: LinkStore, link: Link, action: Action, response: Any) -> Link:
     except ConcurrentUpdate:
         return update_with_retry(store, link.sentry_org, link.sentry_issue_id,
                                  lambda fresh: action.link_after(fresh, response) or fresh)
+
+
+def _announce(store: LinkStore, link: Link, action: UpdateSentryIssue) -> Link:
+    """Save the Sentry values a write will set before sending it: Sentry's webhook for it can
+    arrive before the save that follows the write, and must still be told as ours."""
+    announced = action.announced(link)
+    if announced == link:
+        return link
+    try:
+        return store.save(announced)
+    except ConcurrentUpdate:
+        return update_with_retry(store, link.sentry_org, link.sentry_issue_id, action.announced)
 
 
 def _send(action: Action, clients: dict[str, Any]) -> Any:
@@ -132,6 +144,8 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
                 applied.link = _save(store, action.link_after(applied.link, None) or applied.link, action, None)
                 continue
         else:
+            if isinstance(action, UpdateSentryIssue) and applied.link is not None:
+                applied.link = _announce(store, applied.link, action)
             response = _send(action, clients)
         after = action.link_after(applied.link, response)
         if after is not None and after != applied.link:

@@ -199,19 +199,20 @@ def _sentry_echo(event: Event, link: Link | None) -> str | None:
 
     Decided by content: Sentry reports every Sentry App's change with the *receiving* app's uuid
     and sends only the installation's uuid, so the actor cannot tell our writes from another
-    integration's. A change that matches what the link last synced is ours (or already carried);
-    any other change is carried, whoever made it."""
+    integration's. A change that matches what the link last synced, or what a write being sent
+    will set (``link.in_flight``), is ours (or already carried); any other change is carried,
+    whoever made it."""
     if link is None or not link.is_linked:
         return None
     data = event.data
     action = event.kind.split(".", 1)[1]
     if event.kind.startswith("issue.") and action in _ACTION_STATUS:
         status = _ACTION_STATUS[action]
-        if link.synced.sentry_status == status:
+        if status in (link.synced.sentry_status, link.in_flight.get("sentry_status")):
             return f"the link already has status {status} (the bridge's own write, or already carried)"
     if event.kind == "issue.assigned":
         assignee = sentry_actor(_event_assignee(data))
-        if link.synced.sentry_assignee == assignee:
+        if link.synced.sentry_assignee == assignee or link.in_flight.get("sentry_assignee", ...) == assignee:
             return f"the link already has assignee {assignee or 'nobody'} (the bridge's own write, or already carried)"
     return None
 

@@ -73,10 +73,10 @@ class Syncer:
         """Plan and apply one webhook body (Sentry ``{resource, body}`` or an ADO service hook)."""
         event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
         link = self._load_link(event) if link is None else (self._reload(link) or link)
-        decided = plan_without_remote(event, link, self.config, self._known_bridge() if event.source == "ado" else None)
-        if decided is not None:  # the body and the link decide it: no API call
-            return self._apply(decided, link, Remote(now=now_iso()), dry_run).done
         for attempt in range(STALE_RETRIES):
+            done = self._decided(event, link, dry_run)
+            if done is not None:
+                return done
             remote = self._remote(event, link, work_item if attempt == 0 else None, issue, after_conflict=attempt > 0)
             actions = plan(event, link, remote, self.config)
             actions = self._with_type_fields(event, link, remote, actions)
@@ -86,6 +86,12 @@ class Syncer:
                 log.info("stale rev on work item %s; re-reading (attempt %d)", link and link.work_item_id, attempt + 1)
                 link = self._reload(link) if link else None
         raise StaleRevision(f"work item kept changing; gave up after {STALE_RETRIES} tries")
+
+    def _decided(self, event: Event, link: Link | None, dry_run: bool) -> list[dict[str, Any]] | None:
+        """Apply the plan the body, the link and the store's cache decide alone (no API call), if any."""
+        bridge = self._known_bridge() if event.source == "ado" else None
+        decided = plan_without_remote(event, link, self.config, bridge)
+        return None if decided is None else self._apply(decided, link, Remote(now=now_iso()), dry_run).done
 
     # -- link and remote state -----------------------------------------------------------------
 

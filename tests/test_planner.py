@@ -162,6 +162,9 @@ def test_another_apps_change_is_carried_though_sentry_names_our_app(event):
     (issue_event("ignored", "ignored", "archived_forever"), linked(sentry_status="ignored"), "status ignored"),
     (sentry("issue.assigned"), linked(sentry_assignee="user:789"), "the link already has assignee user:789"),
     (issue_event("resolved", "resolved"), linked(), None),
+    # our write's webhook overtaking our save of the link: the values in flight tell it
+    (issue_event("resolved", "resolved"), replace(linked(), in_flight={"sentry_status": "resolved"}), "resolved"),
+    (sentry("issue.assigned"), replace(linked(), in_flight={"sentry_assignee": "user:789"}), "assignee user:789"),
     (sentry("issue.assigned"), linked(), None),
     (issue_event("resolved", "resolved"), None, None),
     (sentry("comment.created"), linked(), None),

@@ -50,6 +50,10 @@ class Link:
     # ids of comments written by the bridge or already carried over, per side, so none is echoed
     # or copied twice (bounded: only the newest few hundred are kept, see planner)
     comment_ids: tuple[str, ...] = ()
+    # Sentry values a write being sent will set ({"sentry_status": ..., "sentry_assignee": ...}),
+    # saved before it is sent: its webhook can overtake the save that follows the write, and must
+    # still be known as ours. Cleared by that save.
+    in_flight: dict[str, Any] = field(default_factory=dict, hash=False)
     etag: str | None = None  # set by the store; the update precondition
 
     @property
@@ -73,4 +77,5 @@ class Link:
         values["synced"] = SyncedValues(**{k: v for k, v in (data.get("synced") or {}).items()
                                            if k in synced_known})
         values["comment_ids"] = tuple(data.get("comment_ids") or ())
+        values["in_flight"] = dict(data.get("in_flight") or {})
         return cls(**values, etag=etag)
