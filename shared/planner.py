@@ -299,7 +299,7 @@ def _creation_gate(issue: Mapping[str, Any], config: Config) -> tuple[Route | No
     route = config.rules.route_for(slug)
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
     if not slug:
-        return [Skip(f"{what}: the Sentry project is unknown (the webhook names none)")]
+        return None, [Skip(f"{what}: the Sentry project is unknown (the webhook names none)")]
     if route is None:
         return None, [Skip(f"{what}: Sentry project {slug!r} has no route in the sync rules")]
     auto = route.auto_create
