@@ -97,7 +97,8 @@ def test_a_failing_message_is_recorded_with_its_reason_for_the_status_view(app_e
     from shared.store import Link
 
     body = {"source": "ado", "event_type": "workitem.updated",
-            "body": {"eventType": "workitem.updated", "resource": {"workItemId": 9, "rev": 2}}}
+            "body": {"eventType": "workitem.updated", "resource": {
+                "workItemId": 9, "rev": 2, "fields": {"System.State": {"oldValue": "New", "newValue": "Active"}}}}}
     text = json.dumps(body)
     runtime().store.claim(Link(
         sentry_org="acme", sentry_issue_id="5", ado_org_url=app_env["ADO_ORG_URL"], work_item_id=9,
