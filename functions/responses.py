@@ -51,6 +51,9 @@ def failure_response(exc: Exception, key: str) -> func.HttpResponse:
     if isinstance(exc, StoreUnavailable):
         log.error("link store unavailable: %s", exc)
         return json_response({key: f"link store unavailable: {exc}"}, 503)
+    if _store_driver_error(exc):  # a message could name the account: the log has it, the answer not
+        log.error("link store unavailable", exc_info=exc)
+        return json_response({key: f"link store unavailable: {type(exc).__name__}"}, 503)
     transport = sys.modules.get("shared.transport")  # loaded by whichever client raised it
     if isinstance(exc, AdoError | SentryError) or (transport and isinstance(exc, transport.NetworkError)):
         log.warning("dependency failed: %s", exc)
@@ -60,6 +63,17 @@ def failure_response(exc: Exception, key: str) -> func.HttpResponse:
         return json_response({key: f"{which} call failed: {type(exc).__name__}: {exc}"}, 502)
     log.exception("unexpected failure answering a request")
     return json_response({key: f"internal error ({type(exc).__name__}); the details are in the log"}, 500)
+
+
+def _store_driver_error(exc: Exception) -> bool:
+    """An error of the link store's driver that the store passed on (SQLite locked or broken, Azure
+    Storage unreachable or refusing): only the stores use these libraries, and a module not yet
+    imported raised nothing."""
+    for module, name in (("sqlite3", "Error"), ("azure.core.exceptions", "AzureError")):
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(exc, getattr(loaded, name)):
+            return True
+    return False
 
 
 def answers_json(key: str = "error") -> Callable[[Handler], Handler]:

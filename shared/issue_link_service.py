@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from shared import issue_link as ui
@@ -35,6 +36,7 @@ from shared.sync import Syncer, now_iso
 
 CLAIM_WAIT_S = 8.0  # well inside the time Sentry gives an issue-link request
 POLL_S = 0.1
+STALE_CLAIM_S = 300.0  # a create takes seconds; a claim this old lost its owner
 AREA_DEPTH = 10  # levels of the area tree read (`AdoClient.area_paths`); deeper paths are left to ADO
 # What ADO names the fields a person fills in the create form, to name the field when ADO refuses one.
 _FORM_FIELD_OF = {"System.AreaPath": FIELD_AREA, "System.Title": FIELD_TITLE, "System.WorkItemType": FIELD_TYPE}
@@ -58,6 +60,17 @@ def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org
                                     ado_title=fields.get("System.Title"),
                                     sentry_changed_at=now, ado_changed_at=fields.get("System.ChangedDate"),
                                     ado_rev=item.get("rev")))
+
+
+def _stale(link: Link) -> bool:
+    """A claim older than any create takes: whoever held it died before creating the work item."""
+    try:
+        claimed = datetime.fromisoformat(link.claimed_at)
+    except ValueError:
+        return True
+    if claimed.tzinfo is None:
+        claimed = claimed.replace(tzinfo=UTC)
+    return link.state == CLAIMED and (datetime.now(UTC) - claimed).total_seconds() > STALE_CLAIM_S
 
 
 def _described(link: Link) -> str:
@@ -171,6 +184,9 @@ class IssueLinkService:
                 raise LinkConflict(f"Sentry issue {self._name(link)} was linked to work item "
                                    f"{link.ado_project}#{link.work_item_id}, which was deleted in Azure DevOps; "
                                    "it is not recreated (restore it there)")
+            if _stale(link):  # its owner died mid-create: take the issue over (release is conditional)
+                self.store.release(link)
+                continue
             if self._clock() >= deadline:
                 raise LinkConflict(f"a work item for Sentry issue {self._name(link)} is still being created "
                                    f"(since {link.claimed_at}); try again in a moment")
@@ -211,7 +227,7 @@ class IssueLinkService:
             if current.work_item_id == work_item_id:
                 return current
             raise LinkConflict(f"Sentry issue {self._name(current)} is already linked to {_described(current)}")
-        if current is not None and current.state == CLAIMED:
+        if current is not None and current.state == CLAIMED and not _stale(current):
             raise LinkConflict(f"a work item for Sentry issue {self._name(current)} is being created right now "
                                f"(since {current.claimed_at}); try again in a moment")
         other = self.store.get_by_work_item(self.settings.ado_org_url, work_item_id)
@@ -219,7 +235,7 @@ class IssueLinkService:
             raise LinkConflict(f"work item {work_item_id} is already linked to Sentry issue {self._name(other)}")
         item = self._work_item(work_item_id)
         issue = self._issue(issue_id)
-        if current is not None:  # an unlinked pair (its work item was deleted) is replaced by the person's choice
+        if current is not None:  # an unlinked pair or a stale claim is replaced by the person's choice
             self.store.release(current)
         claimed = self.store.claim(existing_link(self.settings.sentry_org, issue, item, self.settings.ado_org_url,
                                                  now_iso()))

@@ -214,3 +214,22 @@ def test_a_failing_azure_devops_is_a_502_that_says_which_call(stack: SandboxStac
     finally:
         stack.ado.set_faults(Faults())
     assert resp.status_code == 502 and resp.json()["message"].startswith("Azure DevOps call failed: ")
+
+
+def test_a_claim_whose_owner_died_is_taken_over_and_a_fresh_one_is_waited_for(stack: SandboxStack) -> None:
+    from shared import runtime
+    from shared.store import CLAIMED, Link
+
+    store = runtime.runtime().store
+    stale, fresh = fresh_issue(stack), fresh_issue(stack)
+    stack.settle()
+    for issue, at in ((stale, "2020-01-01T00:00:00Z"), (fresh, "2999-01-01T00:00:00Z")):
+        assert store.claim(Link(sentry_org=seed.ORG_SLUG, sentry_issue_id=issue["id"], state=CLAIMED, claimed_at=at))
+    fields = {"project": "Shop", "work_item_type": "Bug", "title": "Claimed before"}
+    taken = signed_post(stack, "/api/sentry/issue-link/create", ui_body(stale["id"], fields))
+    assert taken.status_code == 201, taken.text
+    waited = signed_post(stack, "/api/sentry/issue-link/create", ui_body(fresh["id"], fields))
+    assert waited.status_code == 409 and "is still being created" in waited.json()["message"]
+    item = stack.ado.act_create("Shop", "Bug", {"System.Title": "Linked by hand"}, as_="Dana Dev <dana@contoso.com>")
+    refused = signed_post(stack, "/api/sentry/issue-link/link", ui_body(fresh["id"], {"work_item": str(item.id)}))
+    assert refused.status_code == 409 and "being created right now" in refused.json()["message"]

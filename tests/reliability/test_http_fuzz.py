@@ -339,3 +339,37 @@ def test_bad_requests_in_parallel_on_both_instances(app: App) -> None:
     assert all(isinstance((r.json().get("error") or r.json().get("message")), str) for r in answers)
     app.quiet()
     assert app.writes() == before
+
+
+# --- a failing service ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("service", ["ado", "sentry"])
+def test_a_failing_service_is_a_502_naming_it_and_webhooks_are_still_taken(app: App, service: str) -> None:
+    """The one place a 5xx is right: the dependency failed (injected: every call answers 503).
+    The webhook routes call nothing, so they answer as always."""
+    from sandbox.core import Faults
+
+    issue = app.stack.sentry.new_error("backend", f"Failing{service}Error", "down", level="warning")["issue"]
+    app.quiet()
+    before = app.writes()
+    emulator = getattr(app.stack, service)
+    emulator.set_faults(Faults(error_rate=1.0))
+    try:
+        if service == "ado":  # a title search reaches ADO every time (metadata would come from a cache)
+            resp = requests.get(app.url(options_uri("workitems")), timeout=120,
+                                params={"query": "coupon", "projectSlug": "backend"},
+                                headers={"Sentry-App-Signature": sentry_signature(seed.CLIENT_SECRET, b"")})
+        else:  # a create reads the issue from Sentry first
+            create = json.dumps({"fields": {FIELD_PROJECT: "Shop", FIELD_TYPE: "Task", "title": "down"},
+                                 "issueId": int(issue["id"]), "installationId": seed.INSTALLATION_UUID}).encode()
+            resp = requests.post(app.url(ISSUE_LINK_CREATE_PATH), data=create, timeout=120,
+                                 headers=signed_headers(ISSUE_LINK_CREATE_PATH, create))
+        name = {"ado": "Azure DevOps", "sentry": "Sentry"}[service]
+        assert resp.status_code == 502 and resp.json()["message"].startswith(f"{name} call failed"), resp.text
+        hook = b'{"action":"resolved","data":{"issue":{"id":"' + issue["id"].encode() + b'"}}}'
+        taken = requests.post(app.url(SENTRY_WEBHOOK_PATH), data=hook, timeout=60,
+                              headers=signed_headers(SENTRY_WEBHOOK_PATH, hook))
+        assert taken.status_code == 202
+        assert app.writes() == before
+    finally:
+        emulator.set_faults(Faults())

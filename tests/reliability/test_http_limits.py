@@ -91,7 +91,8 @@ def test_options_dependent_data_that_is_no_json_object_is_a_400(stack: SandboxSt
 
 def test_a_failure_inside_a_route_is_json_never_an_html_page(stack: SandboxStack,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The store gone mid-request is the deployment's trouble (503); a bug of ours is a JSON 500."""
+    """The store gone mid-request is the deployment's trouble (503), whether the store wrapped its
+    driver's error or not; a bug of ours is a JSON 500."""
     from shared import runtime
     from shared.store import StoreUnavailable
 
@@ -103,6 +104,14 @@ def test_a_failure_inside_a_route_is_json_never_an_html_page(stack: SandboxStack
     body = json.dumps({"fields": {"work_item": "1"}, "issueId": 1, "installationId": seed.INSTALLATION_UUID}).encode()
     resp = signed_post(stack, ISSUE_LINK_LINK_PATH, body)
     assert resp.status_code == 503 and "link store unavailable" in resp.json()["message"]
+    import sqlite3
+
+    def locked(*_args, **_kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(rt.store, "get_by_issue", locked)
+    resp = signed_post(stack, ISSUE_LINK_LINK_PATH, body)
+    assert resp.status_code == 503 and resp.json()["message"] == "link store unavailable: OperationalError"
     monkeypatch.setattr(rt.store, "get_by_issue", lambda *_a, **_k: 1 / 0)
     resp = signed_post(stack, ISSUE_LINK_LINK_PATH, body)
     assert resp.status_code == 500 and resp.json()["message"].startswith("internal error (ZeroDivisionError)")
