@@ -27,9 +27,10 @@ from typing import Any
 from shared import issue_link as ui
 from shared.actions import CreateWorkItem
 from shared.ado.errors import AdoNotFound, InvalidFieldValue
-from shared.contract import FIELD_AREA, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
+from shared.contract import FIELD_AREA, FIELD_DESCRIPTION, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
 from shared.issue_link import FormError, LinkConflict
 from shared.mapping.identities import ado_unique_name, sentry_actor
+from shared.planner import SENTRY, UI, Event
 from shared.sentry.errors import SentryNotFound
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
 from shared.sync import Syncer, now_iso
@@ -194,16 +195,15 @@ class IssueLinkService:
 
     def _create_now(self, issue_id: str, issue: dict[str, Any], form: ui.CreateForm) -> tuple[bool, str]:
         """Plan and apply the create; whether this request made the work item, and why not."""
-        settings = [{"name": "project", "value": form.project},
-                    {"name": "work_item_type", "value": form.work_item_type},
-                    {"name": "area_path", "value": form.area_path or ""},
-                    {"name": "description", "value": form.description}]
-        event = {"resource": "event_alert", "body": {
-            "action": "triggered", "actor": {"type": "user", "id": "issue-link", "name": "Sentry issue page"},
-            "data": {"event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
-                     "issue_alert": {"title": "issue-link create", "settings": settings}}}}
+        # The same plan as our alert-rule action with these settings: the same fields, body and claim.
+        settings = [{"name": FIELD_PROJECT, "value": form.project}, {"name": FIELD_TYPE, "value": form.work_item_type},
+                    {"name": FIELD_AREA, "value": form.area_path or ""},
+                    {"name": FIELD_DESCRIPTION, "value": form.description}]
+        event = Event(SENTRY, "event_alert.triggered", {"data": {
+            "event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
+            "issue_alert": {"title": "issue-link create", "settings": settings}}}, UI)
         try:
-            done = self.syncer.handle_event(event, issue={**issue, "title": form.title})
+            done = self.syncer.handle(event, issue={**issue, "title": form.title})
         except InvalidFieldValue as exc:  # a rule refused a value the person chose: their input
             field = _FORM_FIELD_OF.get(exc.field or "")
             if field is None:

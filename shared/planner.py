@@ -65,7 +65,9 @@ from shared.store.model import CLAIMED, LINKED, UNLINKED, Link
 
 SENTRY = "sentry"
 ADO = "ado"
-RECONCILED = "sentryAdoReconciled"  # set on hooks reconciliation made up (shared/reconcile/drift.py)
+# Where an event comes from: a delivery from Sentry or ADO, a change reconciliation found by comparing
+# both sides with the link (shared/reconcile/), or a person's request on the Sentry issue page.
+WEBHOOK, RECONCILE, UI = "webhook", "reconcile", "ui"
 UNKNOWN_RESOURCE = "unknown"  # a Sentry webhook whose resource neither a header nor its data tells
 CREATING_EVENTS = ("issue.created", "event_alert.triggered", "activity_alert.triggered")
 
@@ -76,9 +78,13 @@ class WebhookError(ValueError):
 
 @dataclass(frozen=True)
 class Event:
+    """One change to carry over. ``body`` has the webhook's shape (``data`` for Sentry, ``resource``
+    for ADO) whatever the origin: callers other than webhooks fill in only what the handlers read."""
+
     source: str  # "sentry" | "ado"
     kind: str  # "issue.resolved", "comment.created", "workitem.updated", ...
     body: Mapping[str, Any]
+    origin: str = WEBHOOK  # WEBHOOK | RECONCILE | UI
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -609,10 +615,10 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     assert link is not None
     resource = event.body["resource"]
     what = f"work item {link.work_item_id} rev {resource.get('rev')}"
-    # A hook reconciliation made up carries a change found by comparing values with the last sync:
-    # neither who made the revision nor its order matters (a lost revision may be older than the
-    # link's rev, and the newest revision may be the bridge's own write of another field).
-    reconciled = bool(event.body.get(RECONCILED))
+    # Reconciliation found this change by comparing values with the last sync: neither who made the
+    # revision nor its order matters (a lost revision may be older than the link's rev, and the
+    # newest revision may be the bridge's own write of another field).
+    reconciled = event.origin == RECONCILE
     if not reconciled and _ado_echo(resource.get("revisedBy"), remote.bridge_ado_identity):
         return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)

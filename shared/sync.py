@@ -72,6 +72,12 @@ class Syncer:
                      issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
         """Plan and apply one webhook body (Sentry ``{resource, body}`` or an ADO service hook)."""
         event = parse_webhook(SENTRY if "resource" in raw and "eventType" not in raw else "ado", raw)
+        return self.handle(event, link, work_item=work_item, issue=issue, dry_run=dry_run)
+
+    def handle(self, event: Event, link: Link | None = None, *, work_item: dict[str, Any] | None = None,
+               issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Plan and apply one event, from a webhook or from a caller inside the app (its origin says
+        which); `work_item` and `issue` are what the caller already read, spared a second read."""
         link = self._load_link(event) if link is None else (self._reload(link) or link)
         for attempt in range(STALE_RETRIES):
             done = self._decided(event, link, dry_run)

@@ -21,7 +21,7 @@ from shared.actions import (
 )
 from shared.config import Config, Secret, Settings, StateRules, parse_rules
 from shared.mapping.identities import AdoIdentity, SentryMember
-from shared.planner import Event, Remote, WebhookError, parse_webhook, plan, plan_without_remote
+from shared.planner import RECONCILE, Event, Remote, WebhookError, parse_webhook, plan, plan_without_remote
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
 from tests.fixtures import SENTRY_EXAMPLES as EXAMPLES
 from tests.mapping.processes import AGILE_BUG, BASIC_ISSUE, CMMI_BUG, CUSTOM_BUG, SCRUM_BUG
@@ -377,6 +377,16 @@ def test_ado_state_change_updates_sentry(states, wit, old, new, status, expected
 def test_ado_updated_skips(fields, link, rev, by, reason):
     actions = plan(ado_updated(fields, rev=rev, by=by), link, remote(work_item=None), CONFIG)
     assert any(reason in a.reason for a in actions if isinstance(a, Skip)), actions
+
+
+@pytest.mark.parametrize(("rev", "by"), [(5, "J <j@x>"), (6, f"Bridge <{BRIDGE}>")])
+def test_a_change_reconciliation_found_is_carried_whatever_its_rev_and_author(rev, by):
+    """The same delivery a webhook would drop (stale rev, the bridge's own revision) is carried when
+    reconciliation made it: it found the change by comparing both sides with the link."""
+    hook = ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, rev=rev, by=by)
+    assert kinds(plan(hook, linked(), remote(work_item=None), CONFIG)) == ["Skip"]
+    found = replace(hook, origin=RECONCILE)
+    assert kinds(plan(found, linked(), remote(work_item=None), CONFIG)) == ["UpdateSentryIssue"]
 
 
 def test_removed_never_reopens_sentry():

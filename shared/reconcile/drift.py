@@ -10,9 +10,9 @@ current value with that memory:
                           and the decision is returned so the caller can log it;
 - neither changed      -> nothing to do.
 
-A detected change is not turned into API calls here. It is turned into the webhook the lost
-delivery would have carried (`sentry_event`, `ado_event`), and the one planner plans it, so the
-rules for "how an ADO state becomes a Sentry status" live in one place for webhooks and
+A detected change is not turned into API calls here. It is turned into the event a lost delivery
+would have carried (`sentry_event`, `ado_event`, origin ``RECONCILE``), and the one planner plans
+it, so the rules for "how an ADO state becomes a Sentry status" live in one place for webhooks and
 reconciliation alike.
 """
 
@@ -22,15 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared import planner
+from shared.contract import WORKITEM_UPDATED
 from shared.mapping.identities import ado_unique_name, sentry_actor
+from shared.planner import ADO, RECONCILE, SENTRY, Event
 from shared.store.model import Link
 
 FIELDS = ("status", "assignee", "title")
-# Marks a hook reconciliation made up: its change was found by comparing values with the last sync,
-# so the planner's checks on revision order and on who made the revision do not apply to it.
-RECONCILED = planner.RECONCILED
-RECONCILE_ACTOR = {"type": "user", "id": "sentry-ado-reconcile", "name": "sentry-ado reconciliation"}
 # Sentry activity types that record each field's change (issue details' ``activity`` list).
 _ACTIVITY_TYPES = {
     "status": {"set_resolved", "set_unresolved", "set_ignored", "set_regression", "set_resolved_in_release",
@@ -101,23 +98,22 @@ def decide_conflict(field: str, rule: str, sentry_time: str | None, ado_time: st
     return Decision(field, "sentry", f"both changed; Sentry's change ({sentry_time}) is the later")
 
 
-def sentry_event(issue: dict[str, Any], fields: set[str], installation_uuid: str | None = None) -> list[dict]:
-    """The Sentry webhooks a lost delivery would have carried for these changed fields."""
+def sentry_event(issue: dict[str, Any], fields: set[str]) -> list[Event]:
+    """The Sentry events a lost delivery would have carried for these changed fields."""
     events = []
-    body_base = {"installation": {"uuid": installation_uuid or ""}, "actor": RECONCILE_ACTOR}
     if "status" in fields:
         action = {"resolved": "resolved", "ignored": "ignored"}.get(issue.get("status") or "", "unresolved")
-        events.append({"resource": "issue", "body": {**body_base, "action": action, "data": {"issue": issue}}})
+        events.append(Event(SENTRY, f"issue.{action}", {"data": {"issue": issue}}, RECONCILE))
     if "assignee" in fields:
         data: dict[str, Any] = {"issue": issue}
         if issue.get("assignedTo"):
             data["assignee"] = issue["assignedTo"]
-        events.append({"resource": "issue", "body": {**body_base, "action": "assigned", "data": data}})
+        events.append(Event(SENTRY, "issue.assigned", {"data": data}, RECONCILE))
     return events
 
 
-def ado_event(link: Link, work_item: dict[str, Any], fields: set[str]) -> dict[str, Any] | None:
-    """The ``workitem.updated`` service hook a lost delivery would have carried."""
+def ado_event(link: Link, work_item: dict[str, Any], fields: set[str]) -> Event | None:
+    """The ``workitem.updated`` event a lost delivery would have carried."""
     if not fields:
         return None
     current = work_item.get("fields", {})
@@ -138,6 +134,4 @@ def ado_event(link: Link, work_item: dict[str, Any], fields: set[str]) -> dict[s
                 "revisedBy": revised_by, "revisedDate": current.get("System.ChangedDate"), "fields": changes,
                 "revision": {"id": work_item.get("id"), "rev": work_item.get("rev"), "fields": current,
                              "url": work_item.get("url")}}
-    return {"eventType": "workitem.updated", "publisherId": "tfs", "resourceVersion": "1.0",
-            "resource": resource, "id": f"reconcile-{link.work_item_id}-{work_item.get('rev')}",
-            RECONCILED: True}
+    return Event(ADO, WORKITEM_UPDATED, {"resource": resource}, RECONCILE)

@@ -33,6 +33,8 @@ from typing import Any, Protocol
 
 from shared.actions import LinkExternalIssue
 from shared.config import Config
+from shared.contract import WORKITEM_DELETED, WORKITEM_RESTORED
+from shared.planner import ADO, RECONCILE, SENTRY, Event
 from shared.reconcile import drift
 from shared.status import record
 from shared.store import LinkStore, update_with_retry
@@ -48,10 +50,10 @@ WORK_ITEM_FIELDS = ("System.Id", "System.Rev", "System.WorkItemType", "System.Te
 
 
 class EventSyncer(Protocol):
-    """The sync engine, seen from here: plan and apply one (synthesised) event for one link."""
+    """The sync engine, seen from here: plan and apply one event reconciliation found, for one link."""
 
-    def handle_event(self, event: dict[str, Any], link: Link | None, *, work_item: dict[str, Any] | None = None,
-                     issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]: ...
+    def handle(self, event: Event, link: Link | None, *, work_item: dict[str, Any] | None = None,
+               issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]: ...
 
     def apply_actions(self, actions: list[Any], link: Link | None, dry_run: bool = False) -> list[dict[str, Any]]: ...
 
@@ -179,7 +181,7 @@ class Reconciler:
             events = self._events(link, work_item, issue, result["decisions"])
             result["events"] = events
             for event in events:
-                actions = self.syncer.handle_event(event, link, work_item=work_item, issue=issue, dry_run=dry_run)
+                actions = self.syncer.handle(event, link, work_item=work_item, issue=issue, dry_run=dry_run)
                 result["planned"].extend(actions)
                 writes = [a for a in actions if a.get("kind") != "skip"]
                 result["writes"] += len(writes)
@@ -231,17 +233,14 @@ class Reconciler:
         return self.syncer.apply_actions([action], link, dry_run=dry_run)
 
     def _events(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
-                decisions: list[str]) -> list[dict[str, Any]]:
-        """The webhooks that would have brought this pair back in sync."""
+                decisions: list[str]) -> list[Event]:
+        """The events that would have brought this pair back in sync."""
         if work_item is None:
             if link.state == LINKED:
-                return [{"eventType": "workitem.deleted", "publisherId": "tfs", "resourceVersion": "1.0",
-                         "resource": {"id": link.work_item_id}, "id": f"reconcile-deleted-{link.work_item_id}"}]
+                return [Event(ADO, WORKITEM_DELETED, {"resource": {"id": link.work_item_id}}, RECONCILE)]
             return []
         if link.state == UNLINKED:
-            return [{"eventType": "workitem.restored", "publisherId": "tfs", "resourceVersion": "1.0",
-                     "resource": {**work_item, "id": link.work_item_id},
-                     "id": f"reconcile-restored-{link.work_item_id}"}]
+            return [Event(ADO, WORKITEM_RESTORED, {"resource": {**work_item, "id": link.work_item_id}}, RECONCILE)]
         if issue is None:
             return []  # the Sentry issue is gone (deleted or merged); nothing to carry
         rules = self.config.rules
@@ -256,7 +255,7 @@ class Reconciler:
             decisions.append(f"{link_key(link)} {f}: {decision.winner} wins ({decision.reason})")
             log.info("reconcile conflict %s", decisions[-1])
             (a_changed if decision.winner == "sentry" else s_changed).discard(f)
-        events = drift.sentry_event(issue, s_changed, self.config.settings.sentry_installation_uuid)
+        events = drift.sentry_event(issue, s_changed)
         ado_hook = drift.ado_event(link, work_item, a_changed)
         # ADO's change first: it is judged by its revision, which our own write to ADO (for Sentry's
         # change) would make look stale; Sentry's events are judged by the issue, which it does not touch.
@@ -268,11 +267,8 @@ class Reconciler:
         for issue in self._auto_create_candidates():
             if self.store.get_by_issue(self.config.settings.sentry_org, str(issue["id"])) is not None:
                 continue
-            installation = {"uuid": self.config.settings.sentry_installation_uuid or ""}
-            event = {"resource": "issue", "body": {"action": "created", "data": {"issue": issue},
-                                                   "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
-                                                   "installation": installation}}
-            actions = self.syncer.handle_event(event, None, issue=issue, dry_run=dry_run)
+            event = Event(SENTRY, "issue.created", {"data": {"issue": issue}}, RECONCILE)
+            actions = self.syncer.handle(event, None, issue=issue, dry_run=dry_run)
             created = [a for a in actions if a.get("kind") == "create_work_item"]
             report.created += len(created)
             report.writes += len([a for a in actions if a.get("kind") != "skip"])

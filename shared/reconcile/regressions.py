@@ -68,9 +68,9 @@ def scan(config: Config, store: LinkStore, sentry: Any, syncer: EventSyncer, pro
         if link is None or not link.is_linked or link.synced.sentry_status not in REOPENED_STATUSES:
             continue
         report.reopened += 1
-        for event in drift.sentry_event(issue, {"status"}, config.settings.sentry_installation_uuid):
+        for event in drift.sentry_event(issue, {"status"}):
             try:
-                done = syncer.handle_event(event, link, issue=issue, dry_run=dry_run)
+                done = syncer.handle(event, link, issue=issue, dry_run=dry_run)
             except Exception as exc:  # one failing pair must not stop the others; the next run retries it
                 report.errors.append(f"Sentry issue {issue.get('shortId') or issue['id']}: {exc}")
                 log.warning("regression scan: %s", report.errors[-1])

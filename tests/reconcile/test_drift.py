@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.planner import RECONCILE
 from shared.reconcile.drift import (
     ado_event,
     ado_values,
@@ -72,12 +73,12 @@ def test_sentry_change_time_reads_activity() -> None:
 
 def test_synthesised_events_carry_the_change() -> None:
     resolved = {**ISSUE, "status": "resolved", "assignedTo": None}
-    events = sentry_event(resolved, {"status", "assignee"}, "inst")
-    assert [(e["resource"], e["body"]["action"]) for e in events] == [("issue", "resolved"), ("issue", "assigned")]
-    assert events[0]["body"]["actor"]["type"] == "user" and "assignee" not in events[1]["body"]["data"]
+    events = sentry_event(resolved, {"status", "assignee"})
+    assert [(e.source, e.kind) for e in events] == [("sentry", "issue.resolved"), ("sentry", "issue.assigned")]
+    assert {e.origin for e in events} == {RECONCILE} and "assignee" not in events[1].data
     moved = {**ITEM, "rev": 5, "fields": {**ITEM["fields"], "System.State": "Closed"}}
     hook = ado_event(LINK, moved, {"status"})
-    assert hook["eventType"] == "workitem.updated"
-    assert hook["resource"]["fields"] == {"System.State": {"oldValue": "Active", "newValue": "Closed"}}
-    assert hook["resource"]["revisedBy"]["uniqueName"] == "dana@contoso.com" and hook["resource"]["rev"] == 5
+    assert (hook.source, hook.kind, hook.origin) == ("ado", "workitem.updated", RECONCILE)
+    assert hook.body["resource"]["fields"] == {"System.State": {"oldValue": "Active", "newValue": "Closed"}}
+    assert hook.body["resource"]["revisedBy"]["uniqueName"] == "dana@contoso.com" and hook.body["resource"]["rev"] == 5
     assert ado_event(LINK, moved, set()) is None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Config
+from shared.planner import Event
 from shared.reconcile.regressions import FIRST_LOOKBACK, MARKER, OVERLAP, iso, scan
 from shared.store.model import LINKED, Link, SyncedValues
 from shared.store.sqlite import SqliteLinkStore
@@ -32,11 +33,11 @@ class RecordingSyncer:
     fail_for: str | None = None
     handled: list[tuple[str, str]] = field(default_factory=list)
 
-    def handle_event(self, event: dict[str, Any], link: Link | None, **kw: Any) -> list[dict[str, Any]]:
-        issue = event["body"]["data"]["issue"]
+    def handle(self, event: Event, link: Link | None, **kw: Any) -> list[dict[str, Any]]:
+        issue = event.data["issue"]
         if issue["id"] == self.fail_for:
             raise RuntimeError("ADO said 503")
-        self.handled.append((issue["id"], event["body"]["action"]))
+        self.handled.append((issue["id"], event.kind.split(".", 1)[1]))
         return [{"kind": "update_work_item"}]
 
 
