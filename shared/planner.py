@@ -551,9 +551,9 @@ def _ado_link_check(event: Event, link: Link | None, states_wanted: tuple[str, .
 
 def _ado_stale(event: Event, link: Link) -> str | None:
     """Why this ADO revision is already known to the link (stale, re-delivered, or the echo of our
-    own write, whose rev the link took from the write's answer), or None. Hooks reconciliation made
-    up carry a change found by comparing values with the last sync: their order does not matter."""
-    if event.body.get(RECONCILED):
+    own write, whose rev the link took from the write's answer), or None. Reconciliation found its
+    changes by comparing values with the last sync: their order does not matter."""
+    if event.origin == RECONCILE:
         return None
     resource = event.body.get("resource") or {}
     rev = resource.get("rev")
@@ -596,13 +596,13 @@ def _workitem_updated_without_remote(event: Event, link: Link | None,
     assert link is not None
     resource = event.body.get("resource") or {}
     what = f"work item {link.work_item_id} rev {resource.get('rev')}"
-    if not event.body.get(RECONCILED) and _ado_echo(resource.get("revisedBy"), bridge_ado_identity):
+    if event.origin != RECONCILE and _ado_echo(resource.get("revisedBy"), bridge_ado_identity):
         return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)
     if stale:
         return [Skip(f"{what}: {stale}")]
     deltas = resource.get("fields") or {}
-    if event.body.get(RECONCILED) or any(ref in deltas for ref in _SYNCED_ADO_FIELDS):
+    if event.origin == RECONCILE or any(ref in deltas for ref in _SYNCED_ADO_FIELDS):
         return None
     return [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})"),
             *_followed(resource, link, _changed_at(resource))]
