@@ -12,8 +12,9 @@ Anything else is a dependency's failure (the route answers 502/503) or a bug.
 
 Create is idempotent per Sentry issue, under concurrency too: the link store's claim lets one
 request create the work item; a request that finds the claim taken waits (up to `CLAIM_WAIT_S`)
-for its owner and answers with the same work item, or with the owner's failure once the claim is
-released (then it tries itself).
+for its owner and answers with the same work item, or with the owner's failure (502) when the
+owner released the claim because its create failed. A claim older than any create lost its owner
+and is taken over.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org
                                     ado_title=fields.get("System.Title"),
                                     sentry_changed_at=now, ado_changed_at=fields.get("System.ChangedDate"),
                                     ado_rev=item.get("rev")))
+
+
+class OwnerFailed(ui.Refusal):
+    """The request that held the claim failed to create the work item; this one answers that
+    failure rather than sending the same create to a service that just failed it."""
+
+    status = 502
 
 
 def _stale(link: Link) -> bool:
@@ -169,8 +177,12 @@ class IssueLinkService:
         form = self.checked_form(form)
         issue = self._issue(request.issue_id)
         deadline = self._clock() + self.wait_s
+        waited_on: Link | None = None
         while True:
             link, created = self._link(request.issue_id), False
+            if link is None and waited_on is not None:  # released: the owner's create failed
+                raise OwnerFailed(f"the request creating the work item for Sentry issue {self._name(waited_on)} "
+                                  "failed (Azure DevOps or Sentry did not answer it); try again in a moment")
             if link is None:
                 created, reasons = self._create_now(request.issue_id, issue, form)
                 link = self._link(request.issue_id)
@@ -187,11 +199,13 @@ class IssueLinkService:
                                    "it is not recreated (restore it there)")
             if _stale(link):  # its owner died mid-create: take the issue over (release is conditional)
                 self.store.release(link)
+                waited_on = None
                 continue
             if self._clock() >= deadline:
                 raise LinkConflict(f"a work item for Sentry issue {self._name(link)} is still being created "
                                    f"(since {link.claimed_at}); try again in a moment")
-            self._sleep(POLL_S)  # another request holds the claim: wait for its work item
+            waited_on = link
+            self._sleep(POLL_S)  # another request holds the claim: wait for its work item (or failure)
 
     def _create_now(self, issue_id: str, issue: dict[str, Any], form: ui.CreateForm) -> tuple[bool, str]:
         """Plan and apply the create; whether this request made the work item, and why not."""

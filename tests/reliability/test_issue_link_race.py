@@ -74,3 +74,44 @@ def test_racing_creates_on_two_instances_answer_with_one_work_item(tmp_path: Pat
         assert f"Shop#{answer['identifier']}" in elsewhere.json()["message"]
         assert answer["webUrl"] in elsewhere.json()["message"]
         assert len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/$" in e["path"]]) == 1
+
+
+def test_racing_creates_while_azure_devops_fails_answer_the_owners_failure(tmp_path: Path) -> None:
+    """The claim's owner sends the one create; ADO fails it (injected, after a delay so every other
+    request is waiting). The waiters answer that failure instead of sending the create again."""
+    from sandbox.core import Faults
+
+    rules = tmp_path / "sync.toml"
+    rules.write_text(RULES)
+    with sandbox_stack(workdir=str(tmp_path), sync_config=rules) as stack, \
+            app_instances(stack.env) as [other]:
+        urls = [f"{base}{ISSUE_LINK_CREATE_PATH}" for base in (stack.app_url, other)]
+        fields = {"project": "Shop", "work_item_type": "Task", "title": "Coupon race"}
+        for n, url in enumerate(urls):  # each instance caches the type's metadata, as a warm instance has it
+            warm = stack.sentry.new_error("backend", f"Warm{n}Error", "warm", level="warning")
+            assert signed_post(url, ui_body(warm["issue"]["id"], fields)).status_code == 201
+        issue = stack.sentry.new_error("backend", "ValueError", "racing while ADO fails", level="warning")["issue"]
+        stack.settle()
+        before = len([e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/$Task" in e["path"]])
+        stack.ado.set_faults(Faults(error_rate=1.0, latency_s=1.0))
+        start = threading.Barrier(12)
+
+        def create(i: int) -> requests.Response:
+            start.wait()
+            return signed_post(urls[i % 2], ui_body(issue["id"], fields))
+
+        try:
+            with ThreadPoolExecutor(12) as pool:
+                answers = list(pool.map(create, range(12)))
+        finally:
+            stack.ado.set_faults(Faults())
+        statuses = Counter(r.status_code for r in answers)
+        print(f"\n12 racing creates while ADO fails: statuses {dict(statuses)}")
+        assert set(statuses) == {502}, [r.text for r in answers]
+        assert all(r.json()["message"] for r in answers)
+        owners = [r for r in answers if r.json()["message"].startswith("Azure DevOps call failed")]
+        assert len(owners) == 1, [r.json()["message"] for r in answers]
+        creates = [e for e in stack.ado.journal.entries() if e["method"] == "POST" and "/$Task" in e["path"]]
+        assert len(creates) - before == 1  # the waiters did not send it again
+        again = signed_post(urls[0], ui_body(issue["id"], fields))  # and the issue is free for the next try
+        assert again.status_code == 201, again.text
