@@ -32,6 +32,27 @@ def _remember(link: Link, *ids: str) -> tuple[str, ...]:
     return kept[-MAX_COMMENT_IDS:]
 
 
+def _with_copy(link: Link, source_id: str, copy_id: str, digest: str) -> Link:
+    """The link remembering both ids (never carried twice, never carried back) and which copy the
+    source has, with the digest of the text carried, so its edits and deletion reach that copy."""
+    copies = dict(link.comment_copies)
+    if copy_id:  # unknown (an earlier attempt's answer was lost): keep what the link knows
+        copies.pop(source_id, None)
+        copies[source_id] = f"{copy_id}#{digest}"
+    kept = dict(list(copies.items())[-MAX_COMMENT_IDS:])
+    return replace(link, comment_ids=_remember(link, source_id, copy_id), comment_copies=kept)
+
+
+def _forget_copy(link: Link, source_id: str) -> Link:
+    """The pair is gone from the map; both ids stay in ``comment_ids`` so neither is carried again."""
+    return replace(link, comment_copies={k: v for k, v in link.comment_copies.items() if k != source_id})
+
+
+def copy_number(copy_id: str) -> int:
+    """``"ado:34"`` -> 34: the copy's id on its own side."""
+    return int(copy_id.split(":", 1)[1])
+
+
 def _with_synced(link: Link, synced: Mapping[str, Any]) -> Link:
     return link.with_synced(**synced) if synced else link
 
@@ -163,6 +184,7 @@ class AddAdoComment(Action):
     text: str
     markdown: bool
     source_id: str  # "sentry:<note id>", remembered so the comment is carried once
+    digest: str = ""  # of the source text (shared/mapping/comments.py)
     system: ClassVar[str] = "ado"
     kind: ClassVar[str] = "add_ado_comment"
 
@@ -173,7 +195,46 @@ class AddAdoComment(Action):
         if link is None:
             return None
         ours = f"ado:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
-        return replace(link, comment_ids=_remember(link, self.source_id, ours))
+        return _with_copy(link, self.source_id, ours, self.digest)
+
+
+@dataclass(frozen=True)
+class UpdateAdoComment(Action):
+    """A carried comment's source was edited: its ADO copy gets the new text (a new comment version)."""
+
+    project: str
+    work_item_id: int
+    comment_id: int
+    text: str
+    markdown: bool
+    source_id: str
+    digest: str
+    system: ClassVar[str] = "ado"
+    kind: ClassVar[str] = "update_ado_comment"
+
+    def request(self) -> ApiRequest:
+        return ado.update_comment(self.project, self.work_item_id, self.comment_id, self.text, self.markdown)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _with_copy(link, self.source_id, f"ado:{self.comment_id}", self.digest)
+
+
+@dataclass(frozen=True)
+class DeleteAdoComment(Action):
+    """A carried comment's source was deleted: so is its ADO copy, and the link forgets the pair."""
+
+    project: str
+    work_item_id: int
+    comment_id: int
+    source_id: str
+    system: ClassVar[str] = "ado"
+    kind: ClassVar[str] = "delete_ado_comment"
+
+    def request(self) -> ApiRequest:
+        return ado.delete_comment(self.project, self.work_item_id, self.comment_id)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _forget_copy(link, self.source_id)
 
 
 @dataclass(frozen=True)
@@ -202,6 +263,7 @@ class AddSentryComment(Action):
     issue_id: str
     text: str
     source_id: str  # "ado:<comment id>"
+    digest: str = ""
     system: ClassVar[str] = "sentry"
     kind: ClassVar[str] = "add_sentry_comment"
 
@@ -212,7 +274,45 @@ class AddSentryComment(Action):
         if link is None:
             return None
         ours = f"sentry:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
-        return replace(link, comment_ids=_remember(link, self.source_id, ours))
+        return _with_copy(link, self.source_id, ours, self.digest)
+
+
+@dataclass(frozen=True)
+class UpdateSentryComment(Action):
+    """A carried ADO comment was edited: its Sentry copy (a note the bridge wrote) gets the new text."""
+
+    org: str
+    issue_id: str
+    note_id: int
+    text: str
+    source_id: str
+    digest: str
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "update_sentry_comment"
+
+    def request(self) -> ApiRequest:
+        return sentry.update_comment(self.org, self.issue_id, self.note_id, self.text)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _with_copy(link, self.source_id, f"sentry:{self.note_id}", self.digest)
+
+
+@dataclass(frozen=True)
+class DeleteSentryComment(Action):
+    """A carried ADO comment was deleted: so is its Sentry copy, and the link forgets the pair."""
+
+    org: str
+    issue_id: str
+    note_id: int
+    source_id: str
+    system: ClassVar[str] = "sentry"
+    kind: ClassVar[str] = "delete_sentry_comment"
+
+    def request(self) -> ApiRequest:
+        return sentry.delete_comment(self.org, self.issue_id, self.note_id)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _forget_copy(link, self.source_id)
 
 
 @dataclass(frozen=True)

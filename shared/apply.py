@@ -18,7 +18,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.actions import Action, AddAdoComment, AddSentryComment, CreateWorkItem, Skip, UpdateSentryIssue
+from shared.actions import (
+    Action,
+    AddAdoComment,
+    AddSentryComment,
+    CreateWorkItem,
+    DeleteAdoComment,
+    DeleteSentryComment,
+    Skip,
+    UpdateSentryIssue,
+)
+from shared.ado.errors import AdoNotFound
+from shared.sentry.errors import SentryNotFound
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
 log = logging.getLogger(__name__)
@@ -56,7 +67,14 @@ def _announce(store: LinkStore, link: Link, action: UpdateSentryIssue) -> Link:
 
 def _send(action: Action, clients: dict[str, Any]) -> Any:
     request = action.request()
-    return None if request is None else clients[action.system].send(request)
+    if request is None:
+        return None
+    try:
+        return clients[action.system].send(request)
+    except (AdoNotFound, SentryNotFound):
+        if isinstance(action, DeleteAdoComment | DeleteSentryComment):
+            return None  # already gone (an earlier attempt, or a person): what the deletion wanted
+        raise
 
 
 def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], applied: Applied) -> Link:
@@ -84,10 +102,15 @@ class CommentInFlight(Exception):
     """Another attempt is posting this comment right now; retry the message later."""
 
 
-def _posted_texts(action: AddAdoComment | AddSentryComment, clients: dict[str, Any]) -> list[str]:
+def _posted(action: AddAdoComment | AddSentryComment, clients: dict[str, Any]) -> dict[str, Any] | None:
+    """The comment an earlier attempt posted with this exact text, if it landed."""
     if isinstance(action, AddAdoComment):
-        return [c.get("text", "") for c in clients["ado"].list_comments(action.project, action.work_item_id)]
-    return [(c.get("data") or {}).get("text", "") for c in clients["sentry"].list_comments(action.issue_id)]
+        found = [c for c in clients["ado"].list_comments(action.project, action.work_item_id)
+                 if c.get("text", "") == action.text]
+    else:
+        found = [c for c in clients["sentry"].list_comments(action.issue_id)
+                 if (c.get("data") or {}).get("text", "") == action.text]
+    return {"id": found[0]["id"]} if found and "id" in found[0] else None
 
 
 def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: LinkStore,
@@ -105,9 +128,10 @@ def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: L
             return False, None
         if time.time() - marker.get("at", 0) < COMMENT_LEASE_S:
             raise CommentInFlight(f"comment {action.source_id} is being posted by another attempt")
-        if action.text in _posted_texts(action, clients):
+        landed = _posted(action, clients)
+        if landed is not None:
             store.set_marker("comment", key, {"state": "done"})
-            return False, None
+            return False, landed
         store.set_marker("comment", key, {"state": "posting", "at": time.time()})
     try:
         response = _send(action, clients)
@@ -141,7 +165,8 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
             posted, response = _comment_once(action, applied.link, store, clients)
             if not posted:
                 applied.done.append(Skip(f"comment {action.source_id} was already carried").to_json())
-                applied.link = _save(store, action.link_after(applied.link, None) or applied.link, action, None)
+                applied.link = _save(store, action.link_after(applied.link, response) or applied.link, action,
+                                     response)
                 continue
         else:
             if isinstance(action, UpdateSentryIssue) and applied.link is not None:

@@ -27,12 +27,15 @@ from shared.actions import (
     AddAdoComment,
     AddSentryComment,
     CreateWorkItem,
+    DeleteAdoComment,
     FollowRevision,
     LinkExternalIssue,
     Skip,
     Unlink,
+    UpdateAdoComment,
     UpdateSentryIssue,
     UpdateWorkItem,
+    copy_number,
 )
 from shared.config import Config, Route
 from shared.contract import (
@@ -486,13 +489,52 @@ def _comment_created(event: Event, link: Link | None, remote: Remote, config: Co
         return [Skip(f"{what}: empty comment")]
     author = (event.body.get("actor") or {}).get("name")
     comment = comments.to_ado(author, text, _ado_is_services(config, remote))
-    return [AddAdoComment(link.ado_project, link.work_item_id or 0, comment.text, comment.markdown, source_id)]
+    return [AddAdoComment(link.ado_project, link.work_item_id or 0, comment.text, comment.markdown, source_id,
+                          comments.digest(text))]
 
 
-def _comment_changed(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
-    verb = event.kind.split(".", 1)[1]
-    return [Skip(f"Sentry comment {event.data.get('comment_id')} {verb}: edits and deletions are not carried "
-                 "over; the work item keeps the copy it got")]
+def _comment_updated(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    """An edit reaches the copy the link maps the comment to; a comment never carried (its
+    ``comment.created`` was lost) is carried now, in its latest text."""
+    data = event.data
+    what = f"Sentry comment {data.get('comment_id')} edited"
+    text = data.get("comment")
+    if comments.written_by_bridge(text):
+        return [Skip(f"{what}: written by the bridge; not carried back")]
+    if not config.rules.syncs("comments", "ado"):
+        return [Skip(f"{what}: comments do not sync towards ADO")]
+    if not _is_linked(link):
+        return _not_linked(link, what)
+    assert link is not None
+    source_id = f"sentry:{data.get('comment_id')}"
+    copy = link.copy_of(source_id)
+    if copy is None:
+        if source_id in link.comment_ids:
+            return [Skip(f"{what}: its copy on work item {link.work_item_id} is not known (carried before "
+                         "copies were mapped, or the bridge's own); left as it is")]
+        return _comment_created(event, link, remote, config)
+    if not isinstance(text, str) or not text.strip():
+        return [Skip(f"{what}: empty comment")]
+    if copy[1] == comments.digest(text):
+        return [Skip(f"{what}: work item {link.work_item_id} already has this text")]
+    comment = comments.to_ado((event.body.get("actor") or {}).get("name"), text, _ado_is_services(config, remote))
+    return [UpdateAdoComment(link.ado_project, link.work_item_id or 0, copy_number(copy[0]), comment.text,
+                             comment.markdown, source_id, comments.digest(text))]
+
+
+def _comment_deleted(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
+    data = event.data
+    what = f"Sentry comment {data.get('comment_id')} deleted"
+    if not config.rules.syncs("comments", "ado"):
+        return [Skip(f"{what}: comments do not sync towards ADO")]
+    if not _is_linked(link):
+        return _not_linked(link, what)
+    assert link is not None
+    source_id = f"sentry:{data.get('comment_id')}"
+    copy = link.copy_of(source_id)
+    if copy is None:
+        return [Skip(f"{what}: no copy of it on work item {link.work_item_id} is known")]
+    return [DeleteAdoComment(link.ado_project, link.work_item_id or 0, copy_number(copy[0]), source_id)]
 
 
 def _static_skip(reason: str) -> Handler:
@@ -509,8 +551,8 @@ _SENTRY_HANDLERS: Mapping[str, Handler] = {
     "issue.archived": _issue_status,
     "issue.assigned": _issue_assigned,
     "comment.created": _comment_created,
-    "comment.updated": _comment_changed,
-    "comment.deleted": _comment_changed,
+    "comment.updated": _comment_updated,
+    "comment.deleted": _comment_deleted,
     "event_alert.triggered": _event_alert,
     "activity_alert.triggered": _activity_alert,
     "seer.*": _static_skip("Seer's analysis is not synced; work items follow issues"),

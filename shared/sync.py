@@ -125,7 +125,7 @@ class Syncer:
         s = self.config.settings
         base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
         if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
-            carried = event.kind == "comment.created" and link is not None and link.is_linked
+            carried = event.kind != "comment.deleted" and link is not None and link.is_linked
             return replace(base, ado_hosted=self._ado_hosted()) if carried else base
         linked = link is not None and link.is_linked
         creating = event.kind in CREATING_EVENTS

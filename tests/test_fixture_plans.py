@@ -102,8 +102,10 @@ ROWS = [
     Row("sentry-example-app/issue.ignored", link("123"), (skips('states.ignored_action = "none"'),)),
     Row("sentry-example-app/comment.created", link("123"),
         (comments("**name** (via Sentry): this is a test comment"),)),
-    Row("sentry-example-app/comment.updated", link("123"), (skips("edits and deletions are not carried"),)),
-    Row("sentry-example-app/comment.deleted", link("123"), (skips("edits and deletions are not carried"),)),
+    # an edit of a comment never carried (its comment.created was lost) is carried in its latest text
+    Row("sentry-example-app/comment.updated", link("123"),
+        (comments("**name** (via Sentry): this is a test comment"),)),
+    Row("sentry-example-app/comment.deleted", link("123"), (skips("no copy of it on work item 42 is known"),)),
     Row("sentry-example-app/event_alert.triggered", None, (skips("without the bridge's alert-rule action"),)),
     # its settings (title, description, userId) name no ADO project, and the event names no Sentry project
     Row("sentry-example-app/event_alert.triggered--with_alert_rule_action", None,

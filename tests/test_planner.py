@@ -13,13 +13,16 @@ from shared.actions import (
     AddAdoComment,
     AddSentryComment,
     CreateWorkItem,
+    DeleteAdoComment,
     LinkExternalIssue,
     Skip,
     Unlink,
+    UpdateAdoComment,
     UpdateSentryIssue,
     UpdateWorkItem,
 )
 from shared.config import Config, Secret, Settings, StateRules, parse_rules
+from shared.mapping import comments
 from shared.mapping.identities import AdoIdentity, SentryMember
 from shared.planner import RECONCILE, Event, Remote, WebhookError, parse_webhook, plan, plan_without_remote
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
@@ -291,6 +294,12 @@ def test_event_alert_bad_settings_are_named(settings, reason):
 
 # --- comments ---------------------------------------------------------------------------------
 
+def carried(text: str = "this is a test comment") -> Link:
+    """Sentry comment 456 carried to ADO comment 77 in ``text``."""
+    return replace(linked(), comment_ids=("sentry:456", "ado:77"),
+                   comment_copies={"sentry:456": f"ado:77#{comments.digest(text)}"})
+
+
 def test_comment_created_goes_to_ado_attributed():
     actions = plan(sentry("comment.created"), linked(), remote(), CONFIG)
     assert kinds(actions) == ["AddAdoComment"]
@@ -302,11 +311,47 @@ def test_comment_created_goes_to_ado_attributed():
 @pytest.mark.parametrize(("event", "link", "reason"), [
     (sentry("comment.created", data__comment="**Bob** (via Azure DevOps): hi"), linked(), "written by the bridge"),
     (sentry("comment.created"), replace(linked(), comment_ids=("sentry:456",)), "already carried"),
-    (sentry("comment.updated"), linked(), "edits and deletions are not carried"),
-    (sentry("comment.deleted"), linked(), "edits and deletions are not carried"),
+    (sentry("comment.updated", data__comment="**Bob** (via Azure DevOps): hi"), carried(), "written by the bridge"),
+    (sentry("comment.updated"), carried(), "already has this text"),
+    (sentry("comment.updated"), replace(linked(), comment_ids=("sentry:456",)), "is not known"),
+    (sentry("comment.deleted"), linked(), "no copy of it on work item 42 is known"),
 ])
 def test_comment_skips(event, link, reason):
     assert reason in plan(event, link, remote(), CONFIG)[0].reason
+
+
+@pytest.mark.parametrize(("hosted", "fmt", "body"), [
+    (True, "format=markdown", "**name** (via Sentry): this is a test comment"),
+    (False, "format=html", "<p><strong>name</strong> (via Sentry): this is a test comment</p>"),
+])
+def test_comment_edit_updates_its_ado_copy(hosted, fmt, body):
+    (update,) = plan(sentry("comment.updated"), carried("first words"), remote(ado_hosted=hosted), CONFIG)
+    assert isinstance(update, UpdateAdoComment) and update.comment_id == 77
+    req = update.to_json()["request"]
+    assert req["method"] == "PATCH" and "/workItems/42/comments/77?" in req["path"] and fmt in req["path"]
+    assert "api-version=7.1-preview.4" in req["path"]
+    assert req["body"]["text"].strip() == body
+    after = update.link_after(carried("first words"))
+    assert after.copy_of("sentry:456") == ("ado:77", comments.digest("this is a test comment"))
+    assert kinds(plan(sentry("comment.updated"), after, remote(), CONFIG)) == ["Skip"]  # a re-delivery: no call
+
+
+def test_comment_deletion_deletes_its_ado_copy_and_forgets_the_pair():
+    (delete,) = plan(sentry("comment.deleted"), carried(), remote(), CONFIG)
+    assert isinstance(delete, DeleteAdoComment)
+    req = delete.to_json()["request"]
+    assert req["method"] == "DELETE" and "/workItems/42/comments/77?" in req["path"]
+    after = delete.link_after(carried())
+    assert after.copy_of("sentry:456") is None and "sentry:456" in after.comment_ids  # never carried again
+    assert kinds(plan(sentry("comment.deleted"), after, remote(), CONFIG)) == ["Skip"]
+    assert kinds(plan(sentry("comment.updated"), after, remote(), CONFIG)) == ["Skip"]
+
+
+def test_adding_a_comment_maps_it_to_its_copy():
+    (add,) = plan(sentry("comment.created"), linked(), remote(), CONFIG)
+    after = add.link_after(linked(), {"id": 91})
+    assert after.copy_of("sentry:456") == ("ado:91", comments.digest("this is a test comment"))
+    assert {"sentry:456", "ado:91"} <= set(after.comment_ids)
 
 
 def test_a_workflow_alert_with_our_action_settings_creates_like_an_issue_alert():

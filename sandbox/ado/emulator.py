@@ -211,6 +211,13 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
     def act_comment(self, wid: int, text: str, as_: str | Identity, fmt: str = "markdown") -> Comment:
         return self.add_comment(wid, text, self.person(as_), fmt)
 
+    def act_edit_comment(self, wid: int, comment_id: int, text: str, as_: str | Identity,
+                         fmt: str = "markdown") -> Comment:
+        return self.edit_comment(wid, comment_id, text, self.person(as_), fmt)
+
+    def act_delete_comment(self, wid: int, comment_id: int, as_: str | Identity) -> Comment:
+        return self.delete_comment(wid, comment_id, self.person(as_))
+
     def act_delete(self, wid: int, as_: str | Identity) -> dict[str, Any]:
         return self.delete_work_item(wid, self.person(as_))
 
@@ -252,6 +259,12 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             if verb == "comment":
                 comment = self.act_comment(wid, body.get("text", ""), who(), body.get("format", "markdown"))
                 return {"id": comment.id, "workItemId": wid}
+            if verb in ("edit_comment", "delete_comment"):
+                cid = int(body["commentId"])
+                comment = (self.act_edit_comment(wid, cid, body.get("text", ""), who(), body.get("format", "markdown"))
+                           if verb == "edit_comment" else self.act_delete_comment(wid, cid, who()))
+                return {"id": comment.id, "workItemId": wid, "version": comment.version,
+                        "isDeleted": comment.is_deleted}
             if verb == "delete":
                 return self.act_delete(wid, who())
             if verb == "restore":
@@ -416,6 +429,11 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             "Comments_Get Comments": self._list_comments,
             "Comments_Get Comments Batch": self._list_comments,
             "Comments_Get Comment": self._get_comment,
+            "Comments_Update Comment": self._update_comment,
+            "Comments_Update Work Item Comment": self._update_comment,
+            "Comments_Delete": self._delete_comment,
+            "Comments Versions_List": self._comment_versions,
+            "Comments Versions_Get": self._comment_version,
             "Work Item Types_List": lambda c: self._collection(
                 [self._render_type(c, t) for t in self.project(c.values.get("project")).process.types]),
             "Work Item Types_Get": lambda c: self._render_type(c, self._type(c)),
@@ -851,6 +869,92 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             self._fire(item, "workitem.updated", set(field_changes(prev, revision, self.base_url)), actor, prev)
             self._fire(item, "workitem.commented", {"System.History"}, actor, comment=comment)
             return comment
+
+    def _own_comment(self, item: WorkItem, comment_id: int, actor: Identity) -> Comment:
+        for c in item.comments:
+            if c.id == comment_id and not c.is_deleted:
+                if c.created_by.id != actor.id:
+                    raise AdoError(403, "CommentUpdateForbiddenException",
+                                   "You can only edit or delete comments that you created.")
+                return c
+        raise AdoError(404, "CommentNotFoundException", f"Comment {comment_id} does not exist.")
+
+    def _comment_revision(self, item: WorkItem, actor: Identity, count_delta: int = 0) -> str:
+        """A comment edit or deletion is a work item revision (ChangedDate moves) that fires no hook."""
+        draft = patch.WorkItemDraft(dict(item.current.fields), [dict(r) for r in item.current.relations],
+                                    dict(item.current.formats))
+        revision = self._revision(item, item.current, draft, actor)
+        if count_delta:
+            revision.fields["System.CommentCount"] = max(int(revision.fields.get("System.CommentCount") or 0)
+                                                         + count_delta, 0)
+        item.revisions.append(revision)
+        return revision.fields["System.ChangedDate"]
+
+    def edit_comment(self, wid: int, comment_id: int, text: str, actor: Identity, fmt: str = "html") -> Comment:
+        """Edit a comment as its author: a new comment version; ADO sends no service hook for it."""
+        if fmt not in ("markdown", "html"):
+            raise bad_request(f"format must be markdown or html, got '{fmt}'.")
+        if not isinstance(text, str) or not text.strip():
+            raise bad_request("The comment text must not be empty.", "VssPropertyValidationException")
+        with self._state_lock:
+            item = self.work_item(wid)
+            comment = self._own_comment(item, comment_id, actor)
+            comment.versions.append((comment.version, comment.text, comment.format,
+                                     comment.modified_by or comment.created_by,
+                                     comment.modified_date or comment.created_date))
+            comment.text, comment.format = text, fmt
+            comment.version += 1
+            comment.modified_by, comment.modified_date = actor, self._comment_revision(item, actor)
+            return comment
+
+    def delete_comment(self, wid: int, comment_id: int, actor: Identity) -> Comment:
+        """Delete a comment as its author: kept as ``isDeleted`` (listed with includeDeleted); no hook."""
+        with self._state_lock:
+            item = self.work_item(wid)
+            comment = self._own_comment(item, comment_id, actor)
+            comment.is_deleted = True
+            comment.modified_by, comment.modified_date = actor, self._comment_revision(item, actor, -1)
+            return comment
+
+    def _update_comment(self, call: Call) -> dict[str, Any]:
+        fmt = "html" if self.server else call.query.get("format", "html").lower()
+        item = self.work_item(call.values["workItemId"])
+        comment = self.edit_comment(item.id, int(call.values["commentId"]), (call.body or {}).get("text", ""),
+                                    call.actor, fmt)
+        return self._render_comment(item, comment, call)
+
+    def _delete_comment(self, call: Call) -> None:
+        item = self.work_item(call.values["workItemId"])
+        self.delete_comment(item.id, int(call.values["commentId"]), call.actor)
+        return Response(status=200)
+
+    def _comment_versions(self, call: Call) -> dict[str, Any]:
+        item = self.work_item(call.values["workItemId"])
+        comment = self._find_comment(item, call.values["commentId"])
+        return self._collection(self._versions_of(item, comment))
+
+    def _comment_version(self, call: Call) -> dict[str, Any]:
+        item = self.work_item(call.values["workItemId"])
+        comment = self._find_comment(item, call.values["commentId"])
+        for v in self._versions_of(item, comment):
+            if str(v["version"]) == call.values["version"]:
+                return v
+        raise AdoError(404, "CommentVersionNotFoundException",
+                       f"Version {call.values['version']} of comment {comment.id} does not exist.")
+
+    def _find_comment(self, item: WorkItem, comment_id: str) -> Comment:
+        for c in item.comments:
+            if str(c.id) == comment_id:
+                return c
+        raise AdoError(404, "CommentNotFoundException", f"Comment {comment_id} does not exist.")
+
+    def _versions_of(self, item: WorkItem, comment: Comment) -> list[dict[str, Any]]:
+        current = render_comment(comment, item, self.base_url)
+        out = [{**current, "version": version, "text": text, "format": fmt,
+                "modifiedBy": by.ref(self.base_url), "modifiedDate": date, "isDeleted": False,
+                "url": f"{current['url']}/versions/{version}"}
+               for version, text, fmt, by, date in comment.versions]
+        return [*out, {**current, "url": f"{current['url']}/versions/{comment.version}"}]
 
     def _render_comment(self, item: WorkItem, c: Comment, call: Call) -> dict[str, Any]:
         expand = call.query.get("$expand", "none").lower()

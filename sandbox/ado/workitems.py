@@ -56,6 +56,8 @@ class Comment:
     modified_by: Identity | None = None
     modified_date: str | None = None
     is_deleted: bool = False
+    # earlier versions, oldest first: (version, text, format, modified by, modified date)
+    versions: list[tuple[int, str, str, Identity, str]] = field(default_factory=list)
 
 
 @dataclass

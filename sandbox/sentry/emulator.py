@@ -620,6 +620,20 @@ class SentryEmulator(EmulatorApp):
             return serialize.comment_json(self.world.org, note), notices
         return self._run(operation)
 
+    def edit_note(self, who: str, issue_id: str | int, note_id: str | int, text: str) -> dict[str, Any]:
+        """The author edits their comment (Sentry sends comment.updated)."""
+        def operation() -> tuple[Any, list[Notice]]:
+            note, notices = self.world.edit_comment(self.world.issue(str(issue_id)), str(note_id), text,
+                                                    self._person(who))
+            return serialize.comment_json(self.world.org, note), notices
+        return self._run(operation)
+
+    def delete_note(self, who: str, issue_id: str | int, note_id: str | int) -> None:
+        """The author deletes their comment (Sentry sends comment.deleted)."""
+        def operation() -> tuple[Any, list[Notice]]:
+            return None, self.world.delete_comment(self.world.issue(str(issue_id)), str(note_id), self._person(who))
+        self._run(operation)
+
     def configure_webhook(self, url: str, client_secret: str | None = None) -> None:
         """Point the seeded internal integration at ``url`` (internal apps get no installation.created)."""
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):

@@ -156,12 +156,21 @@ class AdoClient:
     def add_comment(self, project: str, id: int, text: str, markdown: bool = True) -> dict[str, Any]:
         return self.send(build.add_comment(project, id, text, markdown))
 
-    def list_comments(self, project: str, id: int, page_size: int = 200) -> list[dict[str, Any]]:
+    def update_comment(self, project: str, id: int, comment_id: int, text: str,
+                       markdown: bool = True) -> dict[str, Any]:
+        """Idempotent (the same text again is only a new version), so safe to replay."""
+        return self.send(build.update_comment(project, id, comment_id, text, markdown), idempotent=True)
+
+    def delete_comment(self, project: str, id: int, comment_id: int) -> Any:
+        return self.send(build.delete_comment(project, id, comment_id), idempotent=True)
+
+    def list_comments(self, project: str, id: int, page_size: int = 200,
+                      include_deleted: bool = False) -> list[dict[str, Any]]:
         """Every comment, following ``continuationToken`` across pages."""
         comments: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            page = self.send(build.list_comments(project, id, page_size, token)) or {}
+            page = self.send(build.list_comments(project, id, page_size, token, include_deleted=include_deleted)) or {}
             comments.extend(page.get("comments", []))
             token = page.get("continuationToken")
             if not token:

@@ -157,15 +157,31 @@ def add_comment(project: str, id: int, text: str, markdown: bool) -> ApiRequest:
     return ApiRequest("POST", _comments_path(project, id), query, {"text": text})
 
 
+def update_comment(project: str, id: int, comment_id: int, text: str, markdown: bool) -> ApiRequest:
+    """PATCH a comment's text (a new comment version); Server ignores ``format`` and keeps HTML."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"text must be a non-empty string, got {text!r}")
+    query = _query(COMMENTS_API_VERSION, format="markdown" if markdown else "html")
+    return ApiRequest("PATCH", f"{_comments_path(project, id)}/{_work_item_id(comment_id, 'comment id')}", query,
+                      {"text": text})
+
+
+def delete_comment(project: str, id: int, comment_id: int) -> ApiRequest:
+    """DELETE a comment (ADO keeps it as ``isDeleted``, listed only with ``includeDeleted``)."""
+    return ApiRequest("DELETE", f"{_comments_path(project, id)}/{_work_item_id(comment_id, 'comment id')}",
+                      _query(COMMENTS_API_VERSION))
+
+
 def list_comments(project: str, id: int, top: int | None = None, continuation_token: str | None = None,
-                  order: str | None = None) -> ApiRequest:
+                  order: str | None = None, include_deleted: bool = False) -> ApiRequest:
     """GET one page of comments; the next page comes from the body's ``continuationToken``."""
     if order is not None and order not in COMMENT_ORDERS:
         raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top <= 0):
         raise ValueError(f"top must be a positive integer, got {top!r}")
     query = _query(COMMENTS_API_VERSION, **{"$top": str(top) if top else None,
-                                            "continuationToken": continuation_token, "order": order})
+                                            "continuationToken": continuation_token, "order": order,
+                                            "includeDeleted": "true" if include_deleted else None})
     return ApiRequest("GET", _comments_path(project, id), query)
 
 

@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -67,3 +68,8 @@ def sanitize_html_markdown(text: str) -> str:
 def written_by_bridge(text: str | None) -> bool:
     """Whether a comment carries the bridge's attribution, in any of the forms it writes."""
     return bool(text) and _MARKER.match(text) is not None
+
+
+def digest(text: str | None) -> str:
+    """A short fingerprint of a comment's source text: an edit already carried is told by it."""
+    return hashlib.sha256((text or "").strip().encode("utf-8", "surrogatepass")).hexdigest()[:12]

@@ -142,6 +142,12 @@ class SentryClient:
         """Not replayed after it may have reached Sentry (a duplicate would be a second note)."""
         return self.send(build.create_comment(self.org, issue_id, text))
 
+    def update_comment(self, issue_id: int | str, note_id: int | str, text: str) -> dict[str, Any]:
+        return self.send(build.update_comment(self.org, issue_id, note_id, text))
+
+    def delete_comment(self, issue_id: int | str, note_id: int | str) -> Any:
+        return self.send(build.delete_comment(self.org, issue_id, note_id))
+
     def list_comments(self, issue_id: int | str) -> list[dict[str, Any]]:
         def page(cursor: str | None) -> ApiRequest:
             return build.list_comments(self.org, issue_id, cursor)

@@ -127,6 +127,22 @@ def create_comment(org: str, issue_id: int | str, text: str) -> ApiRequest:
     return ApiRequest("POST", f"{_issue(org, issue_id)}/comments/", body={"text": _text(text, "text")})
 
 
+def _note(issue: str, note_id: object) -> str:
+    text = str(note_id) if isinstance(note_id, int) and not isinstance(note_id, bool) else note_id
+    if not isinstance(text, str) or not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"comment id must be a positive integer, got {note_id!r}")
+    return f"{issue}/comments/{text}/"
+
+
+def update_comment(org: str, issue_id: int | str, note_id: int | str, text: str) -> ApiRequest:
+    """PUT a note's text; Sentry lets only its author edit it (others get 404)."""
+    return ApiRequest("PUT", _note(_issue(org, issue_id), note_id), body={"text": _text(text, "text")})
+
+
+def delete_comment(org: str, issue_id: int | str, note_id: int | str) -> ApiRequest:
+    return ApiRequest("DELETE", _note(_issue(org, issue_id), note_id))
+
+
 def list_comments(org: str, issue_id: int | str, cursor: str | None = None) -> ApiRequest:
     return ApiRequest("GET", f"{_issue(org, issue_id)}/comments/", {"cursor": cursor} if cursor else {})
 

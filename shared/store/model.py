@@ -50,6 +50,11 @@ class Link:
     # ids of comments written by the bridge or already carried over, per side, so none is echoed
     # or copied twice (bounded: only the newest few hundred are kept, see planner)
     comment_ids: tuple[str, ...] = ()
+    # each carried comment's copy on the other side, source id -> "copy id#digest" ("sentry:12" ->
+    # "ado:34#9f2c...", "ado:7" -> "sentry:56#..."); the digest is of the source text last carried.
+    # An edit or deletion of the source reaches its copy through it, and an edit already carried is
+    # told by content (bounded like comment_ids: the newest few hundred)
+    comment_copies: dict[str, str] = field(default_factory=dict, hash=False)
     # Sentry values a write being sent will set ({"sentry_status": ..., "sentry_assignee": ...}),
     # saved before it is sent: its webhook can overtake the save that follows the write, and must
     # still be known as ours. Cleared by that save.
@@ -60,6 +65,14 @@ class Link:
     def is_linked(self) -> bool:
         return self.state == LINKED and self.work_item_id is not None
 
+    def copy_of(self, source_id: str) -> tuple[str, str] | None:
+        """(copy id, digest of the source text last carried) of a carried comment, if known."""
+        entry = self.comment_copies.get(source_id)
+        if not entry:
+            return None
+        copy_id, _, digest = entry.partition("#")
+        return copy_id, digest
+
     def with_synced(self, **changes: Any) -> Link:
         return replace(self, synced=replace(self.synced, **changes))
 
@@ -67,6 +80,7 @@ class Link:
         data = asdict(self)
         data.pop("etag")
         data["comment_ids"] = list(self.comment_ids)
+        data["comment_copies"] = dict(self.comment_copies)
         return data
 
     @classmethod
@@ -78,4 +92,5 @@ class Link:
                                            if k in synced_known})
         values["comment_ids"] = tuple(data.get("comment_ids") or ())
         values["in_flight"] = dict(data.get("in_flight") or {})
+        values["comment_copies"] = {str(k): str(v) for k, v in (data.get("comment_copies") or {}).items()}
         return cls(**values, etag=etag)

@@ -90,6 +90,24 @@ def test_a_sentry_comment_is_markdown_on_services_and_html_on_server(stack: Sand
         assert comment.format == "markdown" and "**cart**" in comment.text
 
 
+def test_a_sentry_comment_edit_and_deletion_reach_its_ado_copy(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    note = stack.sentry.comment("alice@example.com", issue_id, "Looks like **cart** again")
+    stack.settle()
+    stack.sentry.edit_note("alice@example.com", issue_id, note["id"], "Looks like **checkout** instead")
+    stack.settle()
+    [comment] = stack.ado.work_item(wid).comments
+    assert comment.version == 2 and "checkout" in comment.text and "cart" not in comment.text
+    assert comment.format == ("html" if stack.ado.server else "markdown")
+    assert "<strong>checkout</strong>" in comment.text if stack.ado.server else "**checkout**" in comment.text
+    stack.sentry.delete_note("alice@example.com", issue_id, note["id"])
+    stack.settle()
+    assert [c.is_deleted for c in stack.ado.work_item(wid).comments] == [True]
+    assert runtime().store.get_by_issue("acme", issue_id).comment_copies == {}
+    assert len(runtime().sentry.list_comments(issue_id)) == 0  # nothing came back as a new comment
+    assert stack.host.poison == {}
+
+
 def test_reconcile_repairs_a_lost_webhook(stack: SandboxStack) -> None:
     issue_id, wid = linked(stack)
     stack.ado.set_faults(Faults(webhook_drop_rate=1.0))

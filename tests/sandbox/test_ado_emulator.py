@@ -190,6 +190,30 @@ def test_comments_api_requires_preview_version_and_keeps_format(ado):
     assert ado.work_item(item["id"]).current.fields["System.CommentCount"] == 1
 
 
+def test_comment_edit_and_delete_keep_versions_move_the_changed_date(ado):
+    item = _create(ado)
+    url = f"{ado.base_url}/Shop/_apis/wit/workItems/{item['id']}/comments"
+    preview = {"api-version": "7.1-preview.4", "format": "markdown"}
+    made = _session().post(url, params=preview, json={"text": "first"}).json()
+    changed = ado.work_item(item["id"]).current.fields["System.ChangedDate"]
+    other = ado.person("Ava Chen <ava@contoso.com>")
+    with pytest.raises(Exception, match="only edit or delete comments that you created"):
+        ado.edit_comment(item["id"], made["id"], "not mine", other)
+    edited = _session().patch(f"{url}/{made['id']}", params=preview, json={"text": "second"})
+    assert edited.status_code == 200 and edited.json()["version"] == 2 and edited.json()["text"] == "second"
+    fields = ado.work_item(item["id"]).current.fields
+    assert fields["System.ChangedDate"] >= changed and fields["System.CommentCount"] == 1
+    versions = _session().get(f"{url}/{made['id']}/versions", params={"api-version": "7.1-preview.4"}).json()
+    assert [(v["version"], v["text"]) for v in versions["value"]] == [(1, "first"), (2, "second")]
+    gone = _session().delete(f"{url}/{made['id']}", params={"api-version": "7.1-preview.4"})
+    assert gone.status_code == 200
+    assert _session().get(url, params={"api-version": "7.1-preview.4"}).json()["totalCount"] == 0
+    kept = _session().get(url, params={"api-version": "7.1-preview.4", "includeDeleted": "true"}).json()
+    assert kept["comments"][0]["isDeleted"] is True
+    assert ado.work_item(item["id"]).current.fields["System.CommentCount"] == 0
+    assert _session().delete(f"{url}/{made['id']}", params={"api-version": "7.1-preview.4"}).status_code == 404
+
+
 def test_wiql_filters_by_project_state_and_changed_date(ado):
     a = _create(ado, "a")
     _create(ado, "b", project="Scrum")

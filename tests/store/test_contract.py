@@ -126,6 +126,19 @@ def test_synced_values_and_comment_ids_round_trip(store: LinkStore) -> None:
     assert again.etag == saved.etag
 
 
+def test_comment_copies_round_trip_and_change_under_the_etag(store: LinkStore) -> None:
+    link = store.claim(new_link("16"))
+    copies = {"sentry:12": "ado:34#a1b2c3d4e5f6", "ado:7": "sentry:56#0f0f0f0f0f0f"}
+    saved = store.save(replace(link, comment_copies=copies))
+    again = store.get_by_issue("acme", "16")
+    assert again.comment_copies == copies and again.copy_of("ado:7") == ("sentry:56", "0f0f0f0f0f0f")
+    fewer = store.save(replace(again, comment_copies={"ado:7": copies["ado:7"]}))
+    assert store.get_by_issue("acme", "16").comment_copies == {"ado:7": copies["ado:7"]}
+    with pytest.raises(ConcurrentUpdate):  # a stale copy of the link cannot bring the pair back
+        store.save(replace(saved, comment_copies=copies))
+    assert fewer.etag != saved.etag
+
+
 def test_markers_of_one_kind_list_in_key_order_and_delete(store: LinkStore) -> None:
     assert store.list_markers("run") == []
     for key in ("2026-11-30T06:15:00Z", "2026-11-29T06:15:00Z", "2026-11-30T06:00:00Z#2"):
