@@ -56,7 +56,9 @@ MEMBERS = ("GET", "/api/0/organizations/{organization_id_or_slug}/members/")
 
 # Sentry routes our clients call that the public OpenAPI document does not describe (PRIVATE in
 # Sentry's code), so only sandbox/sentry/extra_spec.py checks them. External issues are public.
-SENTRY_ABSENT_FROM_SPEC = frozenset({("GET", f"{ISSUE}/comments/"), ("POST", f"{ISSUE}/comments/")})
+SENTRY_ABSENT_FROM_SPEC = frozenset({("GET", f"{ISSUE}/comments/"), ("POST", f"{ISSUE}/comments/"),
+                                     ("PUT", f"{ISSUE}/comments/{{note_id}}/"),
+                                     ("DELETE", f"{ISSUE}/comments/{{note_id}}/")})
 # Query parameters Sentry reads on a documented route without declaring them.
 SENTRY_UNDECLARED_QUERY = frozenset({(*ORG_ISSUES, "group"), (*MEMBERS, "query")})
 # ADO operations outside the wit/hooks 7.1 files, described by sandbox/ado/extra_spec.py.
@@ -136,6 +138,10 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     for n in range(5):
         call("add_comment", "Shop", created["id"], f"comment **{n}**")
     r["comments"] = call("list_comments", "Shop", created["id"], page_size=2)
+    first_comment, last_comment = r["comments"][-1]["id"], r["comments"][0]["id"]
+    r["comment_edited"] = call("update_comment", "Shop", created["id"], first_comment, "comment **0**, edited")
+    call("delete_comment", "Shop", created["id"], last_comment)
+    r["comments_after"] = call("list_comments", "Shop", created["id"], include_deleted=True)
     batch_ids = [ado.act_create("Shop", "Task", {"System.Title": f"task {n}"}, BRIDGE).id for n in range(BATCH)]
     r["batch_ids"] = batch_ids
     r["batch"] = call("get_work_items", [*batch_ids, 999_999, batch_ids[0]], fields=["System.Title"])
@@ -184,6 +190,9 @@ def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) 
     for n in range(COMMENTS):
         call("create_comment", first, f"note {n}")
     r["sentry_comments"] = call("list_comments", first)
+    r["note_edited"] = call("update_comment", first, r["sentry_comments"][0]["id"], "note, edited")
+    call("delete_comment", first, r["sentry_comments"][1]["id"])
+    r["sentry_comments_after"] = call("list_comments", first)
     r["members"] = call("list_members")
     r["bob"] = call("list_members", email="bob@example.com")
     r["carol"] = call("member_by_email", "CAROL@example.com")
@@ -266,6 +275,9 @@ def test_ado_work_items_comments_and_batch(run: Run) -> None:
     assert r["query_ids"] == [created["id"]]
     assert [c["text"] for c in r["comments"]] == [f"comment **{n}**" for n in reversed(range(5))]  # 3 pages
     assert {c["format"] for c in r["comments"]} == {"markdown"} and len({c["id"] for c in r["comments"]}) == 5
+    assert r["comment_edited"]["version"] == 2 and r["comment_edited"]["text"] == "comment **0**, edited"
+    after = {c["id"]: c for c in r["comments_after"]}
+    assert after[r["comments"][0]["id"]]["isDeleted"] and after[r["comment_edited"]["id"]]["version"] == 2
     assert sorted(i["id"] for i in r["batch"]) == sorted(r["batch_ids"])  # unknown id left out, dup once
     assert {i["fields"]["System.Title"] for i in r["batch"]} == {f"task {n}" for n in range(BATCH)}
 
@@ -307,6 +319,9 @@ def test_sentry_organization_issues_and_batch(run: Run) -> None:
 def test_sentry_comments_members_and_external_issues(run: Run) -> None:
     r = run.exercise.results
     assert [c["data"]["text"] for c in r["sentry_comments"]] == [f"note {n}" for n in reversed(range(COMMENTS))]
+    assert r["note_edited"]["data"]["text"] == "note, edited"
+    after = [c["data"]["text"] for c in r["sentry_comments_after"]]
+    assert after[0] == "note, edited" and f"note {COMMENTS - 2}" not in after and len(after) == COMMENTS - 1
     assert len(r["members"]) == 3
     assert [m["email"] for m in r["bob"]] == ["bob@example.com"]
     assert r["carol"]["email"] == "carol@example.com" and r["carol_again"] is r["carol"]
@@ -419,7 +434,7 @@ def test_work_item_reads_back_identically_through_the_official_client(run: Run) 
     assert {i.id: i.fields for i in batch} == {i["id"]: i["fields"] for i in r["batch"] if i["id"] in
                                                set(r["batch_ids"][:150])}
     comments = wit.get_comments("Shop", r["created"]["id"])
-    assert [c.text for c in comments.comments] == [c["text"] for c in r["comments"]]
+    assert [c.text for c in comments.comments] == [c["text"] for c in r["comments_after"] if not c["isDeleted"]]
     wiql = wit.query_by_wiql(Wiql(query="SELECT [System.Id] FROM WorkItems WHERE "
                                         "[System.Title] = 'KeyError in cart' ORDER BY [System.Id]"),
                              TeamContext(project="Shop"))
