@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo serve bench infra-check clean
+.PHONY: setup test lint demo serve bench infra-check clean browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,7 +22,15 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: setup lint
+# The status page's browser test runs headless Chromium (Debian's package). Installed here when
+# missing and possible (root with apt-get, as on CI); elsewhere the test says why it is skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+	  echo "chromium is not installed (apt-get install chromium): the browser test will be skipped"
+
+test: setup lint browser
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed
@@ -37,6 +45,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/regressions.py
 	$(PY) bench/ingest.py
 	$(PY) bench/coldstart.py
+	$(PY) bench/status.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -15,11 +15,12 @@ from types import ModuleType
 
 from shared.config import ConfigError
 
-COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe", "manifest")
+COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe", "manifest", "status",
+            "replay-poison")
 
 
 def _load(name: str) -> ModuleType:
-    return importlib.import_module(f"cli.commands.{name}")
+    return importlib.import_module(f"cli.commands.{name.replace('-', '_')}")
 
 
 def build_parser() -> argparse.ArgumentParser:

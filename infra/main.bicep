@@ -45,6 +45,13 @@ param sentryToken string
 @description('Sentry integration client secret; signs the webhooks Sentry sends.')
 param sentryClientSecret string
 
+@secure()
+@description('DSN of the Sentry project where the bridge reports its own errors; empty turns that off. Stored in Key Vault when set.')
+param sentryDsn string
+
+@description('Share of invocations traced to that Sentry project (0 to 1); 0 sends errors only.')
+param sentryTracesSampleRate string = '0'
+
 // ---- Azure DevOps ------------------------------------------------------------------------------
 @minLength(1)
 @description('Azure DevOps organization URL, e.g. https://dev.azure.com/contoso')
@@ -174,6 +181,11 @@ var servicePrincipalSecrets = {
   'ado-client-secret': adoClientSecret
 }
 var adoSecrets = adoAuth == 'pat' ? patSecrets : (adoAuth == 'service-principal' ? servicePrincipalSecrets : {})
+var sentryDsnSecrets = {
+  'sentry-dsn': sentryDsn
+}
+var reportErrors = !empty(sentryDsn)
+var reportingSecrets = reportErrors ? sentryDsnSecrets : {}
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyVault'
@@ -182,7 +194,7 @@ module keyVault 'modules/keyvault.bicep' = {
     name: 'kv-${resourceToken}'
     location: location
     tags: tags
-    secrets: union(coreSecrets, adoSecrets)
+    secrets: union(coreSecrets, adoSecrets, reportingSecrets)
   }
 }
 
@@ -226,6 +238,9 @@ var appSettings = {
   RECONCILE_SCHEDULE: reconcileSchedule
   WEBHOOK_MAX_BYTES: string(webhookMaxBytes)
   WEBHOOK_MAX_AGE_S: string(webhookMaxAgeSeconds)
+  // The bridge's own errors to Sentry (optional): the DSN is a Key Vault reference when given.
+  SENTRY_DSN: reportErrors ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/sentry-dsn/)' : ''
+  SENTRY_TRACES_SAMPLE_RATE: sentryTracesSampleRate
 }
 
 module functionApp 'modules/functionapp.bicep' = {

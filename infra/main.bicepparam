@@ -10,6 +10,9 @@ param sentryOrg = readEnvironmentVariable('SENTRY_ORG')
 param sentryInstallationUuid = readEnvironmentVariable('SENTRY_INSTALLATION_UUID', '')
 param sentryToken = readEnvironmentVariable('SENTRY_TOKEN')
 param sentryClientSecret = readEnvironmentVariable('SENTRY_CLIENT_SECRET')
+// Optional: a DSN for the bridge's own errors (kept in Key Vault), and how much to trace.
+param sentryDsn = readEnvironmentVariable('SENTRY_DSN', '')
+param sentryTracesSampleRate = readEnvironmentVariable('SENTRY_TRACES_SAMPLE_RATE', '0')
 
 param adoOrgUrl = readEnvironmentVariable('ADO_ORG_URL')
 param adoAuth = readEnvironmentVariable('ADO_AUTH', 'managed-identity')

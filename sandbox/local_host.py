@@ -4,7 +4,9 @@ It indexes `function_app.app` exactly as the worker does (`get_functions()` and 
 binding JSON), serves the HTTP triggers under the same routes (``/api/...``), carries queue output
 bindings to the queue-triggered functions through in-process queues, and runs timers on demand.
 Queue semantics follow host.json: a message whose function raises is retried up to
-``maxDequeueCount`` times, then moved to ``<queue>-poison``, as the real host does.
+``maxDequeueCount`` times, then moved to ``<queue>-poison``, as the real host does. The host answers
+the app's queue questions (`shared.queues.QueueAccess`: depth, peek, take, put, remove) over these
+in-memory queues, so the status page and poison replay work under `serve --sandbox` as on Storage.
 
 Nothing here decides anything about syncing; it only moves requests and messages between the same
 function objects Azure would call.
@@ -17,6 +19,7 @@ import logging
 import queue
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ import azure.functions as func
 from azure.functions.timer import TimerRequest
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from shared.queues import QueuedMessage
 
 log = logging.getLogger(__name__)
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
@@ -91,6 +96,7 @@ class LocalHost:
         self.url_map = Map()
         self.queues: dict[str, queue.Queue[tuple[str, int]]] = {}
         self.poison: dict[str, list[str]] = {}
+        self._poisoned_at: dict[str, list[float]] = {}
         self.max_dequeue_count = max_dequeue_count or _max_dequeue_count()
         self._pending = 0
         self._cond = threading.Condition()
@@ -136,7 +142,9 @@ class LocalHost:
                 if dequeue_count >= self.max_dequeue_count:
                     log.exception("%s: message failed %d times; moved to %s-poison", entry.name,
                                   dequeue_count, queue_name)
-                    self.poison.setdefault(f"{queue_name}-poison", []).append(message)
+                    with self._cond:
+                        self.poison.setdefault(f"{queue_name}-poison", []).append(message)
+                        self._poisoned_at.setdefault(f"{queue_name}-poison", []).append(time.time())
                 else:
                     log.warning("%s: attempt %d failed; will retry", entry.name, dequeue_count, exc_info=True)
                     with self._cond:
@@ -146,6 +154,37 @@ class LocalHost:
                 with self._cond:
                     self._pending -= 1
                     self._cond.notify_all()
+
+    # -- the app's view of the queues (shared.queues.QueueAccess) ------------------------------------
+
+    def depth(self, queue_name: str) -> int:
+        with self._cond:
+            if queue_name in self.poison:
+                return len(self.poison[queue_name])
+        q = self.queues.get(queue_name)
+        return q.qsize() if q is not None else 0
+
+    def peek(self, queue_name: str, limit: int) -> list[QueuedMessage]:
+        with self._cond:
+            texts = list(self.poison.get(queue_name, []))[:limit]
+            times = list(self._poisoned_at.get(queue_name, []))[:limit]
+        return [QueuedMessage(t, at) for t, at in zip(texts, times, strict=True)]
+
+    def take(self, queue_name: str, limit: int, hide_s: int) -> list[QueuedMessage]:
+        """Poison messages are taken out at once (nothing else reads them here)."""
+        with self._cond:
+            texts = self.poison.get(queue_name, [])[:limit]
+            times = self._poisoned_at.get(queue_name, [])[:limit]
+            del self.poison.get(queue_name, [])[:limit], self._poisoned_at.get(queue_name, [])[:limit]
+            if queue_name in self.poison and not self.poison[queue_name]:
+                del self.poison[queue_name], self._poisoned_at[queue_name]
+        return [QueuedMessage(t, at) for t, at in zip(texts, times, strict=True)]
+
+    def put(self, queue_name: str, text: str) -> None:
+        self.enqueue(queue_name, text)
+
+    def remove(self, queue_name: str, message: QueuedMessage) -> None:
+        """Taken poison messages are already gone."""
 
     def drain(self, timeout_s: float = 60.0) -> None:
         """Block until every queued message (and the messages it caused) has been processed."""

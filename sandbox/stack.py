@@ -22,11 +22,13 @@ from sandbox.local_host import LocalHost
 from sandbox.sentry import seed as sentry_seed
 from sandbox.sentry.emulator import SentryEmulator
 from sandbox.sentry.emulator import serve as serve_sentry
+from shared import error_reporting, queues
 from shared.contract import ADO_WEBHOOK_PATH, SENTRY_WEBHOOK_PATH
 
 DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
 ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)
 HOOK_SECRET = "sandbox-hook-secret"
+BRIDGE_PROJECT = "backend"  # where the sandboxed bridge reports its own errors (report_errors)
 
 
 @dataclass
@@ -139,10 +141,12 @@ def server_sync_config(sync_config: Path, workdir: str) -> Path:
 def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_CONFIG,
                   with_host: bool = True, faults: Faults | None = None,
                   projects: tuple[str, ...] = ("Shop", "Basic"), app_port: int = 0,
-                  ado_server: bool = False) -> Iterator[SandboxStack]:
+                  ado_server: bool = False, report_errors: bool = False) -> Iterator[SandboxStack]:
     """Start the emulators (and the local host with the real function app), wired together.
     ``ado_server``: Azure DevOps Server 2022.1 (collection URL, domain accounts, HTML, German
-    state names) instead of Services; the identity table is rewritten to domain accounts."""
+    state names) instead of Services; the identity table is rewritten to domain accounts. With
+    ``report_errors`` the app reports its own errors to the Sentry emulator (SENTRY_DSN), as a
+    team's deployment would to its Sentry; off by default, since the SDK hooks the process's logging."""
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     workdir = workdir or (tmp.name if tmp else ".")
     sentry, sentry_server = serve_sentry(SentryEmulator(faults=faults))
@@ -160,14 +164,22 @@ def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_C
     env = app_settings(sentry_server.url, ado.base_url, workdir, sync_config)
     if host_server:
         env["APP_BASE_URL"] = host_server.url
+    if report_errors:
+        env["SENTRY_DSN"] = sentry.dsn(BRIDGE_PROJECT, sentry_server.url)
     stack = SandboxStack(sentry, sentry_server, ado, ado_server, host, host_server, env)
+    queues.use_local(host)  # the status view and poison replay read the local host's queues
     try:
         with applied_env(env):
             if host_server:
                 sentry.configure_webhook(f"{host_server.url}{SENTRY_WEBHOOK_PATH}", sentry_seed.CLIENT_SECRET)
                 subscribe_ado_hooks(ado.base_url, f"{host_server.url}{ADO_WEBHOOK_PATH}", list(projects))
+            if report_errors:
+                error_reporting.start(env)
             yield stack
     finally:
+        if report_errors:
+            error_reporting.stop()
+        queues.use_local(None)
         stack.stop()
         if tmp:
             tmp.cleanup()

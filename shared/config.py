@@ -109,6 +109,7 @@ SETTING_NAMES = (
     "ADO_HOOK_SECRET", "LINK_STORE", "SQLITE_PATH", "AzureWebJobsStorage",
     "AzureWebJobsStorage__accountName", "SYNC_CONFIG_PATH", "RECONCILE_SCHEDULE",
     "WEBHOOK_MAX_BYTES", "WEBHOOK_MAX_AGE_S", "APP_BASE_URL", "WEBSITE_HOSTNAME",
+    "SENTRY_DSN", "SENTRY_TRACES_SAMPLE_RATE",  # read by shared/error_reporting.py, before the config
 )
 
 

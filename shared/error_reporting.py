@@ -98,10 +98,9 @@ def start(env: Mapping[str, str] | None = None) -> bool:
         rate = 0.0
     _state["secrets"] = secret_values(env)
     try:
-        sentry_sdk.init(dsn=dsn, traces_sample_rate=min(max(rate, 0.0), 1.0), send_default_pii=False,
+        sentry_sdk.init(dsn=dsn, traces_sample_rate=min(max(rate, 0.0), 1.0),  # PII off: the default
                         include_local_variables=False, max_request_body_size="never",
                         before_send=_before_send, before_breadcrumb=_before_breadcrumb,
-                        environment=env.get("SENTRY_ENVIRONMENT") or "production",
                         integrations=[LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)])
     except Exception as exc:  # BadDsn and friends
         log.error("SENTRY_DSN is not a usable DSN (%s); error reporting stays off", type(exc).__name__)

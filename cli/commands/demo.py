@@ -8,7 +8,9 @@ It starts both emulators and the local function host (SQLite link store), then p
 5. a webhook is lost (the issue regresses in Sentry while deliveries fail) and one reconcile run
    reopens the work item;
 6. a commit with "Fixes <short id>" is deployed to production by Azure Pipelines and Sentry shows
-   the release, its commits and the deploy, with the issue resolved in that release.
+   the release, its commits and the deploy, with the issue resolved in that release;
+7. the bridge's PAT expires: an assignment fails into the poison queue and the bridge's own error
+   arrives in Sentry (SENTRY_DSN); once the PAT is renewed, replaying the poison queue carries it.
 Every step checks what really happened in the emulators; the command exits 1 if one did not.
 """
 
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from sandbox.stack import sandbox_stack
 
     story = Story()
-    with sandbox_stack() as stack:
+    with sandbox_stack(report_errors=True) as stack:
         print("sentry-ado demo: both emulators and the function app are running on loopback")
         print(f"   app {stack.app_url}/api/   Sentry {stack.sentry_server.url}   ADO {stack.env['ADO_ORG_URL']}")
         try:
@@ -94,7 +96,7 @@ def _issue(issue_id: str) -> dict[str, Any]:
 
 
 def play(stack: Any, story: Story) -> None:
-    for scene in (_alert_creates_work_item, _comment, _assign, _close, _lost_webhook, _deploy):
+    for scene in (_alert_creates_work_item, _comment, _assign, _close, _lost_webhook, _deploy, _expired_pat):
         if not scene(stack, story):
             story.show("(the rest of the story depends on this step; stopping)")
             return
@@ -225,3 +227,54 @@ def _deploy(stack: Any, story: Story) -> bool:
                               version, f"{short_id} is resolved in that release")
 
 
+
+
+class _Quiet(logging.Filter):
+    """Keeps the named loggers off the terminal (the records still reach error reporting)."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(self.names)
+
+
+def _expired_pat(stack: Any, story: Story) -> bool:
+    from cli.commands.replay_poison import replay
+    from sandbox.ado.seed import BRIDGE
+    from sandbox.stack import ADO_PAT
+    from shared import error_reporting
+    from shared.queues import open_queues
+    from shared.runtime import runtime
+
+    story.step("The bridge's PAT expires; an assignment fails, Sentry hears of it, a replay carries it after renewal")
+    stack.ado.revoke_token(ADO_PAT)
+    before = len(stack.sentry.envelopes)
+    quiet = _Quiet("functions.sync", "sandbox.local_host")  # the story shows the failure; no tracebacks
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+    try:
+        stack.sentry.act("alice@example.com", story.issue["id"], {"assignedTo": "user:1"})  # Alice takes it
+        stack.settle()
+    finally:
+        stack.ado.add_token(ADO_PAT, BRIDGE.distinct())
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(quiet)
+    queues = open_queues(runtime().config.settings)
+    waiting = queues.depth("sentry-events-poison") if queues else 0
+    story.check(waiting == 1, "the assignment gave up after 5 attempts and waits in sentry-events-poison")
+    error_reporting.flush()
+    reported = [e for env in stack.sentry.envelopes[before:] for e in env.events() if e.get("level") == "error"]
+    for event in reported:
+        message = (event.get("logentry") or {}).get("formatted") or event.get("message") or ""
+        story.show(f"Sentry got the bridge's own error: {message.splitlines()[0][:110]}")
+    if not story.check(len(reported) == 1, "the bridge's own error arrived in Sentry once (SENTRY_DSN)"):
+        return False
+    story.show("the PAT is renewed; `sentry-ado replay-poison` moves the message back:")
+    replay(queues, runtime().store, "sentry-events", dry_run=False, out=story.show)
+    stack.settle()
+    assigned = _item_fields(stack, story.work_item).get("System.AssignedTo") or {}
+    who = assigned.get("uniqueName") if isinstance(assigned, dict) else str(assigned)
+    story.show(f"work item assigned to: {who}")
+    return story.check(who == "ava@contoso.com", "the replayed assignment reached the work item (alice = ava)")

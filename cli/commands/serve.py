@@ -2,7 +2,8 @@
 
 The same function objects Azure runs, under the same routes, on loopback. Settings come from the
 environment and `local.settings.json` (its ``Values``) when present, as with `func start`. With
-``--sandbox`` both emulators start too and the app is wired to them.
+``--sandbox`` both emulators start too and the app is wired to them; ``--demo`` then plays the demo's
+story against them first (and runs the reconcile timer once), so the status page has a history to show.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ HELP = "host the function app on loopback (same routes as Azure); --sandbox adds
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=7071, help="port for the app (default 7071, like func start)")
     parser.add_argument("--sandbox", action="store_true", help="also start the Sentry and Azure DevOps emulators")
+    parser.add_argument("--demo", action="store_true",
+                        help="with --sandbox: play the demo story first, then keep serving (see /api/status)")
     parser.add_argument("--settings", default="local.settings.json",
                         help="a local.settings.json whose Values are loaded into the environment (if it exists)")
 
@@ -44,8 +47,19 @@ def run(args: argparse.Namespace) -> int:
     if args.sandbox:
         from sandbox.stack import sandbox_stack
 
-        with sandbox_stack(app_port=args.port) as stack:
+        with sandbox_stack(app_port=args.port, report_errors=args.demo) as stack:
+            if args.demo:
+                import logging
+
+                from cli.commands.demo import Story, play
+
+                logging.basicConfig(level=logging.WARNING, format="   [%(levelname)s %(name)s] %(message)s")
+                story = Story()
+                play(stack, story)
+                stack.host.run_timer("reconcile")  # records the hook subscriptions' health too
+                print(f"\ndemo: {'every step happened' if not story.failed else 'FAILED: ' + '; '.join(story.failed)}")
             print(f"app:           {stack.app_url}/api/  (health: {stack.app_url}/api/health)")
+            print(f"status:        {stack.app_url}/api/status")
             print(f"Sentry (emu):  {stack.sentry_server.url}   org {stack.env['SENTRY_ORG']}")
             print(f"ADO (emu):     {stack.env['ADO_ORG_URL']}")
             print("timers:        POST /admin/timers/<name>; queues drain in-process. Ctrl-C stops.", flush=True)
@@ -55,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
 
     get_config()  # fail now, naming every bad key, rather than on the first request
     import function_app
+    from shared import queues
 
-    server = RunningServer(LocalHost(function_app.app), port=args.port)
+    host = LocalHost(function_app.app)
+    queues.use_local(host)
+    server = RunningServer(host, port=args.port)
     print(f"app: {server.url}/api/  (health: {server.url}/api/health). Ctrl-C stops.", flush=True)
     try:
         threading.Event().wait()

@@ -144,6 +144,12 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
                 self.people.append(ident)
         return ident
 
+    def revoke_token(self, token: str) -> bool:
+        """A person revokes a PAT (or it expires): from now on it answers 401, as ADO does."""
+        with self._state_lock:
+            self.token_scopes.pop(token, None)
+            return self.tokens.pop(token, None) is not None
+
     def add_token(self, token: str, identity: str, scopes: Iterable[str] | None = None) -> Identity:
         """Register a PAT/bearer token that authenticates as ``identity`` (added as a member), with
         the PAT scopes it was created with (``vso.work_write``, ``vso.code``...; None: full access)."""
@@ -282,6 +288,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         if parts == ["tokens"]:
             return {"identity": self.add_token(body.get("token", ""), body.get("identity", ""),
                                                body.get("scopes")).distinct()}
+        if parts == ["tokens", "revoke"]:
+            return {"revoked": self.revoke_token(body.get("token", ""))}
         return self._extra_control(parts, body)
 
     def _extra_control(self, parts: list[str], body: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ a Python method of the same meaning:
 - ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
 - ``features``                {name: "organizations:<flag>", enabled}                        → set_feature
 - ``issues/escalate``         {issue}                                                        → escalate
+- ``GET envelopes``           what SDKs sent to ``/api/<project_id>/envelope/`` (a project's DSN, `dsn`)
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.core import EmulatorApp, Faults, RunningServer, json_response
 from sandbox.sentry import scopes, serialize
+from sandbox.sentry.envelopes import Envelope, InvalidEnvelope, decompress, sentry_key
+from sandbox.sentry.envelopes import parse as parse_envelope
 from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
 from sandbox.sentry.issue_update import InvalidUpdate
 from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member, User
@@ -116,10 +119,40 @@ class SentryEmulator(EmulatorApp):
         self.base_url = base_url
         self.limiter = RateLimiter()
         self.world = World(default_organization(), base_url)
+        self.envelopes: list[Envelope] = []  # what SDKs sent to a project's DSN, oldest first
         self._add_routes()
 
     def reset_state(self) -> None:
         self.world = World(default_organization(), self.base_url)
+        self.envelopes: list[Envelope] = []
+
+    # --- SDK ingestion: the DSN's endpoint -----------------------------------------------------
+
+    def dsn_key(self, project_id: int) -> str:
+        """A project's public DSN key (32 hex characters, like Sentry's), stable for the project."""
+        return hashlib.sha256(f"dsn:{self.world.org.slug}:{project_id}".encode()).hexdigest()[:32]
+
+    def dsn(self, project: str, base_url: str | None = None) -> str:
+        """The DSN an SDK is given for a project (Project Settings > Client Keys)."""
+        p = self.world.project(project)
+        scheme, _, host = (base_url or self.base_url).partition("://")
+        return f"{scheme}://{self.dsn_key(p.id)}@{host}/{p.id}"
+
+    def ingest_envelope(self, request: Request, project_id: int) -> Response:
+        key = sentry_key(request.headers.get("X-Sentry-Auth", ""), request.args.get("sentry_key"))
+        if not key:
+            return json_response({"detail": "missing authorization information"}, 401)
+        known = {p.id for p in self.world.org.projects.values()}
+        if project_id not in known or not hmac.compare_digest(key, self.dsn_key(project_id)):
+            return json_response({"detail": "invalid api key"}, 403)
+        try:
+            envelope = parse_envelope(project_id, decompress(request.get_data(), request.headers.get(
+                "Content-Encoding", "")))
+        except InvalidEnvelope as exc:
+            return json_response({"detail": str(exc)}, 400)
+        with self.lock:
+            self.envelopes.append(envelope)
+        return json_response({"id": envelope.header.get("event_id")})
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -165,6 +198,7 @@ class SentryEmulator(EmulatorApp):
                 ]
         for path, methods, handler in routes:
             self.url_map.add(Rule(path, methods=list(methods), endpoint=partial(self._serve, handler)))
+        self.url_map.add(Rule("/api/<int:project_id>/envelope/", methods=["POST"], endpoint=self.ingest_envelope))
 
     def dispatch(self, request: Request) -> Response:
         """Core dispatch plus rate-limit bookkeeping and headers on every API response."""
@@ -755,6 +789,10 @@ class SentryEmulator(EmulatorApp):
 
     def _control_action(self, method: str, action: str, body: dict[str, Any]) -> Response:
         parts = action.split("/")
+        if action == "envelopes" and method == "GET":
+            with self.lock:
+                return json_response([{"project_id": e.project_id, "header": e.header, "items": e.items}
+                                      for e in self.envelopes])
         if method != "POST":
             return json_response({"error": f"control actions are POST, got {method}"}, 405)
         if action == "errors":

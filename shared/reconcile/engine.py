@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from shared.actions import LinkExternalIssue
 from shared.config import Config
 from shared.contract import WORKITEM_DELETED, WORKITEM_RESTORED
+from shared.error_reporting import error_context
 from shared.planner import ADO, RECONCILE, SENTRY, Event
 from shared.reconcile import drift
 from shared.status import record
@@ -135,6 +136,22 @@ class Reconciler:
             if not dry_run:
                 self._record(report)
 
+    def run_one(self, link: Link, dry_run: bool = False) -> Report:
+        """Repair one pair now (`sentry-ado reconcile --link`): the same reads, drift rules and repair
+        as a full run, for this link only; the report's ``planned`` holds what was done."""
+        report = Report(started=self.clock(), links=1)
+        calls_before = self._api_calls()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            linked = [link] if link.work_item_id is not None and link.state in (LINKED, UNLINKED) else []
+            items, issues = self._read_both(linked, pool)
+        result = self._link(link, items.get(link.work_item_id or 0), issues.get(link.sentry_issue_id), dry_run)
+        report.drifted, report.writes, report.unlinked = bool(result["events"]), result["writes"], result["unlinked"]
+        report.decisions, report.errors, report.planned = result["decisions"], result["errors"], result["planned"]
+        report.finished = True
+        report.duration_s = self.clock() - report.started
+        report.api_calls = self._api_calls() - calls_before
+        return report
+
     def _api_calls(self) -> int:
         return sum(getattr(client, "request_count", 0) or 0 for client in (self.ado, self.sentry))
 
@@ -193,7 +210,8 @@ class Reconciler:
             result["planned"].extend(shown)
             result["writes"] += len(shown)
         except Exception as exc:  # one bad pair must not stop the run; it is reported and retried next run
-            log.exception("reconcile: link %s failed", link_key(link))
+            with error_context(function="reconcile", sentry_issue=link.sentry_issue_id, work_item=link.work_item_id):
+                log.exception("reconcile: link %s failed", link_key(link))
             reason = f"{type(exc).__name__}: {exc}"
             result["errors"].append(f"{link_key(link)}: {reason}")
             if not dry_run:

@@ -51,6 +51,7 @@ SECRET_SETTINGS = frozenset({
     "ADO_PAT",
     "ADO_CLIENT_SECRET",
     "ADO_HOOK_SECRET",
+    "SENTRY_DSN",
 })
 
 KEY_VAULT_REFERENCE = re.compile(

@@ -248,7 +248,7 @@ def test_secret_settings_are_key_vault_references(name: str) -> None:
     assert referenced, f"{name} is not a Key Vault reference"
     # Whatever else the expression contains is the auth-mode switch or an empty (unused) value.
     others = {t for t, m in zip(texts, references, strict=True) if not m}
-    assert others <= {"", "adoAuth", "pat", "service-principal"}, f"{name}: unexpected values {others}"
+    assert others <= {"", "adoAuth", "pat", "service-principal", "reportErrors"}, f"{name}: unexpected values {others}"
     assert referenced <= _vault_secret_names(), f"{name} references a secret the vault never gets"
 
 
@@ -291,7 +291,7 @@ def test_outputs_never_carry_secrets(path: Path) -> None:
 
 def test_main_has_secure_parameters_for_every_credential() -> None:
     assert set(secure_params(parse(MAIN))) == {
-        "sentryToken", "sentryClientSecret", "adoPat", "adoClientSecret", "adoHookSecret"}
+        "sentryToken", "sentryClientSecret", "adoPat", "adoClientSecret", "adoHookSecret", "sentryDsn"}
 
 
 # ---------------------------------------------------------------------------------------------
