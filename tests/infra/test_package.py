@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.infra.bicep_settings import REPO
 
-TOOLS = ("cli", "sandbox", "bench", "tests", "specs")
+TOOLS = ("cli", "sandbox", "bench", "tests", "specs", "docs", "test-artifacts")
 
 
 def _patterns() -> list[str]:
