@@ -123,7 +123,7 @@ def test_a_pair_reconcile_cannot_repair_is_reported_tagged_and_recorded(stack: S
     def refuse(*args: object, **kwargs: object) -> list:
         raise RuntimeError("ADO refused this pair")
 
-    monkeypatch.setattr(rt.syncer, "handle_event", refuse)
+    monkeypatch.setattr(rt.syncer, "handle", refuse)
     before = len(wait_for_events(stack, 0, 0))
     report = reconciler(rt).run()
     assert [e for e in report.errors if f"acme:{issue['id'].zfill(20)}: RuntimeError" in e]  # (and the pair
