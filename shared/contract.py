@@ -69,6 +69,24 @@ SENTRY_RESOURCE_DATA: dict[str, tuple[str, ...]] = {
 SENTRY_RESOURCE_BY_DATA_KEY = {"activity": "activity_alert", "issue": "issue", "comment_id": "comment",
                                "event": "event_alert", "metric_alert": "metric_alert", "error": "error",
                                "installation": "installation", "run_id": "seer", "buildId": "preprod_artifact"}
+# An activity alert's ``data.activity.type``: what Sentry sends a Sentry App's workflow action
+# (ActivityAlertType over STATUS_CHANGE_ACTIVITY_TYPES and SEER_ACTIVITY_TYPES; getsentry/sentry
+# src/sentry/notifications/notification_action/activity_registry/sentry_app.py and
+# src/sentry/types/activity.py). Each status change with the ``issue`` webhook action of the same
+# meaning; Sentry sends no assignment, note or priority activity to apps this way.
+SENTRY_ACTIVITY_ISSUE_ACTION = {
+    "status_resolved": "resolved", "status_resolved_in_release": "resolved", "status_resolved_by_age": "resolved",
+    "status_resolved_in_commit": "resolved", "status_unresolved": "unresolved", "status_regression": "unresolved",
+    "status_escalating": "unresolved", "status_ignored": "ignored",
+}
+# The other types Sentry sends, and why they change nothing we sync.
+SENTRY_ACTIVITY_NOT_SYNCED = {
+    "appeared_in_pull_request": "a pull request mentions the issue; it is not resolved by that",
+    **{f"seer_{step}": "Seer's analysis is not synced; work items follow issues"
+       for step in ("root_cause_started", "root_cause_completed", "solution_started", "solution_completed",
+                    "coding_started", "coding_completed", "pr_created", "pr_iteration_started",
+                    "pr_iteration_completed")},
+}
 SENTRY_RESOURCES_SYNCED = ("issue", "comment", "event_alert", "activity_alert")
 # Checked in the integration form; event_alert comes with the alert-rule action, not as a subscription.
 SENTRY_WEBHOOK_RESOURCES = ("issue", "comment")

@@ -41,6 +41,8 @@ from shared.config import Config, Route
 from shared.contract import (
     ALERT_SETTINGS,
     FIELD_DESCRIPTION,
+    SENTRY_ACTIVITY_ISSUE_ACTION,
+    SENTRY_ACTIVITY_NOT_SYNCED,
     SENTRY_RESOURCE_BY_DATA_KEY,
     SENTRY_RESOURCE_HEADER,
     WORKITEM_COMMENTED,
@@ -157,14 +159,36 @@ def _parse_ado(body: Mapping[str, Any]) -> Event:
 # --- entry point ------------------------------------------------------------------------------
 
 
+def as_issue_event(event: Event, link: Link | None) -> Event:
+    """An activity alert reporting a status change is that change: planned as the ``issue.*``
+    webhook of the same meaning (same rules, same echo check by content), so a change delivered on
+    both channels is carried once. Only an alert that would create a work item (our action's
+    settings, no link yet) stays an alert."""
+    if event.kind != "activity_alert.triggered":
+        return event
+    data = event.data
+    activity = data.get("activity") if isinstance(data.get("activity"), Mapping) else {}
+    action = SENTRY_ACTIVITY_ISSUE_ACTION.get(str(activity.get("type")))
+    alert = data.get("alert") if isinstance(data.get("alert"), Mapping) else {}
+    if action is None or not isinstance(data.get("issue"), Mapping) or (
+            link is None and isinstance(alert.get("settings"), list)):
+        return event
+    return Event(SENTRY, f"issue.{action}", {**event.body, "data": {"issue": data["issue"]}},
+                 origin=event.origin)
+
+
 def plan(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
     """The actions that carry this event over, in order; never empty."""
+    event = as_issue_event(event, link)
     table = _SENTRY_HANDLERS if event.source == SENTRY else _ADO_HANDLERS
     handler = table.get(event.kind) or table.get(event.kind.split(".")[0] + ".*")
     if handler is None:
         return [Skip(f"{event.source} event {event.kind!r} is not synced; the webhook is acknowledged and dropped "
                      "with a log line naming it")]
     actions = handler(event, link, remote, config)
+    if event.source == SENTRY and sentry_drift(event, link, config):
+        assert link is not None
+        actions = _with_sentry_repair(event, link, remote, config, actions)
     return actions or [Skip(f"{event.kind}: nothing to change")]
 
 
@@ -237,9 +261,10 @@ def plan_without_remote(event: Event, link: Link | None, config: Config,
         return _creation_gate(event.data.get("issue") or {}, config)[1] or None
     if event.source != SENTRY:
         return None
+    event = as_issue_event(event, link)
     reason = _sentry_echo(event, link)
-    if reason is None:
-        return None
+    if reason is None or sentry_drift(event, link, config):
+        return None  # carried, or an echo whose issue shows an earlier change that was lost
     issue = event.data.get("issue") or {}
     return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')} {event.kind.split('.', 1)[1]}: "
                  f"{reason}")]
@@ -254,6 +279,79 @@ def _event_assignee(data: Mapping[str, Any]) -> Any:
 
 def _installation(event: Event, remote: Remote) -> str | None:
     return remote.installation_uuid or (event.body.get("installation") or {}).get("uuid")
+
+
+# --- Sentry: what a hook already carries -----------------------------------------------------
+
+
+def sentry_drift(event: Event, link: Link | None, config: Config) -> dict[str, Any]:
+    """The synced fields that ``data.issue`` (the whole issue, in every ``issue.*`` webhook) shows
+    differing from the link's synced values, other than the one the event is about: the trace of an
+    earlier webhook that was lost. Field -> the issue's value (status, or assignee actor)."""
+    if not event.kind.startswith("issue.") or event.kind == "issue.created" or not _is_linked(link):
+        return {}
+    assert link is not None
+    issue = event.data.get("issue")
+    if not isinstance(issue, Mapping):
+        return {}
+    drift: dict[str, Any] = {}
+    action = event.kind.split(".", 1)[1]
+    status = issue.get("status")
+    if (action not in _ACTION_STATUS and isinstance(status, str) and link.synced.sentry_status
+            and config.rules.syncs("status", "ado")):
+        try:
+            if states.sentry_status(status) != link.synced.sentry_status:
+                drift["status"] = states.sentry_status(status)
+        except ValueError:
+            pass
+    if (action != "assigned" and "assignedTo" in issue and config.rules.syncs("assignee", "ado")
+            and sentry_actor(issue.get("assignedTo")) != link.synced.sentry_assignee):
+        drift["assignee"] = issue.get("assignedTo")
+    return drift
+
+
+def _with_sentry_repair(event: Event, link: Link, remote: Remote, config: Config,
+                        actions: list[Action]) -> list[Action]:
+    """`actions` with the lost changes `_sentry_drift` finds carried too: in the event's own
+    work item update when it has one (one PATCH), else in an update of their own; no call more."""
+    issue = event.data.get("issue") or {}
+    drift = sentry_drift(event, link, config)
+    what = f"Sentry issue {issue.get('shortId') or issue.get('id')} {event.kind.split('.', 1)[1]} shows"
+    ops: list[dict[str, Any]] = []
+    synced: dict[str, Any] = {}
+    notes: list[Action] = []
+    update = next((a for a in actions if isinstance(a, UpdateWorkItem)), None)
+    rev = update.rev if update else _ado_now(link, remote)[1]
+    if "status" in drift:
+        current = remote.issue if remote.issue is not None else issue  # the freshest copy of the issue
+        status = states.sentry_status(current.get("status", drift["status"]))
+        outcome = _state_for(status, current.get("substatus"), link, remote, config,
+                             f"{what} status {status} (a change not carried before)")
+        if isinstance(outcome, Skip):
+            notes.append(outcome)
+        else:
+            ops += outcome[0]
+            synced |= {"sentry_status": status, "ado_state": outcome[0][0]["value"]}
+    if "assignee" in drift:
+        assignee = remote.issue.get("assignedTo") if remote.issue is not None else drift["assignee"]
+        mapped = sentry_to_ado(assignee, config.rules.identities, remote.sentry_members, remote.ado_identities)
+        label = f"{what} assignee {sentry_actor(assignee) or 'nobody'} (a change not carried before)"
+        wanted = mapped.value if isinstance(mapped, Matched) else None
+        if isinstance(mapped, Unmatched):
+            notes.append(Skip(f"{label}: {mapped.reason}"))
+        elif same_ado_identity(_ado_now(link, remote)[0].get("System.AssignedTo"), wanted):
+            notes.append(Skip(f"{label}: the work item already has it"))
+        else:
+            ops.append({"op": "add", "path": "/fields/System.AssignedTo", "value": wanted} if wanted
+                       else {"op": "remove", "path": "/fields/System.AssignedTo"})
+            synced |= {"sentry_assignee": sentry_actor(assignee), "ado_assignee": wanted}
+    if not ops:
+        return [*actions, *notes]
+    synced["sentry_changed_at"] = remote.now
+    if update is None:
+        return [UpdateWorkItem(link.work_item_id or 0, ops, rev, synced), *actions, *notes]
+    merged = UpdateWorkItem(update.work_item_id, [*update.ops, *ops], update.rev, {**synced, **update.synced})
+    return [merged if a is update else a for a in actions] + notes
 
 
 # --- Sentry: creating work items --------------------------------------------------------------
@@ -376,14 +474,18 @@ def _event_alert(event: Event, link: Link | None, remote: Remote, config: Config
 
 
 def _activity_alert(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
-    """A workflow-engine alert whose action is ours: the whole issue in ``data.issue``, the
-    action's settings (when Sentry sends them) in ``data.alert.settings``; made like an event alert."""
+    """A workflow-engine alert whose action is ours. Status changes were planned as ``issue.*``
+    (`as_issue_event`); what reaches here creates a work item from the action's settings (sent in
+    ``data.alert.settings``, made like an event alert), or changes nothing we sync."""
     data = event.data
     alert = data.get("alert") if isinstance(data.get("alert"), Mapping) else {}
     activity = (data.get("activity") or {}).get("type") if isinstance(data.get("activity"), Mapping) else None
+    what = f"workflow alert {alert.get('title') or alert.get('name')!r} (activity {activity!r})"
+    if link is not None and activity not in SENTRY_ACTIVITY_ISSUE_ACTION:
+        why = SENTRY_ACTIVITY_NOT_SYNCED.get(str(activity), "an activity type Sentry does not document for apps")
+        return [Skip(f"{what}: {why}; nothing to change on work item {link.work_item_id}")]
     if not isinstance(alert.get("settings"), list):
-        return [Skip(f"workflow alert {alert.get('name')!r} (activity {activity!r}) carries no alert-rule action "
-                     "settings; nothing to create")]
+        return [Skip(f"{what} carries no alert-rule action settings; nothing to create")]
     issue = dict(remote.issue) if remote.issue else dict(data.get("issue") or {})
     return _alert_create(issue, alert["settings"], link, event, remote, config)
 
@@ -425,21 +527,30 @@ def _issue_status(event: Event, link: Link | None, remote: Remote, config: Confi
         current = states.sentry_status(remote.issue.get("status", status))
         if current != status:
             return [Skip(f"{what}: stale, the issue is {current} now")]
+    outcome = _state_for(status, issue.get("substatus"), link, remote, config, what)
+    if isinstance(outcome, Skip):
+        return [outcome]
+    ops, rev = outcome
+    synced = {"sentry_status": status, "ado_state": ops[0]["value"], "sentry_changed_at": remote.now}
+    return [UpdateWorkItem(link.work_item_id or 0, ops, rev, synced)]
+
+
+def _state_for(status: str, substatus: Any, link: Link, remote: Remote, config: Config,
+               what: str) -> tuple[list[dict[str, Any]], int | None] | Skip:
+    """The work item state op that carries a Sentry status, with the rev it applies to; or why none."""
     fields, rev = _ado_now(link, remote)
     state = fields.get("System.State")
     if (config.rules.conflict == "ado" and remote.work_item and link.synced.ado_state
             and state != link.synced.ado_state):
-        return [Skip(f"{what}: ADO changed the state to {state!r} since the last sync and sync.conflict = 'ado'")]
+        return Skip(f"{what}: ADO changed the state to {state!r} since the last sync and sync.conflict = 'ado'")
     wit = (fields.get("System.WorkItemType") or link.work_item_type)
     try:
-        result = states.outbound(status, issue.get("substatus"), state, remote.states, wit, config.rules.states)
+        result = states.outbound(status, substatus, state, remote.states, wit, config.rules.states)
     except StateMappingError as exc:
-        return [Skip(f"{what}: {exc}")]
+        return Skip(f"{what}: {exc}")
     if isinstance(result, states.Stay):
-        return [Skip(f"{what}: {result.reason}")]
-    ops = [{"op": "add", "path": "/fields/System.State", "value": result.state}]
-    synced = {"sentry_status": status, "ado_state": result.state, "sentry_changed_at": remote.now}
-    return [UpdateWorkItem(link.work_item_id or 0, ops, rev, synced)]
+        return Skip(f"{what}: {result.reason}")
+    return [{"op": "add", "path": "/fields/System.State", "value": result.state}], rev
 
 
 def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
@@ -644,7 +755,9 @@ def _workitem_updated_without_remote(event: Event, link: Link | None,
     if stale:
         return [Skip(f"{what}: {stale}")]
     deltas = resource.get("fields") or {}
-    if event.origin == RECONCILE or any(ref in deltas for ref in _SYNCED_ADO_FIELDS):
+    revision = (resource.get("revision") or {}).get("fields") or {}
+    if event.origin == RECONCILE or any(ref in deltas for ref in _SYNCED_ADO_FIELDS) or \
+            _ado_drift(revision, deltas, link):  # a synced field the revision shows the link never saw
         return None
     return [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})"),
             *_followed(resource, link, _changed_at(resource))]
@@ -671,7 +784,7 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     changed_at = _changed_at(resource)
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
-    deltas = _not_superseded(deltas, rev, remote, what, skips)
+    deltas = _not_superseded({**_ado_drift(revision, deltas, link), **deltas}, rev, remote, what, skips)
     changes: dict[str, Any] = {}
     newest = max(r for r in (rev, link.synced.ado_rev) if isinstance(r, int)) if isinstance(rev, int) \
         else link.synced.ado_rev
@@ -689,6 +802,20 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
             _followed(resource, link, changed_at, agreed)
     update = UpdateSentryIssue(config.settings.sentry_org, link.sentry_issue_id, changes, synced)
     return [update, *skips]
+
+
+def _ado_drift(revision: Mapping[str, Any], deltas: Mapping[str, Any], link: Link) -> dict[str, Any]:
+    """Changes the hook's whole revision (``resource.revision.fields``) shows but its own deltas do
+    not: a synced field differing from the link's synced value is the trace of an earlier hook that
+    was lost. Each is returned as the delta that hook would have carried, to be planned with this one."""
+    drift: dict[str, Any] = {}
+    state = revision.get("System.State")
+    if "System.State" not in deltas and state and link.synced.ado_state and state != link.synced.ado_state:
+        drift["System.State"] = {"oldValue": link.synced.ado_state, "newValue": state}
+    if ("System.AssignedTo" in revision and "System.AssignedTo" not in deltas
+            and not same_ado_identity(revision["System.AssignedTo"], link.synced.ado_assignee)):
+        drift["System.AssignedTo"] = {"oldValue": link.synced.ado_assignee, "newValue": revision["System.AssignedTo"]}
+    return drift
 
 
 def _not_superseded(deltas: Mapping[str, Any], rev: Any, remote: Remote, what: str,

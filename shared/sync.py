@@ -31,7 +31,17 @@ from shared.config import Config
 from shared.contract import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
 from shared.mapping.identities import SentryMember, sentry_members_from_api
-from shared.planner import CREATING_EVENTS, SENTRY, Event, Remote, parse_webhook, plan, plan_without_remote
+from shared.planner import (
+    CREATING_EVENTS,
+    SENTRY,
+    Event,
+    Remote,
+    as_issue_event,
+    parse_webhook,
+    plan,
+    plan_without_remote,
+    sentry_drift,
+)
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
 from shared.store.model import Link
@@ -79,6 +89,7 @@ class Syncer:
         """Plan and apply one event, from a webhook or from a caller inside the app (its origin says
         which); `work_item` and `issue` are what the caller already read, spared a second read."""
         link = self._load_link(event) if link is None else (self._reload(link) or link)
+        event = as_issue_event(event, link)  # a status change sent as an activity alert is that change
         for attempt in range(STALE_RETRIES):
             done = self._decided(event, link, dry_run)
             if done is not None:
@@ -144,7 +155,7 @@ class Syncer:
         remote = replace(base, work_item=work_item, issue=issue,
                          states=self._states(project, wit) if linked and project and wit else (),
                          bridge_ado_identity=self._bridge() if event.source == "ado" else None)
-        if event.kind in ("issue.assigned", "workitem.updated"):
+        if event.kind in ("issue.assigned", "workitem.updated") or "assignee" in sentry_drift(event, link, self.config):
             remote = replace(remote, sentry_members=self._sentry_members())
         if not linked and creating and issue_id:
             # An alert carries the event that fired it; only issue.created needs the latest one read.

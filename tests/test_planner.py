@@ -64,7 +64,9 @@ def sentry(name: str, resource: str | None = None, **changes) -> Event:
 def issue_event(action: str, status: str, substatus: str | None = None, project: str = "backend", actor=None):
     body = json.loads((EXAMPLES / "issue.created.json").read_text())
     body["action"] = action
-    body["data"]["issue"].update(status=status, substatus=substatus, project={"id": "1", "slug": project})
+    # unassigned, as the link's baseline is: the issue shows no change the link has not seen
+    body["data"]["issue"].update(status=status, substatus=substatus, project={"id": "1", "slug": project},
+                                 assignedTo=None)
     if actor:
         body["actor"] = actor
     return parse_webhook("sentry", {"resource": "issue", "body": body})
@@ -357,10 +359,10 @@ def test_adding_a_comment_maps_it_to_its_copy():
 def test_a_workflow_alert_with_our_action_settings_creates_like_an_issue_alert():
     body = json.loads((EXAMPLES / "issue.created.json").read_text())
     issue = body["data"]["issue"] | {"project": {"id": "1", "slug": "frontend"}}
-    alert = {"id": 9, "name": "to ADO", "url": "https://sentry.io/organizations/example/monitors/alerts/9/",
+    alert = {"id": 9, "title": "to ADO", "url": "https://sentry.io/api/0/organizations/example/workflows/9/",
              "settings": [{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Task"}]}
     event = parse_webhook("sentry", {"resource": "activity_alert", "body": {
-        "action": "triggered", "data": {"issue": issue, "activity": {"type": "status_regressed", "details": {}},
+        "action": "triggered", "data": {"issue": issue, "activity": {"type": "status_regression", "details": {}},
                                         "alert": alert}}})
     (create,) = plan(event, None, remote(work_item=None), CONFIG)
     assert isinstance(create, CreateWorkItem) and (create.project, create.work_item_type) == ("Shop", "Task")

@@ -67,6 +67,8 @@ from sandbox.sentry.world import NotFound, Notice, World
 
 # src/sentry/features/temporary.py; sentry_apps/tasks: issue_unresolved / issue_escalating receivers
 UNRESOLVED_FLAG = "organizations:webhooks-unresolved"
+# Resources an installation receives only when its app subscribes to them; alerts need no subscription.
+SUBSCRIBED_RESOURCES = ("issue", "comment", "error")
 MAX_LIMIT = 100
 MAX_BULK = 1000
 NOT_FOUND = {"detail": "The requested resource does not exist"}
@@ -320,7 +322,8 @@ class SentryEmulator(EmulatorApp):
             targets = ([org.installations[notice.installation_uuid]] if notice.installation_uuid
                        else list(org.installations.values()))
             for inst in targets:
-                if not inst.webhook_url:
+                if not inst.webhook_url or (notice.resource in SUBSCRIBED_RESOURCES
+                                            and notice.resource not in inst.events):
                     continue
                 self.webhooks.send(build_webhook(
                     inst.webhook_url, inst.client_secret, notice.resource, notice.action, inst.uuid, notice.data,
@@ -703,26 +706,41 @@ class SentryEmulator(EmulatorApp):
             target = installation_uuid or next(iter(self.world.org.installations))
             return self.world.add_alert_rule(name, settings, target, project)
 
+    def add_workflow(self, name: str, settings: Sequence[Mapping[str, Any]] | None = None,
+                     project: str | None = None, installation_uuid: str | None = None) -> dict[str, Any]:
+        """A workflow (Sentry's newer alerting) whose action notifies our app: from now on each issue
+        activity the workflow engine evaluates is sent as ``activity_alert.triggered``."""
+        with self.lock:
+            target = installation_uuid or next(iter(self.world.org.installations))
+            workflow = self.world.add_workflow(name, target, project, settings)
+            return {"id": workflow.id, "name": workflow.name}
+
+    def evaluate_workflow_activities(self, activity_types: Sequence[str]) -> None:
+        """Which status-change activities the workflow engine evaluates (today's Sentry: the
+        resolves); widen it as Sentry rolls the others out."""
+        with self.lock:
+            self.world.workflow_activities = set(activity_types)
+
+    def subscribe(self, resources: Sequence[str]) -> None:
+        """The webhook resources our app subscribes to (``issue``, ``comment``, ``error``); an
+        organization that receives only alerts subscribes to none."""
+        unknown = [r for r in resources if r not in SUBSCRIBED_RESOURCES]
+        if unknown:
+            raise InvalidUpdate({"events": [f"not a webhook resource: {', '.join(unknown)}"]})
+        with self.lock:
+            next(iter(self.world.org.installations.values())).events = set(resources)
+
     def fire_workflow(self, name: str, issue_id: str | int, activity_type: str,
                       settings: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-        """A workflow-engine alert with our app as its action fires on an issue's activity:
-        ``activity_alert.triggered`` with ``data = {issue, activity: {type, details}, alert: {id,
-        name, url}}`` (SentryAppActivityHandler, src/sentry/notifications/notification_action/
-        activity_registry/sentry_app.py); ``settings``, when given, are the action's settings."""
+        """A workflow with our app as its action fires on one activity of an issue (any type, e.g. a
+        Seer step), whatever the engine evaluates; returns the ``data`` it sent."""
         def operation() -> tuple[Any, list[Notice]]:
-            org = self.world.org
             issue = self.world.issue(str(issue_id))
-            data = serialize.issue_json(org, issue, self.base_url)
-            data |= {"url": f"{self.base_url}/api/0/organizations/{org.slug}/issues/{issue.id}/",
-                     "webUrl": data["permalink"]}
-            workflow_id = org.new_id()
-            alert: dict[str, Any] = {"id": workflow_id, "name": name,
-                                     "url": f"{self.base_url}/organizations/{org.slug}/monitors/alerts/{workflow_id}/"}
-            if settings is not None:
-                alert["settings"] = [dict(s) for s in settings]
-            payload = {"issue": data, "activity": {"type": activity_type, "details": {}}, "alert": alert}
-            target = next(iter(org.installations))
-            return payload, [Notice("activity_alert", "triggered", payload, SYSTEM, target)]
+            target = next(iter(self.world.org.installations))
+            workflow = self.world.add_workflow(name, target, None, settings)
+            del self.world.org.workflows[workflow.id]  # fires this once only
+            notices = self.world.workflow_alerts(issue.status, issue, SYSTEM, kind=activity_type, only=workflow)
+            return notices[0].data, notices
         return self._run(operation)
 
     def escalate(self, issue_id: str | int) -> dict[str, Any]:

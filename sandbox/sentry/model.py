@@ -124,6 +124,9 @@ class Installation:
     client_secret: str = field(repr=False)
     webhook_url: str | None = None
     status: str = "installed"
+    # the webhook resources the app subscribes to (its integration form's checkboxes); alerts come
+    # from alert rules and workflows, not from a subscription
+    events: set[str] = field(default_factory=lambda: {"issue", "comment"})
 
 
 @dataclass
@@ -145,6 +148,18 @@ class AlertRule:
     installation_uuid: str
     project_id: int | None  # None: every project
     settings: list[dict[str, Any]]
+
+
+@dataclass
+class Workflow:
+    """A workflow-engine alert (Sentry's newer alerting) whose action is "notify <our app>": it fires
+    on an issue's activity and sends ``activity_alert.triggered``; ``settings`` are the action's."""
+
+    id: int
+    name: str
+    installation_uuid: str
+    project_id: int | None  # None: every project
+    settings: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,7 @@ class Organization:
     installations: dict[str, Installation] = field(default_factory=dict)
     external_issues: dict[int, ExternalIssue] = field(default_factory=dict)
     alert_rules: dict[int, AlertRule] = field(default_factory=dict)
+    workflows: dict[int, Workflow] = field(default_factory=dict)
     tokens: dict[str, Actor] = field(default_factory=dict, repr=False)
     releases: dict[str, Any] = field(default_factory=dict)  # version -> releases.Release
     repositories: dict[int, str] = field(default_factory=dict)  # id -> name

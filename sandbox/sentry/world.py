@@ -25,10 +25,32 @@ from sandbox.sentry.model import (
     Installation,
     Issue,
     Organization,
+    Workflow,
 )
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DUPLICATE_COMMENT_WINDOW = timedelta(hours=1)
+# The activity types Sentry's workflow engine evaluates workflows on today (SUPPORTED_ACTIVITIES in
+# getsentry/sentry src/sentry/workflow_engine/handlers/workflow/workflow_activity_handlers.py): the
+# resolves. A Sentry App action could be sent every status change (STATUS_CHANGE_ACTIVITY_TYPES);
+# the others arrive as Sentry rolls them out, which `World.workflow_activities` stands in for.
+WORKFLOW_ACTIVITY_TYPES = frozenset({"status_resolved", "status_resolved_in_release", "status_resolved_by_age",
+                                     "status_resolved_in_commit"})
+
+
+def activity_type(before_status: str, after: Issue) -> str | None:
+    """The activity alert type (ActivityAlertType) of a status change, None when the status held."""
+    if after.status == before_status:
+        return None
+    if after.status == "resolved":
+        details = after.status_details or {}
+        if details.get("inRelease") or details.get("inNextRelease"):
+            return "status_resolved_in_release"
+        return "status_resolved_in_commit" if details.get("inCommit") else "status_resolved"
+    if after.status == "ignored":
+        return "status_ignored"
+    return {"regressed": "status_regression", "escalating": "status_escalating"}.get(str(after.substatus),
+                                                                                    "status_unresolved")
 
 
 class NotFound(LookupError):
@@ -76,6 +98,7 @@ class World:
         self.org = org
         self.base_url = base_url
         self.activity: dict[int, list[dict[str, Any]]] = {}  # issue id -> newest first, as details show it
+        self.workflow_activities: set[str] = set(WORKFLOW_ACTIVITY_TYPES)
 
     # --- look-ups ------------------------------------------------------------------------------
 
@@ -162,6 +185,7 @@ class World:
         elif issue.status == "resolved":
             issue.status, issue.substatus, issue.status_details = "unresolved", "regressed", {}
             notices.append(self._issue_notice("unresolved", issue, SYSTEM))
+            notices.extend(self.workflow_alerts("resolved", issue, SYSTEM))
         return issue, event, notices
 
     def escalate(self, issue: Issue, now: datetime) -> list[Notice]:
@@ -171,7 +195,7 @@ class World:
             raise InvalidUpdate({"status": ["only an issue archived until escalating can escalate"]})
         issue.status, issue.substatus, issue.status_details = "unresolved", "escalating", {}
         issue.last_seen = now
-        return [self._issue_notice("unresolved", issue, SYSTEM)]
+        return [self._issue_notice("unresolved", issue, SYSTEM), *self.workflow_alerts("ignored", issue, SYSTEM)]
 
     def _alerts(self, issue: Issue, event: Event) -> list[Notice]:
         notices = []
@@ -184,6 +208,51 @@ class World:
                     "issue_alert": {"id": str(rule.id), "title": rule.name, "sentry_app_id": installation.app_id,
                                     "settings": [dict(s) for s in rule.settings]}}
             notices.append(Notice("event_alert", "triggered", data, SYSTEM, rule.installation_uuid))
+        return notices
+
+    def add_workflow(self, name: str, installation_uuid: str, project_ident: str | None = None,
+                     settings: Sequence[Mapping[str, Any]] | None = None) -> Workflow:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidUpdate({"name": ["This field is required."]})
+        if installation_uuid not in self.org.installations:
+            raise NotFound(installation_uuid)
+        project_id = self.project(project_ident).id if project_ident else None
+        workflow = Workflow(self.org.new_id(), name, installation_uuid, project_id,
+                            None if settings is None else [dict(s) for s in settings])
+        self.org.workflows[workflow.id] = workflow
+        return workflow
+
+    def workflow_alerts(self, before_status: str, issue: Issue, actor: Actor,
+                        kind: str | None = None, only: Workflow | None = None) -> list[Notice]:
+        """``activity_alert.triggered`` for each workflow on the issue's project, as
+        SentryAppActivityHandler sends it (src/sentry/notifications/notification_action/
+        activity_registry/sentry_app.py): ``data = {issue, activity: {type, details}, alert: {id,
+        title, sentry_app_id, url, web_url[, settings]}}``. `kind` names the activity outright
+        (e.g. a Seer step) for `only` that workflow; otherwise it is the status change, if the
+        workflow engine evaluates it, for every workflow on the project."""
+        if kind is None:
+            kind = activity_type(before_status, issue)
+            if kind not in self.workflow_activities:
+                return []
+        org = self.org
+        details: dict[str, Any] = {}
+        if actor.kind == "user" and actor.user_id in org.users:
+            user = org.users[actor.user_id]
+            details["user"] = {"id": user.id, "name": user.name, "username": user.username}
+        notices = []
+        for workflow in [only] if only else org.workflows.values():
+            if workflow.project_id not in (None, issue.project_id):
+                continue
+            installation = org.installations[workflow.installation_uuid]
+            alert: dict[str, Any] = {
+                "id": workflow.id, "title": workflow.name, "sentry_app_id": installation.app_id,
+                "url": f"{self.base_url}/api/0/organizations/{org.slug}/workflows/{workflow.id}/",
+                "web_url": f"{self.base_url}/organizations/{org.slug}/monitors/alerts/{workflow.id}/"}
+            if workflow.settings:
+                alert["settings"] = [dict(s) for s in workflow.settings]
+            data = {"issue": serialize.webhook_issue_json(org, issue, self.base_url, True),
+                    "activity": {"type": kind, "details": dict(details)}, "alert": alert}
+            notices.append(Notice("activity_alert", "triggered", data, SYSTEM, workflow.installation_uuid))
         return notices
 
     def add_alert_rule(self, name: str, settings: Sequence[Mapping[str, Any]], installation_uuid: str,
@@ -205,7 +274,8 @@ class World:
                      now: datetime) -> tuple[Issue, list[Notice]]:
         outcome = apply_update(self.org, issue, body, now)
         self._record_activity(issue, outcome.issue, now)
-        return self._commit(outcome), self._notices(outcome, actor)
+        return self._commit(outcome), [*self._notices(outcome, actor),
+                                       *self.workflow_alerts(issue.status, outcome.issue, actor)]
 
     def _record_activity(self, before: Issue, after: Issue, now: datetime) -> None:
         """The issue's activity log (``set_resolved``, ``assigned``, ...), which issue details return;
@@ -236,6 +306,7 @@ class World:
             self._record_activity(before, outcome.issue, now)
             self._commit(outcome)
             notices.extend(self._notices(outcome, actor))
+            notices.extend(self.workflow_alerts(before.status, outcome.issue, actor))
         applied = dict(outcomes[0].applied) if outcomes else {}
         if "assignedTo" in applied and outcomes:
             applied["assignedTo"] = serialize.assignee_json(self.org, outcomes[0].issue.assigned_to)

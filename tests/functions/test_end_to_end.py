@@ -187,8 +187,8 @@ def test_a_workflow_alert_creates_a_work_item_like_an_issue_alert(stack: Sandbox
     stack.settle()  # a warning: the frontend route does not auto-create
     assert runtime().store.get_by_issue("acme", issue["id"]) is None
     settings = [{"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Task"}]
-    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regressed", settings)
-    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regressed", settings)
+    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regression", settings)
+    stack.sentry.fire_workflow("to ADO", issue["id"], "status_regression", settings)
     stack.settle()
     link = runtime().store.get_by_issue("acme", issue["id"])
     assert link is not None and link.is_linked and (link.ado_project, link.work_item_type) == ("Shop", "Task")
