@@ -8,6 +8,7 @@ import logging
 
 import azure.functions as func
 
+from shared.error_reporting import reported
 from shared.runtime import runtime
 
 bp = func.Blueprint()
@@ -17,6 +18,7 @@ BUDGET_S = 8 * 60  # host.json functionTimeout is 10 minutes
 
 @bp.function_name("reconcile")
 @bp.timer_trigger(arg_name="timer", schedule="%RECONCILE_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@reported("reconcile")
 def reconcile(timer: func.TimerRequest) -> None:
     from shared.reconcile.run import reconciler, repair_subscriptions, summary  # heavy: kept off cold start
 

@@ -8,6 +8,7 @@ import logging
 
 import azure.functions as func
 
+from shared.error_reporting import reported
 from shared.runtime import runtime
 
 bp = func.Blueprint()
@@ -17,6 +18,7 @@ SCHEDULE = "0 */2 * * * *"  # NCRONTAB, UTC: one Sentry call per run in the comm
 
 @bp.function_name("regressions")
 @bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
+@reported("regressions")
 def regressions(timer: func.TimerRequest) -> None:
     from shared.reconcile.regressions import summary  # heavy: kept off cold start
     from shared.reconcile.run import regression_scan

@@ -13,6 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.config import ConfigError
+from shared.error_reporting import error_context
 from shared.intake import Verdict
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def answers_json(key: str = "error") -> Callable[[Handler], Handler]:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:  # the one place a route's failure becomes an answer
-                return failure_response(exc, key)
+                with error_context(function=fn.__name__):  # what failure_response logs is tagged
+                    return failure_response(exc, key)
 
         return wrapper
 

@@ -15,12 +15,15 @@ Local variables are not sent at all.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger(__name__)
 FILTERED = "[Filtered]"
@@ -102,6 +105,11 @@ def start(env: Mapping[str, str] | None = None) -> bool:
                         include_local_variables=False, max_request_body_size="never",
                         before_send=_before_send, before_breadcrumb=_before_breadcrumb,
                         integrations=[LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)])
+        from sentry_sdk.integrations.logging import ignore_logger
+
+        # every function reports its own failure, tagged (`reported`, the queue and route shells);
+        # the worker's log line for the same exception would only repeat it untagged
+        ignore_logger("azure_functions_worker")
     except Exception as exc:  # BadDsn and friends
         log.error("SENTRY_DSN is not a usable DSN (%s); error reporting stays off", type(exc).__name__)
         return False
@@ -141,3 +149,22 @@ def error_context(**tags: Any) -> Iterator[None]:
             if value is not None:
                 scope.set_tag(name, str(value))
         yield
+
+
+def reported(function: str) -> Callable[[F], F]:
+    """A function shell whose escaping exception is reported tagged with its name, then re-raised
+    for the host (which retries or records the failed invocation)."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                with error_context(function=function):
+                    log.exception("%s failed", function)
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -135,3 +135,23 @@ def test_a_pair_reconcile_cannot_repair_is_reported_tagged_and_recorded(stack: S
     (failure,) = [f for f in record.recent_failures(rt.store) if f["source"] == "reconcile"
                   and f["sentry_issue_id"] == issue["id"]]
     assert failure["reason"] == "RuntimeError: ADO refused this pair" and failure["sentry_issue_id"] == issue["id"]
+
+
+def test_a_route_or_timer_that_fails_is_reported_with_its_function(stack: SandboxStack,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.reconcile.run
+    import shared.status.snapshot
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the page broke")
+
+    monkeypatch.setattr(shared.status.snapshot, "gather", broken)
+    monkeypatch.setattr(shared.reconcile.run, "reconciler", broken)
+    before = len(wait_for_events(stack, 0, 0))
+    resp = requests.get(f"{stack.app_url}/api/status", headers={"Accept": "application/json"}, timeout=10)
+    assert resp.status_code == 500 and "RuntimeError" in resp.json()["error"]
+    with pytest.raises(RuntimeError):
+        stack.host.run_timer("reconcile")
+    events = wait_for_events(stack, before + 2)[before:]
+    assert {dict(e["tags"]).get("function") for e in events} >= {"status", "reconcile"}
+    assert all(e["exception"]["values"][-1]["value"] == "the page broke" for e in events)
