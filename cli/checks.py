@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from shared.ado.errors import AdoAuthError, AdoError, AdoNotFound, AdoPermissionDenied, InvalidFieldValue
 from shared.config import Route
-from shared.contract import ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_WORK_ITEM_EVENTS, WORKFLOW_ACTIVITY_TRIGGER, WORKFLOW_APP_ACTION
 from shared.sentry.errors import SentryAuthError, SentryError, SentryNotFound, SentryPermissionDenied
 from shared.setup.manifest import Permission
 from shared.setup.subscriptions import problems_of, targets_app
@@ -216,3 +216,37 @@ def sentry_projects_verdict(slug: str, projects: Sequence[Mapping[str, Any]]) ->
     slugs = ", ".join(sorted(str(p.get("slug")) for p in projects)) or "none visible"
     return fail(what, f"not in the organization (it has: {slugs})",
                 "fix sentry_projects in the sync rules (use the project slug)")
+
+
+ACTIVITY_CHANNEL = "Sentry issue activity channel (workflow alerts)"
+ACTIVITY_HOW = "optional: see README, setup step 6"
+
+
+def _targets(action: Mapping[str, Any], app_ids: set[str], uuids: set[str]) -> bool:
+    """Whether a workflow action notifies one of `app_ids` (by app id, the usual identifier) or
+    installations `uuids` (the other one Sentry accepts)."""
+    if action.get("type") != WORKFLOW_APP_ACTION:
+        return False
+    config = action.get("config") or {}
+    return str(config.get("targetIdentifier")) in app_ids | uuids
+
+
+def activity_channel_verdict(workflows: Sequence[Mapping[str, Any]],
+                             installations: Sequence[Mapping[str, Any]], installation_uuid: str | None) -> CheckResult:
+    """Whether an enabled workflow sends issue activity (its resolve trigger) to our app. Optional,
+    so never a failure: it says which workflows do, or what one lacks, or that none is set up."""
+    ours = [i for i in installations if not installation_uuid or i.get("uuid") == installation_uuid]
+    app_ids = {str((i.get("app") or {}).get("sentryAppId")) for i in ours}
+    uuids = {str(i.get("uuid")) for i in ours}
+    notifying = [w for w in workflows if any(_targets(a, app_ids, uuids) for f in w.get("actionFilters") or []
+                                             for a in f.get("actions") or [])]
+    sending = [w for w in notifying if w.get("enabled") and any(
+        c.get("type") == WORKFLOW_ACTIVITY_TRIGGER for c in (w.get("triggers") or {}).get("conditions") or [])]
+    if sending:
+        return ok(ACTIVITY_CHANNEL, "set up: " + ", ".join(repr(w.get("name")) for w in sending))
+    if notifying:
+        names = ", ".join(repr(w.get("name")) for w in notifying)
+        return ok(ACTIVITY_CHANNEL, f"not set up: {names} notify the app but are disabled or lack the "
+                                    f"{WORKFLOW_ACTIVITY_TRIGGER} trigger ({ACTIVITY_HOW})")
+    return ok(ACTIVITY_CHANNEL, f"not set up: no alert sends issue activity to the app; it arrives by the "
+                                f"issue webhooks only ({ACTIVITY_HOW})")

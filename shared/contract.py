@@ -79,6 +79,11 @@ SENTRY_ACTIVITY_ISSUE_ACTION = {
     "status_resolved_in_commit": "resolved", "status_unresolved": "unresolved", "status_regression": "unresolved",
     "status_escalating": "unresolved", "status_ignored": "ignored",
 }
+# A workflow (GET organizations/{org}/workflows/) sends issue activity to an app when an action of
+# this type targets it and a trigger fires on the activity: today the resolves
+# (getsentry/sentry src/sentry/workflow_engine/models/data_condition.py, Action.Type.SENTRY_APP).
+WORKFLOW_APP_ACTION = "sentry_app"
+WORKFLOW_ACTIVITY_TRIGGER = "issue_resolved_trigger"
 # The other types Sentry sends, and why they change nothing we sync.
 SENTRY_ACTIVITY_NOT_SYNCED = {
     "appeared_in_pull_request": "a pull request mentions the issue; it is not resolved by that",

@@ -98,8 +98,9 @@ def _type_and_create(ado: AdoClient, i: int, route: Any, auth_mode: str) -> Iter
     yield c.ok(f"create {route.work_item_type} in {route.ado_project} (validateOnly)", "allowed")
 
 
-def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckResult]:
-    """Token, organization, routed projects, members."""
+def sentry_checks(sentry: SentryClient, rules: SyncRules,
+                  installation_uuid: str | None = None) -> Iterator[c.CheckResult]:
+    """Token, organization, routed projects, members, the issue activity channel."""
     org_what = f"Sentry organization {sentry.org!r}"
     try:
         sentry.send(sentry_endpoints.get_organization(sentry.org))
@@ -136,16 +137,34 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckRes
         yield c.sentry_failure("Sentry members readable", exc, "Member: Read")
     else:
         yield c.ok("Sentry members readable", f"{len(members or [])} on the first page")
+    yield activity_channel_check(sentry, installation_uuid)
+
+
+def activity_channel_check(sentry: SentryClient, installation_uuid: str | None) -> c.CheckResult:
+    """Whether a workflow sends issue activity to the app (a second channel beside the webhooks)."""
+    try:
+        workflows = _all(sentry, sentry_endpoints.list_workflows)
+        installations = _all(sentry, sentry_endpoints.list_installations)
+    except SENTRY_ERRORS as exc:
+        if isinstance(exc, SentryError) and exc.status == 404:  # a Sentry older than workflows
+            return c.ok(c.ACTIVITY_CHANNEL, "this Sentry has no workflow API; issue activity comes by webhooks")
+        return c.sentry_failure(c.ACTIVITY_CHANNEL, exc, "Organization: Read")
+    return c.activity_channel_verdict(workflows, installations, installation_uuid)
 
 
 def _all_projects(sentry: SentryClient) -> list[dict[str, Any]]:
-    projects: list[dict[str, Any]] = []
+    return _all(sentry, sentry_endpoints.list_projects)
+
+
+def _all(sentry: SentryClient, endpoint: Any) -> list[dict[str, Any]]:
+    """Every page of an organization list (`endpoint(org, cursor)`)."""
+    items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page, cursor = sentry.send_page(sentry_endpoints.list_projects(sentry.org, cursor))
-        projects.extend(page or [])
+        page, cursor = sentry.send_page(endpoint(sentry.org, cursor))
+        items.extend(page or [])
         if not cursor:
-            return projects
+            return items
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results: list[c.CheckResult] = []
     for result in (routes_check(config.rules), *ado_checks(ado, config.rules, settings.ado_auth),
-                   *sentry_checks(sentry, config.rules)):
+                   *sentry_checks(sentry, config.rules, settings.sentry_installation_uuid or None)):
         print(result.line(), flush=True)
         results.append(result)
     failures = sum(r.failed for r in results)

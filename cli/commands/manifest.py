@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from shared.contract import WORKFLOW_ACTIVITY_TRIGGER
 from shared.setup.manifest import Manifest, build_manifest
 
 NAME = "manifest"
@@ -42,6 +43,10 @@ def render(manifest: Manifest) -> str:
         json.dumps(manifest.schema, indent=2),
         "",
         "After saving: copy the Client Secret to SENTRY_CLIENT_SECRET and create a token for SENTRY_TOKEN.",
+        "",
+        "Issue activity (optional, a second channel beside the webhooks): in Sentry > Alerts, an alert",
+        f"whose trigger is '{WORKFLOW_ACTIVITY_TRIGGER}' (the issue is resolved) and whose action notifies this",
+        "app sends each resolve as activity_alert. `sentry-ado check` says whether one is set up.",
     ]
     return "\n".join(lines)
 

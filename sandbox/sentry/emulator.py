@@ -172,6 +172,7 @@ class SentryEmulator(EmulatorApp):
             (f"{ORG}/projects/", ["GET"], self.list_projects),
             (f"{ORG}/teams/", ["GET"], self.list_teams),
             (f"{ORG}/sentry-app-installations/", ["GET"], self.list_installations),
+            (f"{ORG}/workflows/", ["GET"], self.list_workflows),
             (f"{ORG}/shortids/<short>/", ["GET"], self.resolve_short_id),
             (f"{ORG}/releases/", ["GET"], self.list_releases),
             (f"{ORG}/releases/", ["POST"], self.create_release),
@@ -374,6 +375,12 @@ class SentryEmulator(EmulatorApp):
         org = self.world.org
         return self._page(request, call, list(org.installations.values()),
                           lambda i: serialize.installation_json(org, i))
+
+    def list_workflows(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        """The organization's alerts (workflows), as OrganizationWorkflowIndexEndpoint lists them."""
+        org = self.world.org
+        return self._page(request, call, list(org.workflows.values()),
+                          lambda w: serialize.workflow_json(org, w))
 
     # --- issues --------------------------------------------------------------------------------
 
@@ -707,13 +714,15 @@ class SentryEmulator(EmulatorApp):
             return self.world.add_alert_rule(name, settings, target, project)
 
     def add_workflow(self, name: str, settings: Sequence[Mapping[str, Any]] | None = None,
-                     project: str | None = None, installation_uuid: str | None = None) -> dict[str, Any]:
+                     project: str | None = None, installation_uuid: str | None = None,
+                     triggers: Sequence[str] = ("issue_resolved_trigger",), enabled: bool = True) -> dict[str, Any]:
         """A workflow (Sentry's newer alerting) whose action notifies our app: from now on each issue
-        activity the workflow engine evaluates is sent as ``activity_alert.triggered``."""
+        activity the workflow engine evaluates is sent as ``activity_alert.triggered`` when the
+        workflow is enabled and its triggers include the resolve one."""
         with self.lock:
             target = installation_uuid or next(iter(self.world.org.installations))
-            workflow = self.world.add_workflow(name, target, project, settings)
-            return {"id": workflow.id, "name": workflow.name}
+            workflow = self.world.add_workflow(name, target, project, settings, triggers, enabled)
+            return serialize.workflow_json(self.world.org, workflow)
 
     def evaluate_workflow_activities(self, activity_types: Sequence[str]) -> None:
         """Which status-change activities the workflow engine evaluates (today's Sentry: the

@@ -160,6 +160,8 @@ class Workflow:
     installation_uuid: str
     project_id: int | None  # None: every project
     settings: list[dict[str, Any]] | None = None
+    triggers: tuple[str, ...] = ("issue_resolved_trigger",)  # the "when" conditions (data condition types)
+    enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ MEMBER_READ = frozenset({"member:read", "member:write", "member:admin"})
 TEAM_READ = ORG_READ | {"team:read", "team:write", "team:admin"}
 RELEASE_READ = frozenset({"project:read", "project:write", "project:admin", "project:releases", "org:ci"})
 RELEASE_WRITE = frozenset({"project:write", "project:admin", "project:releases", "org:ci"})
-ALL_SCOPES = frozenset().union(EVENT_READ, ORG_READ, MEMBER_READ, TEAM_READ, RELEASE_READ)
+ALERTS_READ = ORG_READ | {"alerts:read", "alerts:write"}
+ALL_SCOPES = frozenset().union(EVENT_READ, ORG_READ, MEMBER_READ, TEAM_READ, RELEASE_READ, ALERTS_READ)
 
 # handler name -> method -> the scopes that admit it; a handler absent here checks no scope.
 ADMITTED: dict[str, dict[str, frozenset[str]]] = {
@@ -37,6 +38,7 @@ ADMITTED: dict[str, dict[str, frozenset[str]]] = {
     "list_projects": {"GET": ORG_READ},
     "list_teams": {"GET": TEAM_READ},
     "list_installations": {"GET": ORG_READ},
+    "list_workflows": {"GET": ORG_READ | {"alerts:read"}},  # OrganizationWorkflowPermission
     "resolve_short_id": {"GET": EVENT_READ},
     "list_releases": {"GET": RELEASE_READ},
     "create_release": {"POST": RELEASE_WRITE},

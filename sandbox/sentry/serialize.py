@@ -26,6 +26,7 @@ from sandbox.sentry.model import (
     Project,
     Team,
     User,
+    Workflow,
 )
 
 
@@ -177,6 +178,29 @@ def installation_json(org: Organization, installation: Installation) -> dict[str
                     "sentryAppId": installation.app_id},
             "organization": {"slug": org.slug, "id": org.id}, "uuid": installation.uuid,
             "status": installation.status}
+
+
+def workflow_json(org: Organization, workflow: Workflow) -> dict[str, Any]:
+    """A workflow as WorkflowSerializer and ActionSerializer show it (getsentry/sentry
+    src/sentry/workflow_engine/endpoints/serializers/): its triggers, and one action filter holding
+    the sentry_app action that targets our app by its id (the action's settings in ``data``)."""
+    installation = org.installations[workflow.installation_uuid]
+    stamp = "2024-01-01T00:00:00.000000Z"
+    conditions = [{"id": str(workflow.id * 10 + i), "type": t, "comparison": True, "conditionResult": True}
+                  for i, t in enumerate(workflow.triggers)]
+    action = {"id": str(workflow.id * 10), "type": "sentry_app", "integrationId": None,
+              "data": {"settings": workflow.settings} if workflow.settings else {},
+              "config": {"targetType": "sentry_app", "targetDisplay": installation.app_name,
+                         "targetIdentifier": str(installation.app_id), "sentryAppIdentifier": "sentry_app_id"},
+              "status": "active"}
+    return {"id": str(workflow.id), "name": workflow.name, "organizationId": str(org.id), "createdBy": None,
+            "dateCreated": stamp, "dateUpdated": stamp,
+            "triggers": {"id": str(workflow.id * 10 + 1), "organizationId": str(org.id), "logicType": "any-short",
+                         "conditions": conditions, "actions": []},
+            "actionFilters": [{"id": str(workflow.id * 10 + 2), "organizationId": str(org.id), "logicType": "all",
+                               "conditions": [], "actions": [action]}],
+            "environment": None, "config": {"frequency": 30}, "detectorIds": [], "enabled": workflow.enabled,
+            "lastTriggered": None}
 
 
 def actor_json(org: Organization, actor: Actor, receiver: Installation) -> dict[str, Any]:

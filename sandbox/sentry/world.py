@@ -34,6 +34,8 @@ DUPLICATE_COMMENT_WINDOW = timedelta(hours=1)
 # getsentry/sentry src/sentry/workflow_engine/handlers/workflow/workflow_activity_handlers.py): the
 # resolves. A Sentry App action could be sent every status change (STATUS_CHANGE_ACTIVITY_TYPES);
 # the others arrive as Sentry rolls them out, which `World.workflow_activities` stands in for.
+# The trigger (data condition type) that makes a workflow evaluate a resolve ("issue is resolved").
+ACTIVITY_TRIGGER = "issue_resolved_trigger"
 WORKFLOW_ACTIVITY_TYPES = frozenset({"status_resolved", "status_resolved_in_release", "status_resolved_by_age",
                                      "status_resolved_in_commit"})
 
@@ -211,14 +213,15 @@ class World:
         return notices
 
     def add_workflow(self, name: str, installation_uuid: str, project_ident: str | None = None,
-                     settings: Sequence[Mapping[str, Any]] | None = None) -> Workflow:
+                     settings: Sequence[Mapping[str, Any]] | None = None,
+                     triggers: Sequence[str] = (ACTIVITY_TRIGGER,), enabled: bool = True) -> Workflow:
         if not isinstance(name, str) or not name.strip():
             raise InvalidUpdate({"name": ["This field is required."]})
         if installation_uuid not in self.org.installations:
             raise NotFound(installation_uuid)
         project_id = self.project(project_ident).id if project_ident else None
         workflow = Workflow(self.org.new_id(), name, installation_uuid, project_id,
-                            None if settings is None else [dict(s) for s in settings])
+                            None if settings is None else [dict(s) for s in settings], tuple(triggers), enabled)
         self.org.workflows[workflow.id] = workflow
         return workflow
 
@@ -229,7 +232,7 @@ class World:
         activity_registry/sentry_app.py): ``data = {issue, activity: {type, details}, alert: {id,
         title, sentry_app_id, url, web_url[, settings]}}``. `kind` names the activity outright
         (e.g. a Seer step) for `only` that workflow; otherwise it is the status change, if the
-        workflow engine evaluates it, for every workflow on the project."""
+        workflow engine evaluates it, for every enabled workflow on the project whose trigger is the resolve one."""
         if kind is None:
             kind = activity_type(before_status, issue)
             if kind not in self.workflow_activities:
@@ -242,6 +245,8 @@ class World:
         notices = []
         for workflow in [only] if only else org.workflows.values():
             if workflow.project_id not in (None, issue.project_id):
+                continue
+            if only is None and (not workflow.enabled or ACTIVITY_TRIGGER not in workflow.triggers):
                 continue
             installation = org.installations[workflow.installation_uuid]
             alert: dict[str, Any] = {

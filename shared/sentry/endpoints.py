@@ -162,6 +162,19 @@ def list_members(org: str, email: str | None = None, cursor: str | None = None) 
     return ApiRequest("GET", f"{_org(org)}/members/", params)
 
 
+# --- alerts (workflows) -------------------------------------------------------------------------
+
+def list_workflows(org: str, cursor: str | None = None) -> ApiRequest:
+    """``listOrganizationWorkflows``: the organization's alerts, to tell whether one sends issue
+    activity to the app (``sentry-ado check``)."""
+    return ApiRequest("GET", f"{_org(org)}/workflows/", {"cursor": cursor} if cursor else {})
+
+
+def list_installations(org: str, cursor: str | None = None) -> ApiRequest:
+    """The organization's Sentry App installations (each with its app's ``sentryAppId``)."""
+    return ApiRequest("GET", f"{_org(org)}/sentry-app-installations/", {"cursor": cursor} if cursor else {})
+
+
 # --- external issue links (the ADO work item shown on the Sentry issue) -------------------------
 
 def _installation(uuid: str) -> str:

@@ -24,7 +24,8 @@ _SCOPE_NEEDED = (
     ("GET", re.compile(r"/members/$"), "member:read"),
     ("PUT|POST", re.compile(r"/releases/"), "project:releases"),
     ("GET", re.compile(r"/releases/"), "project:read"),
-    ("GET", re.compile(r"/api/0/organizations/[^/]+/((projects|repos|sentry-app-installations)/)?$"), "org:read"),
+    ("GET", re.compile(r"/api/0/organizations/[^/]+/((projects|repos|sentry-app-installations|workflows)/)?$"),
+     "org:read"),
 )
 
 

@@ -143,3 +143,15 @@ def test_a_read_only_pat_is_told_which_scope_to_add(stack: Stack, capsys: Capsys
     assert code == 1
     line(lines, "ok   ADO project 'Shop' (routes[0])")
     assert "give ADO_PAT the vso.work_write scope" in fix_after(lines, "FAIL create Bug in Shop (validateOnly)")
+
+
+def test_check_says_whether_a_workflow_sends_issue_activity(stack: Stack, capsys: Capsys) -> None:
+    main(["subscribe", "--url", stack.hook_url])
+    capsys.readouterr()
+    what = "ok   Sentry issue activity channel (workflow alerts)"
+    assert "not set up: no alert sends" in line(check(capsys)[1], what)
+    stack.sentry.add_workflow("New issues to ADO", triggers=["first_seen_event"])
+    assert "'New issues to ADO' notify the app but" in line(check(capsys)[1], what)
+    stack.sentry.add_workflow("Issue activity to ADO")
+    code, lines = check(capsys)
+    assert code == 0 and line(lines, what).endswith("set up: 'Issue activity to ADO'")

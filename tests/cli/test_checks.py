@@ -81,3 +81,38 @@ def test_sentry_scopes_verdict_counts_higher_levels_and_names_the_permission() -
                                       BASE_PERMISSIONS + COMMIT_TRACKING_PERMISSIONS)
     assert verdict.failed and "missing event:write" in verdict.detail and "project:releases" in verdict.detail
     assert "Issue & Event: Read & Write" in verdict.hint and "Release: Admin" in verdict.hint
+
+
+# --- the issue activity channel ----------------------------------------------------------------
+
+OURS = {"uuid": "inst-1", "app": {"uuid": "app-1", "slug": "sentry-ado", "sentryAppId": 31}}
+OTHER = {"uuid": "inst-2", "app": {"uuid": "app-2", "slug": "other", "sentryAppId": 77}}
+
+
+def workflow(name: str, target: str = "31", triggers: tuple[str, ...] = ("issue_resolved_trigger",),
+             enabled: bool = True, action_type: str = "sentry_app") -> dict:
+    """As GET organizations/{org}/workflows/ lists one (WorkflowSerializer, ActionSerializer)."""
+    return {"name": name, "enabled": enabled,
+            "triggers": {"conditions": [{"type": t, "comparison": True, "conditionResult": True} for t in triggers]},
+            "actionFilters": [{"conditions": [], "actions": [{"type": action_type, "config": {
+                "targetType": "sentry_app", "targetIdentifier": target, "sentryAppIdentifier": "sentry_app_id"}}]}]}
+
+
+def test_a_workflow_sending_resolves_to_our_app_is_the_channel_set_up() -> None:
+    verdict = c.activity_channel_verdict([workflow("to ADO"), workflow("to other", "77")], [OURS, OTHER], "inst-1")
+    assert verdict.status == "ok" and verdict.detail == "set up: 'to ADO'"
+    by_uuid = c.activity_channel_verdict([workflow("by uuid", "inst-1")], [OURS, OTHER], "inst-1")
+    assert by_uuid.detail == "set up: 'by uuid'"
+
+
+def test_a_workflow_that_cannot_send_activity_is_named_with_what_it_lacks() -> None:
+    for lacking in (workflow("new issues", triggers=("first_seen_event",)), workflow("off", enabled=False)):
+        verdict = c.activity_channel_verdict([lacking], [OURS], None)
+        assert verdict.status == "ok" and verdict.detail.startswith("not set up:")
+        assert repr(lacking["name"]) in verdict.detail and "issue_resolved_trigger" in verdict.detail
+
+
+def test_no_workflow_for_our_app_is_said_but_is_no_failure() -> None:
+    for workflows in ([], [workflow("to other", "77")], [workflow("email", action_type="email")]):
+        verdict = c.activity_channel_verdict(workflows, [OURS, OTHER], "inst-1")
+        assert not verdict.failed and "no alert sends issue activity to the app" in verdict.detail

@@ -38,3 +38,9 @@ def test_without_commit_tracking_no_release_permission(capsys: Capsys) -> None:
 def test_a_url_with_a_path_is_bad_input(capsys: Capsys) -> None:
     assert main(["manifest", "--url", "https://app.example.net/api/sentry/webhook"]) == 2
     assert "base URL only" in capsys.readouterr().err
+
+
+def test_text_explains_the_issue_activity_channel_and_where_to_see_it_is_set_up(capsys: Capsys) -> None:
+    assert main(["manifest", "--url", "https://app.example.net"]) == 0
+    out = capsys.readouterr().out
+    assert "'issue_resolved_trigger'" in out and "`sentry-ado check` says whether one is set up" in out
