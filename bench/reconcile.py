@@ -101,9 +101,9 @@ def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int) -
         rt = runtime()
         store_links(rt.store, (Link.from_dict(d) for d in seeded["links"]))
         del seeded["links"]
-        rt.syncer._states("Shop", "Bug")
-        rt.syncer._bridge()
-        rt.syncer._sentry_members()
+        rt.metadata.states("Shop", "Bug")
+        rt.metadata.bridge()
+        rt.metadata.sentry_members()
         yield rt, len(seeded["drifted"])
 
 

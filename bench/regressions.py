@@ -75,7 +75,7 @@ def main() -> None:
         chosen = set(rng.sample(range(len(links)), round(len(links) * args.resolved)))
         links = [resolve_pair(stack, link) if i in chosen else link for i, link in enumerate(links)]
         store_links(rt.store, links)
-        rt.syncer.cached("states", "Shop/Bug", lambda: rt.ado.work_item_type_states("Shop", "Bug"))
+        rt.metadata.cached("states", "Shop/Bug", lambda: rt.ado.work_item_type_states("Shop", "Bug"))
         regression_scan(rt)  # the first run: fills the project-id cache, sets the marker
         quiet_before = sum(calls(rt))
         regression_scan(rt)  # nothing was seen since: the common case

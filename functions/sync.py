@@ -15,7 +15,7 @@ import logging
 
 import azure.functions as func
 
-from shared.contract import ADO_QUEUE, SENTRY_QUEUE
+from shared.contract import ADO_DEPLOYMENT_EVENTS, ADO_QUEUE, SENTRY_QUEUE
 from shared.error_reporting import error_context
 from shared.runtime import runtime
 from shared.status.record import describe_message, message_digest, record_failure
@@ -38,7 +38,7 @@ def _handle(msg: func.QueueMessage, queue: str) -> None:
             # Only our own webhook functions write these queues, so this cannot come from outside;
             # raising sends it to the poison queue where a person can look at it.
             raise ValueError(f"{queue}: message {msg.id} is not JSON: {exc}") from None
-        for done in runtime().syncer.handle_message(message):
+        for done in _route(message):
             log.info("%s: %s", queue, json.dumps(done)[:500])
     except Exception as exc:
         _record(queue, text, about, f"{type(exc).__name__}: {exc}", attempt)
@@ -49,6 +49,14 @@ def _handle(msg: func.QueueMessage, queue: str) -> None:
                     about["summary"], attempt, "; moved to the poison queue" if final else "",
                     f"{type(exc).__name__}: {exc}", exc_info=final)
         raise
+
+
+def _route(message: dict) -> list[dict]:
+    """Deployment events become Sentry releases (shared/releases/); everything else is synced."""
+    rt = runtime()
+    if message.get("source") == "ado" and message.get("event_type") in ADO_DEPLOYMENT_EVENTS:
+        return [rt.deployments.handle(message["body"])]
+    return rt.syncer.handle_message(message)
 
 
 def _record(queue: str, text: str, about: dict, reason: str, attempt: int) -> None:

@@ -17,6 +17,8 @@ from shared.store import LinkStore
 if TYPE_CHECKING:
     from shared.ado.client import AdoClient
     from shared.issue_link_service import IssueLinkService
+    from shared.metadata import Metadata
+    from shared.releases.handler import Deployments
     from shared.sentry.client import SentryClient
     from shared.sync import Syncer
 
@@ -39,7 +41,20 @@ class Runtime:
     def syncer(self) -> Syncer:
         from shared.sync import Syncer
 
-        return Syncer(self.config, self.store, self.ado, self.sentry)
+        return Syncer(self.config, self.store, self.ado, self.sentry, self.metadata)
+
+    @cached_property
+    def metadata(self) -> Metadata:
+        from shared.metadata import Metadata
+
+        return Metadata(self.store, self.ado, self.sentry, self.config.settings)
+
+    @cached_property
+    def deployments(self) -> Deployments:
+        from shared.releases.handler import Deployments
+
+        return Deployments(self.config.rules.releases, self.config.settings.ado_org_url, self.store, self.ado,
+                           self.sentry)
 
     @cached_property
     def issue_links(self) -> IssueLinkService:

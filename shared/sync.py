@@ -18,9 +18,7 @@ Failure handling:
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +26,8 @@ from shared.actions import Action, CreateWorkItem, UpdateWorkItem
 from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
-from shared.contract import ADO_DEPLOYMENT_EVENTS
 from shared.mapping import states as state_map
-from shared.mapping.identities import SentryMember, sentry_members_from_api
+from shared.metadata import Metadata
 from shared.planner import (
     CREATING_EVENTS,
     SENTRY,
@@ -48,7 +45,6 @@ from shared.store.model import Link
 
 log = logging.getLogger(__name__)
 STALE_RETRIES = 3
-CACHE_TTL_S = 3600.0
 
 
 def now_iso() -> str:
@@ -56,22 +52,23 @@ def now_iso() -> str:
 
 
 class Syncer:
-    def __init__(self, config: Config, store: LinkStore, ado: Any, sentry: Any) -> None:
+    """Load the link, fetch what the plan needs, plan, apply, save: for webhooks and for the events
+    the app's own callers hand it (reconciliation, the issue-link UI)."""
+
+    def __init__(self, config: Config, store: LinkStore, ado: Any, sentry: Any,
+                 metadata: Metadata | None = None) -> None:
         self.config = config
         self.store = store
         self.ado = ado
         self.sentry = sentry
         self.clients = {"ado": ado, "sentry": sentry}
-        self._connection_facts: dict[str, Any] | None = None
-        self._cache_locks: dict[str, threading.Lock] = {}
-        self._cache_locks_guard = threading.Lock()
+        self.metadata = metadata or Metadata(store, ado, sentry, config.settings)
 
     # -- entry points ---------------------------------------------------------------------------
 
     def handle_message(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        """One queue message from the webhook functions (`shared/intake.py` shapes)."""
-        if message.get("source") == "ado" and message.get("event_type") in ADO_DEPLOYMENT_EVENTS:
-            return [self._deployment(message["body"])]
+        """One queue message from the webhook functions (`shared/intake.py` shapes); deployment
+        events never come here (the queue function hands them to shared/releases/)."""
         if message.get("source") == SENTRY:
             raw: dict[str, Any] = {"resource": message.get("resource"), "body": message.get("body")}
         else:
@@ -106,7 +103,7 @@ class Syncer:
 
     def _decided(self, event: Event, link: Link | None, dry_run: bool) -> list[dict[str, Any]] | None:
         """Apply the plan the body, the link and the store's cache decide alone (no API call), if any."""
-        bridge = self._known_bridge() if event.source == "ado" else None
+        bridge = self.metadata.known_bridge() if event.source == "ado" else None
         decided = plan_without_remote(event, link, self.config, bridge)
         return None if decided is None else self._apply(decided, link, Remote(now=now_iso()), dry_run).done
 
@@ -137,7 +134,7 @@ class Syncer:
         base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
         if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
             carried = event.kind != "comment.deleted" and link is not None and link.is_linked
-            return replace(base, ado_hosted=self._ado_hosted()) if carried else base
+            return replace(base, ado_hosted=self.metadata.ado_hosted()) if carried else base
         linked = link is not None and link.is_linked
         creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
@@ -153,16 +150,16 @@ class Syncer:
         wit = fields.get("System.WorkItemType") or (link.work_item_type if link else "")
         project = link.ado_project if link else ""
         remote = replace(base, work_item=work_item, issue=issue,
-                         states=self._states(project, wit) if linked and project and wit else (),
-                         bridge_ado_identity=self._bridge() if event.source == "ado" else None)
+                         states=self.metadata.states(project, wit) if linked and project and wit else (),
+                         bridge_ado_identity=self.metadata.bridge() if event.source == "ado" else None)
         if event.kind in ("issue.assigned", "workitem.updated") or "assignee" in sentry_drift(event, link, self.config):
-            remote = replace(remote, sentry_members=self._sentry_members())
+            remote = replace(remote, sentry_members=self.metadata.sentry_members())
         if not linked and creating and issue_id:
             # An alert carries the event that fired it; only issue.created needs the latest one read.
             fired = event.data.get("event") if event.kind == "event_alert.triggered" else None
             remote = replace(remote, latest_event=fired if isinstance(fired, dict) else self._latest_event(issue_id))
         if event.source == SENTRY and creating:
-            remote = replace(remote, ado_hosted=self._ado_hosted())  # Markdown or HTML on ADO
+            remote = replace(remote, ado_hosted=self.metadata.ado_hosted())  # Markdown or HTML on ADO
         return remote
 
     @staticmethod
@@ -193,57 +190,6 @@ class Syncer:
         except SentryError:
             return None  # the stack trace is a nicety; the work item is still made
 
-    def cached(self, kind: str, key: str, load: Any) -> Any:
-        """A small value kept in the store for an hour, so every worker (and every reconcile run)
-        does not ask the API again for what almost never changes."""
-        with self._cache_locks_guard:
-            lock = self._cache_locks.setdefault(f"{kind}/{key}", threading.Lock())
-        with lock:  # concurrent reconcile workers that miss together load it once, not once each
-            marker = self.store.get_marker(kind, key)
-            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
-                return marker["value"]
-            value = load()
-            self.store.set_marker(kind, key, {"at": time.time(), "value": value})
-            return value
-
-    def _states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
-        raw = self.cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
-        return state_map.parse_states(raw)
-
-    def _connection(self) -> dict[str, Any]:
-        """Who we are on ADO and what ADO is, from one cached connectionData call: the identity our
-        writes carry (``revisedBy``, to recognise their echoes) and ``deploymentType`` (``hosted``
-        is Services, ``onPremises`` Server: Markdown or HTML)."""
-        if self._connection_facts is None:
-            def load() -> dict[str, Any]:
-                data = self.ado.connection_data()
-                user = data.get("authenticatedUser") or {}
-                identity = ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
-                    user.get("providerDisplayName")
-                return {"identity": identity, "deployment": data.get("deploymentType")}
-            self._connection_facts = self.cached("connection", self.config.settings.ado_org_url, load)
-        return self._connection_facts
-
-    def _bridge(self) -> str | None:
-        return self._connection().get("identity")
-
-    def _ado_hosted(self) -> bool | None:
-        deployment = str(self._connection().get("deployment") or "").lower()
-        return {"hosted": True, "onpremises": False}.get(deployment)
-
-    def _known_bridge(self) -> str | None:
-        """The bridge's identity when this process or the store's cache knows it already; never a call."""
-        if self._connection_facts is None:
-            marker = self.store.get_marker("connection", self.config.settings.ado_org_url)
-            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
-                self._connection_facts = marker["value"]
-        return (self._connection_facts or {}).get("identity")
-
-    def _sentry_members(self) -> tuple[SentryMember, ...]:
-        def load() -> list[dict[str, str]]:
-            return [asdict(m) for m in sentry_members_from_api(self.sentry.list_members())]
-        return tuple(SentryMember(**m) for m in self.cached("members", self.config.settings.sentry_org, load))
-
     def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,
                           actions: list[Action]) -> list[Action]:
         """A create's body field (Repro Steps or Description) and Severity depend on the type's
@@ -251,9 +197,7 @@ class Syncer:
         create = next((a for a in actions if isinstance(a, CreateWorkItem)), None)
         if create is None or remote.type_fields is not None:
             return actions
-        fields = self.cached("fields", f"{create.project}/{create.work_item_type}",
-                              lambda: [f["referenceName"] for f in
-                                       self.ado.work_item_type_fields(create.project, create.work_item_type)])
+        fields = self.metadata.type_fields(create.project, create.work_item_type)
         return plan(event, link, replace(remote, type_fields=frozenset(fields)), self.config)
 
     # -- applying --------------------------------------------------------------------------------
@@ -293,22 +237,3 @@ class Syncer:
                 changed = True
             out.append(action)
         return out if changed else None
-
-    # -- deployments -----------------------------------------------------------------------------
-
-    def _deployment(self, body: dict[str, Any]) -> dict[str, Any]:
-        from shared.releases.handler import handle_deployment
-        from shared.releases.rules import ReleaseRules
-
-        rules = self.config.rules.releases or ReleaseRules()
-        outcome = handle_deployment(body, self.ado, self.sentry, self.store, rules, release_ado=self._release_ado())
-        return {"kind": f"deployment_{outcome.status}", "detail": outcome.detail, "version": outcome.version}
-
-    def _release_ado(self) -> Any:
-        """Classic releases live on the Release Management host on Services (vsrm.dev.azure.com)."""
-        url = self.config.settings.ado_org_url
-        if not url.startswith("https://dev.azure.com/"):
-            return None
-        from shared.ado.client import AdoClient
-
-        return AdoClient(url.replace("https://dev.azure.com/", "https://vsrm.dev.azure.com/"), self.ado.auth)

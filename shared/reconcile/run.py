@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class Runtime(Protocol):
     """What a run needs of shared/runtime.py's `Runtime`, named here so reconcile does not import the
-    runtime (which builds the Syncer, which uses reconcile): the caller hands its runtime in."""
+    runtime, which builds everything and so sits above it: the caller hands its runtime in."""
 
     config: Config
 
@@ -39,6 +39,9 @@ class Runtime(Protocol):
 
     @property
     def syncer(self) -> Any: ...
+
+    @property
+    def metadata(self) -> Any: ...
 
 
 def reconciler(rt: Runtime, progress: Callable[[Report], None] | None = None) -> Reconciler:
@@ -85,7 +88,6 @@ def summary(report: Report) -> str:
 def regression_scan(rt: Runtime, dry_run: bool = False) -> ScanReport:
     """One regression scan over the routed Sentry projects (their ids cached in the store for an hour)."""
     slugs = {slug for route in rt.config.rules.routes for slug in route.sentry_projects}
-    ids = rt.syncer.cached("projects", rt.config.settings.sentry_org,
-                           lambda: {p["slug"]: p["id"] for p in rt.sentry.list_projects()})
+    ids = rt.metadata.sentry_project_ids()
     wanted = sorted(ids[slug] for slug in slugs if slug in ids)
     return scan(rt.config, rt.store, rt.sentry, rt.syncer, wanted, datetime.now(UTC), dry_run)

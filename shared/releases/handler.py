@@ -171,3 +171,25 @@ def _recorded_deploy_id(sentry: SentryClient, version: str, environment: str, na
         return None
     found = next((d for d in deploys if d.get("environment") == environment and d.get("name") == name), None)
     return str(found["id"]) if found and found.get("id") is not None else None
+
+
+class Deployments:
+    """Deployment events to Sentry releases, with the app's clients, store and release rules: the
+    queue function hands each deployment event here (work item events go to the Syncer)."""
+
+    def __init__(self, rules: ReleaseRules | None, ado_org_url: str, store: LinkStore, ado: AdoClient,
+                 sentry: SentryClient) -> None:
+        self.rules, self.ado_org_url = rules or ReleaseRules(), ado_org_url
+        self.store, self.ado, self.sentry = store, ado, sentry
+
+    def handle(self, body: dict[str, Any]) -> dict[str, Any]:
+        outcome = handle_deployment(body, self.ado, self.sentry, self.store, self.rules,
+                                    release_ado=self._release_ado())
+        return {"kind": f"deployment_{outcome.status}", "detail": outcome.detail, "version": outcome.version}
+
+    def _release_ado(self) -> AdoClient | None:
+        """Classic releases live on the Release Management host on Services (vsrm.dev.azure.com)."""
+        url = self.ado_org_url
+        if not url.startswith("https://dev.azure.com/"):
+            return None
+        return AdoClient(url.replace("https://dev.azure.com/", "https://vsrm.dev.azure.com/"), self.ado.auth)

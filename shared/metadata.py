@@ -1,0 +1,90 @@
+"""The one cache of what almost never changes: work item type states and fields, who the bridge is
+on Azure DevOps and whether ADO is Services or Server, Sentry's members, Sentry's project ids.
+
+Kept in the link store for an hour, so every worker, every reconcile run and every issue-link
+request asks the APIs once an hour, not once each; a lock per key makes concurrent workers that miss
+together load it once. The Syncer, the reconciler and the regression scan read through it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from shared.config import Settings
+from shared.mapping import states as state_map
+from shared.mapping.identities import SentryMember, sentry_members_from_api
+from shared.store import LinkStore
+
+CACHE_TTL_S = 3600.0
+
+
+class Metadata:
+    def __init__(self, store: LinkStore, ado: Any, sentry: Any, settings: Settings) -> None:
+        self.store, self.ado, self.sentry, self.settings = store, ado, sentry, settings
+        self._connection_facts: dict[str, Any] | None = None
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def cached(self, kind: str, key: str, load: Callable[[], Any]) -> Any:
+        """`load()`'s value, kept in the store under (kind, key) for an hour."""
+        with self._locks_guard:
+            lock = self._locks.setdefault(f"{kind}/{key}", threading.Lock())
+        with lock:
+            marker = self.store.get_marker(kind, key)
+            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+                return marker["value"]
+            value = load()
+            self.store.set_marker(kind, key, {"at": time.time(), "value": value})
+            return value
+
+    def states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
+        raw = self.cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
+        return state_map.parse_states(raw)
+
+    def type_fields(self, project: str, wit: str) -> list[str]:
+        """The reference names of a work item type's fields."""
+        return self.cached("fields", f"{project}/{wit}",
+                           lambda: [f["referenceName"] for f in self.ado.work_item_type_fields(project, wit)])
+
+    def _connection(self) -> dict[str, Any]:
+        """Who we are on ADO and what ADO is, from one cached connectionData call: the identity our
+        writes carry (``revisedBy``, to recognise their echoes) and ``deploymentType`` (``hosted``
+        is Services, ``onPremises`` Server: Markdown or HTML)."""
+        if self._connection_facts is None:
+            def load() -> dict[str, Any]:
+                data = self.ado.connection_data()
+                user = data.get("authenticatedUser") or {}
+                identity = ((user.get("properties") or {}).get("Account") or {}).get("$value") or \
+                    user.get("providerDisplayName")
+                return {"identity": identity, "deployment": data.get("deploymentType")}
+            self._connection_facts = self.cached("connection", self.settings.ado_org_url, load)
+        return self._connection_facts
+
+    def bridge(self) -> str | None:
+        return self._connection().get("identity")
+
+    def ado_hosted(self) -> bool | None:
+        deployment = str(self._connection().get("deployment") or "").lower()
+        return {"hosted": True, "onpremises": False}.get(deployment)
+
+    def known_bridge(self) -> str | None:
+        """The bridge's identity when this process or the store's cache knows it already; never a call."""
+        if self._connection_facts is None:
+            marker = self.store.get_marker("connection", self.settings.ado_org_url)
+            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+                self._connection_facts = marker["value"]
+        return (self._connection_facts or {}).get("identity")
+
+    def sentry_members(self) -> tuple[SentryMember, ...]:
+        def load() -> list[dict[str, str]]:
+            return [asdict(m) for m in sentry_members_from_api(self.sentry.list_members())]
+        return tuple(SentryMember(**m) for m in self.cached("members", self.settings.sentry_org, load))
+
+    def sentry_project_ids(self) -> dict[str, Any]:
+        """Sentry project slug -> id."""
+        return self.cached("projects", self.settings.sentry_org,
+                           lambda: {p["slug"]: p["id"] for p in self.sentry.list_projects()})
