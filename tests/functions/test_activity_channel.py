@@ -167,3 +167,51 @@ def test_an_ado_hook_reveals_a_state_change_whose_hook_was_lost(stack: SandboxSt
     stack.settle()
     assert runtime().sentry.get_issue(issue["id"])["status"] == "resolved"
     assert writes(stack)[1] == sentry_before + 1 and stack.host.poison == {}
+
+
+def test_an_ignore_sent_as_activity_follows_the_ignored_rule(stack: SandboxStack) -> None:
+    """status_ignored plans as issue.ignored: the default rules leave the work item as it is."""
+    stack.sentry.evaluate_workflow_activities(list(SENTRY_ACTIVITY_ISSUE_ACTION))
+    issue, link = only_alerts(stack)
+    ado_before, sentry_before, start = *writes(stack), state(link)
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "ignored", "substatus": "archived_forever"})
+    stack.settle()
+    assert alerts(stack)[-1] == "activity_alert"
+    assert state(link) == start and writes(stack) == (ado_before, sentry_before) and stack.host.poison == {}
+
+
+def test_an_auto_resolve_by_age_closes_the_work_item(stack: SandboxStack) -> None:
+    """Sentry's auto-resolve records status_resolved_by_age; only the workflow reports it here."""
+    issue, link = only_alerts(stack)
+    start = state(link)
+    stack.sentry.evaluate_workflow_activities([])  # the resolve itself sends nothing...
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "resolved"})
+    stack.settle()
+    assert state(link) == start
+    stack.sentry.fire_workflow("Issue activity to ADO", issue["id"], "status_resolved_by_age")  # ...but this
+    stack.settle()
+    assert state(link) == "Closed" and stack.host.poison == {}
+
+
+@pytest.mark.parametrize("activity", ["seer_root_cause_completed", "appeared_in_pull_request"])
+def test_activities_that_change_nothing_we_sync_write_nothing(stack: SandboxStack, activity: str) -> None:
+    issue, _ = only_alerts(stack)
+    before, ado_sentry = calls(stack), writes(stack)
+    stack.sentry.fire_workflow("Issue activity to ADO", issue["id"], activity)
+    stack.settle()
+    assert writes(stack) == ado_sentry and calls(stack) == before and stack.host.poison == {}
+
+
+def test_an_ado_hook_reveals_an_assignment_whose_hook_was_lost(stack: SandboxStack) -> None:
+    issue, link = linked_issue(stack)
+    stack.ado.set_faults(Faults(webhook_drop_rate=1.0))
+    stack.ado.act_update(link.work_item_id, {"System.AssignedTo": "Jamal Hartnett <jamal@contoso.com>"}, as_=AVA)
+    stack.settle()
+    stack.ado.set_faults(Faults())
+    assert runtime().sentry.get_issue(issue["id"])["assignedTo"] is None  # the hook was lost
+    _, sentry_before = writes(stack)
+    stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, as_=AVA)
+    stack.settle()
+    after = runtime().sentry.get_issue(issue["id"])
+    assert after["status"] == "resolved" and after["assignedTo"]["email"] == "bob@example.com"
+    assert writes(stack)[1] == sentry_before + 1 and stack.host.poison == {}  # both in one update
