@@ -48,10 +48,25 @@ class Azurite:
             self.process.kill()
 
 
-def start_azurite(timeout_s: float = 30.0) -> Azurite:
+def start_azurite(timeout_s: float = 30.0, attempts: int = 3) -> Azurite:
+    """Azurite on fresh free ports; a port another process took between choosing and binding it
+    (EADDRINUSE, seen with several test sessions on one machine) is retried on new ports."""
     if not AZURITE_JS.exists():
         raise RuntimeError(f"Azurite is not installed at {AZURITE_JS}; run `npm ci` (make test does)")
-    ports = [free_port() for _ in range(3)]
+    for attempt in range(1, attempts + 1):
+        try:
+            return _launch([free_port() for _ in range(3)], timeout_s)
+        except PortTaken:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _launch(ports: list[int], timeout_s: float) -> Azurite:
     cmd = ["node", str(AZURITE_JS), "--silent", "--disableTelemetry", "--skipApiVersionCheck",
            "--inMemoryPersistence", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
            "--tableHost", "127.0.0.1", "--blobPort", str(ports[0]), "--queuePort", str(ports[1]),
@@ -61,7 +76,8 @@ def start_azurite(timeout_s: float = 30.0) -> Azurite:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
-            raise RuntimeError(f"Azurite exited with code {proc.returncode}: {out[-2000:]}")
+            error = PortTaken if "EADDRINUSE" in out else RuntimeError
+            raise error(f"Azurite exited with code {proc.returncode}: {out[-2000:]}")
         if all(_accepts(p) for p in ports):
             return Azurite(proc, *ports)
         time.sleep(0.1)
