@@ -31,6 +31,7 @@ from shared.ado.errors import AdoNotFound, InvalidFieldValue
 from shared.contract import FIELD_AREA, FIELD_DESCRIPTION, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
 from shared.issue_link import FormError, LinkConflict
 from shared.mapping.identities import ado_unique_name, sentry_actor
+from shared.metadata import AREA_DEPTH
 from shared.planner import SENTRY, UI, Event
 from shared.sentry.errors import SentryNotFound
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
@@ -39,7 +40,6 @@ from shared.sync import Syncer, now_iso
 CLAIM_WAIT_S = 8.0  # well inside the time Sentry gives an issue-link request
 POLL_S = 0.1
 STALE_CLAIM_S = 300.0  # a create takes seconds; a claim this old lost its owner
-AREA_DEPTH = 10  # levels of the area tree read (`AdoClient.area_paths`); deeper paths are left to ADO
 # What ADO names the fields a person fills in the create form, to name the field when ADO refuses one.
 _FORM_FIELD_OF = {"System.AreaPath": FIELD_AREA, "System.Title": FIELD_TITLE, "System.WorkItemType": FIELD_TYPE}
 
@@ -93,6 +93,7 @@ class IssueLinkService:
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.syncer = syncer
         self.ado, self.sentry, self.store = syncer.ado, syncer.sentry, syncer.store
+        self.metadata = syncer.metadata
         self.settings = syncer.config.settings
         self.wait_s, self._clock, self._sleep = wait_s, clock, sleep
 
@@ -107,9 +108,9 @@ class IssueLinkService:
             raise FormError(f"choose an Azure DevOps project first ('{FIELD_PROJECT}')")
         try:
             if kind == "types":
-                return ui.type_options(self.ado.work_item_types(project))
+                return ui.type_options(self.metadata.work_item_types(project))
             if kind == "areas":
-                return ui.area_options(self.ado.area_paths(project), params.get("query", ""))
+                return ui.area_options(self.metadata.area_paths(project), params.get("query", ""))
             return self._work_item_options(project, params.get("query", ""))
         except AdoNotFound:  # every read above is scoped to the project: it is the name that is unknown
             raise self._no_project(project) from None
@@ -139,8 +140,8 @@ class IssueLinkService:
         settings = ui.parse_alert_settings(raw)
         projects = [p["name"] for p in self.ado.projects()]
         project = ui.matching(settings.project, projects)
-        types = [t["name"] for t in self.ado.work_item_types(project)] if project else []
-        areas = ui.area_paths(self.ado.area_paths(project)) if types and settings.area_path else []
+        types = [t["name"] for t in self.metadata.work_item_types(project)] if project else []
+        areas = ui.area_paths(self.metadata.area_paths(project)) if types and settings.area_path else []
         problems = ui.settings_problems(replace(settings, project=project or settings.project), projects, types,
                                         areas)
         if problems:
@@ -153,8 +154,8 @@ class IssueLinkService:
         """The form with ADO's own spelling of each name, or a `FormError` naming the first unknown one.
         Reads only cached metadata: a bad choice costs no write and no claim."""
         try:
-            types = self.ado.work_item_types(form.project)
-            tree = self.ado.area_paths(form.project) if form.area_path else {}
+            types = self.metadata.work_item_types(form.project)
+            tree = self.metadata.area_paths(form.project) if form.area_path else {}
         except AdoNotFound:
             raise self._no_project(form.project) from None
         wit = ui.matching(form.work_item_type, [o["value"] for o in ui.type_options(types)])

@@ -1,9 +1,11 @@
 """The one cache of what almost never changes: work item type states and fields, who the bridge is
-on Azure DevOps and whether ADO is Services or Server, Sentry's members, Sentry's project ids.
+on Azure DevOps and whether ADO is Services or Server, Sentry's members, Sentry's project ids, and
+the work item types and area trees the issue-link forms offer.
 
-Kept in the link store for an hour, so every worker, every reconcile run and every issue-link
-request asks the APIs once an hour, not once each; a lock per key makes concurrent workers that miss
-together load it once. The Syncer, the reconciler and the regression scan read through it.
+Small values are kept in the link store for an hour, so every worker and every reconcile run asks
+the APIs once an hour, not once each; a lock per key makes concurrent workers that miss together
+load it once. Type definitions and area trees can outgrow a store entity, so they are kept in this
+process for an hour (`ProcessCache`). The API clients cache nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +22,35 @@ from shared.mapping.identities import SentryMember, sentry_members_from_api
 from shared.store import LinkStore
 
 CACHE_TTL_S = 3600.0
+AREA_DEPTH = 10  # levels of the area tree read; deeper paths are left to ADO to check
+
+
+class ProcessCache:
+    """Values kept in this process with a TTL, so a process customisation is picked up within the
+    hour without a restart."""
+
+    def __init__(self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl_s, clock
+        self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        now = self._clock()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit and now - hit[0] < self._ttl:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._items[key] = (now, value)
+        return value
 
 
 class Metadata:
-    def __init__(self, store: LinkStore, ado: Any, sentry: Any, settings: Settings) -> None:
+    def __init__(self, store: LinkStore, ado: Any, sentry: Any, settings: Settings,
+                 process: ProcessCache | None = None) -> None:
         self.store, self.ado, self.sentry, self.settings = store, ado, sentry, settings
+        self._process = process or ProcessCache()
         self._connection_facts: dict[str, Any] | None = None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -44,6 +70,15 @@ class Metadata:
     def states(self, project: str, wit: str) -> tuple[state_map.WorkItemState, ...]:
         raw = self.cached("states", f"{project}/{wit}", lambda: self.ado.work_item_type_states(project, wit))
         return state_map.parse_states(raw)
+
+    def work_item_types(self, project: str) -> list[dict[str, Any]]:
+        """A project's work item types (the REST answer's ``value``), per process."""
+        return self._process.get_or_load(("types", project.lower()), lambda: self.ado.work_item_types(project))
+
+    def area_paths(self, project: str) -> dict[str, Any]:
+        """A project's area tree root node (``name``, ``path``, ``children``), per process."""
+        return self._process.get_or_load(("areas", project.lower()),
+                                         lambda: self.ado.area_paths(project, AREA_DEPTH))
 
     def type_fields(self, project: str, wit: str) -> list[str]:
         """The reference names of a work item type's fields."""

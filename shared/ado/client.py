@@ -8,9 +8,8 @@ a sign-in page that still arrives is an auth error, never data.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -23,7 +22,6 @@ from shared.api_request import ApiRequest
 from shared.transport import RetryPolicy, Transport, server_wait
 
 USER_AGENT = "sentry-ado/0.1"
-METADATA_TTL_S = 3600.0
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 
 
@@ -53,39 +51,12 @@ def guarded_by_rev(request: ApiRequest) -> bool:
             and isinstance(body[0], Mapping) and body[0].get("op") == "test" and body[0].get("path") == "/rev")
 
 
-class MetadataCache:
-    """Process metadata (types, states, fields, areas) changes rarely; keep it per process with a
-    TTL so a process customisation is picked up within the hour without a restart."""
-
-    def __init__(self, ttl_s: float = METADATA_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl, self._clock = ttl_s, clock
-        self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
-        now = self._clock()
-        with self._lock:
-            hit = self._items.get(key)
-        if hit and now - hit[0] < self._ttl:
-            return hit[1]
-        value = load()
-        with self._lock:
-            self._items[key] = (now, value)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-PROCESS_METADATA = MetadataCache()
 
 
 class AdoClient:
     def __init__(self, base_url: str, auth: AdoAuth, *, policy: RetryPolicy | None = None,
-                 metadata: MetadataCache = PROCESS_METADATA, **transport_options: Any) -> None:
+                 **transport_options: Any) -> None:
         self._auth = auth
-        self._metadata = metadata
         self.transport = Transport(base_url, self._headers, policy, **transport_options)
         self.base_url = self.transport.base_url
 
@@ -176,27 +147,21 @@ class AdoClient:
             if not token:
                 return comments
 
-    # --- process metadata (cached per process) ---
-
-    def _cached(self, kind: str, project: str, type: str, request: ApiRequest) -> Any:
-        key = (self.base_url, kind, project.lower(), type.lower())
-        return self._metadata.get_or_load(key, lambda: self.send(request))
+    # --- process metadata (the app caches it in shared/metadata.py) ---
 
     def work_item_types(self, project: str) -> list[dict[str, Any]]:
-        return self._cached("types", project, "", build.work_item_types(project)).get("value", [])
+        return self.send(build.work_item_types(project)).get("value", [])
 
     def work_item_type_states(self, project: str, type: str) -> list[dict[str, Any]]:
         """``[{name, color, category}]``; map sync status by ``category``, never by name."""
-        request = build.work_item_type_states(project, type)
-        return self._cached("states", project, type, request).get("value", [])
+        return self.send(build.work_item_type_states(project, type)).get("value", [])
 
     def work_item_type_fields(self, project: str, type: str) -> list[dict[str, Any]]:
-        request = build.work_item_type_fields(project, type, "allowedValues")
-        return self._cached("fields", project, type, request).get("value", [])
+        return self.send(build.work_item_type_fields(project, type, "allowedValues")).get("value", [])
 
     def area_paths(self, project: str, depth: int = 10) -> dict[str, Any]:
         """The area tree root node (``name``, ``path``, ``children``)."""
-        return self._cached("areas", project, str(depth), build.classification_nodes(project, "areas", depth))
+        return self.send(build.classification_nodes(project, "areas", depth))
 
     def projects(self) -> list[dict[str, Any]]:
         """Every project of the organization: the service answers 100 per call and names the

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.ado import endpoints as build
 from shared.ado.auth import PatAuth
-from shared.ado.client import AdoClient, MetadataCache
+from shared.ado.client import AdoClient
 from shared.ado.errors import (
     AdoBadRequest,
     AdoNotFound,
@@ -26,7 +26,7 @@ PAT = "pat-secret-123"
 def client(url: str, fake: FakeTime | None = None, **kwargs: object) -> AdoClient:
     fake = fake or FakeTime()
     return AdoClient(url, PatAuth(PAT), sleep=fake.sleep, clock=fake.clock, wall_clock=fake.clock,
-                     metadata=kwargs.pop("metadata", MetadataCache()), **kwargs)  # type: ignore[arg-type]
+                     **kwargs)  # type: ignore[arg-type]
 
 
 def echo_batch(request: Request) -> Response:
@@ -110,30 +110,6 @@ def test_rate_limit_beyond_budget_becomes_rate_limited_error() -> None:
             pytest.raises(AdoRateLimited) as info:
         client(url).get_work_item(5)
     assert info.value.retry_after == 3600
-
-
-def test_work_item_metadata_is_cached_per_project_and_type() -> None:
-    states = {"count": 2, "value": [{"name": "New", "category": "Proposed"},
-                                    {"name": "Done", "category": "Completed"}]}
-    cache = MetadataCache()
-    with serve(reply(states)) as (app, url):
-        first = client(url, metadata=cache)
-        assert first.work_item_type_states("P", "Bug")[1]["category"] == "Completed"
-        client(url, metadata=cache).work_item_type_states("p", "bug")
-        first.work_item_type_states("P", "Task")
-    assert [s.path for s in app.seen] == ["/P/_apis/wit/workitemtypes/Bug/states",
-                                          "/P/_apis/wit/workitemtypes/Task/states"]
-
-
-def test_metadata_cache_expires() -> None:
-    fake = FakeTime()
-    cache = MetadataCache(ttl_s=60, clock=fake.clock)
-    with serve(reply({"value": []})) as (app, url):
-        c = client(url, fake, metadata=cache)
-        c.work_item_types("P")
-        fake.sleep(61)
-        c.work_item_types("P")
-    assert len(app.seen) == 2
 
 
 def test_comments_follow_continuation_token_and_send_markdown_format() -> None:

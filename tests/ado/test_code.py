@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.ado import code_requests as code
 from shared.ado.auth import PatAuth
-from shared.ado.client import AdoClient, MetadataCache
+from shared.ado.client import AdoClient
 from tests.ado.scripted_server import FakeTime, reply, serve
 
 OLD, NEW = "a" * 40, "b" * 40
@@ -43,7 +43,7 @@ def test_commits_between_pages_past_100_and_stops_on_a_short_page() -> None:
 
     fake = FakeTime()
     with serve(history) as (app, url):
-        client = AdoClient(url, PatAuth("p"), sleep=fake.sleep, metadata=MetadataCache())
+        client = AdoClient(url, PatAuth("p"), sleep=fake.sleep)
         commits = client.commits_between("P", "r", OLD, NEW)
         capped = client.commits_between("P", "r", OLD, NEW, max_commits=150)
     assert [c["commitId"] for c in commits] == [f"{i:040x}" for i in range(230)]
@@ -56,7 +56,7 @@ def test_build_and_commit_changes() -> None:
     pages = [reply({"changes": [{"item": {"path": f"/f{i}"}} for i in range(2)]}),
              reply({"changes": [{"item": {"path": "/last"}}]})]
     with serve(reply({"id": 7, "sourceVersion": NEW}), *pages) as (app, url):
-        client = AdoClient(url, PatAuth("p"), metadata=MetadataCache())
+        client = AdoClient(url, PatAuth("p"))
         assert client.get_build("P", 7)["sourceVersion"] == NEW
         changes = client.commit_changes("P", "r", NEW, page_size=2)
     assert [c["item"]["path"] for c in changes] == ["/f0", "/f1", "/last"]

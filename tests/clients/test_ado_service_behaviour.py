@@ -15,7 +15,7 @@ from sandbox.ado.seed import DEFAULT_TOKEN
 from sandbox.ado.testing import running_ado
 from sandbox.ado.throttling import Meter, Throttling
 from shared.ado.auth import PatAuth
-from shared.ado.client import AdoClient, MetadataCache
+from shared.ado.client import AdoClient
 from shared.ado.errors import AdoAuthError, AdoRateLimited
 from shared.contract import ADO_SECRET_HEADER
 from shared.setup.subscriptions import ensure_subscriptions
@@ -31,7 +31,7 @@ def ado() -> Iterator[AdoEmulator]:
 
 
 def client_for(ado: AdoEmulator, policy: RetryPolicy = FAST, **options: object) -> AdoClient:
-    return AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=policy, metadata=MetadataCache(), **options)
+    return AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=policy, **options)
 
 
 def test_projects_follow_the_continuation_header_past_the_first_page(ado: AdoEmulator) -> None:
@@ -133,7 +133,7 @@ def test_a_write_refused_for_a_missing_scope_names_the_scope_it_needed(ado: AdoE
     """ADO's 401 names no scope; the client names the one the refused call needed, so the sync's
     log line and `check` say what to add to the PAT."""
     ado.add_token("read-only-pat", "Sentry Bridge <sentry-bridge@contoso.com>", ["vso.work", "vso.project"])
-    client = AdoClient(ado.base_url, PatAuth("read-only-pat"), policy=FAST, metadata=MetadataCache())
+    client = AdoClient(ado.base_url, PatAuth("read-only-pat"), policy=FAST)
     assert client.projects() and client.work_item_types("Shop")  # reads are admitted
     with pytest.raises(AdoAuthError) as refused:
         client.create_work_item("Shop", "Bug", [{"op": "add", "path": "/fields/System.Title", "value": "x"}])

@@ -35,7 +35,7 @@ from sandbox.sentry.emulator import SentryEmulator, serve
 from sandbox.sentry.seed import INSTALLATION_UUID, USER_TOKENS
 from shared.ado import client as ado_client_module
 from shared.ado.auth import PatAuth
-from shared.ado.client import AdoClient, MetadataCache
+from shared.ado.client import AdoClient
 from shared.ado.code_requests import get_classic_release
 from shared.api_request import ApiRequest
 from shared.sentry import client as sentry_client_module
@@ -233,7 +233,7 @@ def run() -> Iterator[Run]:
     sentry, sentry_server = serve()
     try:
         with running_ado() as (ado, _server):
-            ado_client = AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=FAST, metadata=MetadataCache())
+            ado_client = AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=FAST)
             sentry_client = SentryClient(sentry_server.url, SENTRY_TOKEN, "acme", policy=FAST)
             ex = Exercise()
             exercise_ado(ado, ado_client, ex)
