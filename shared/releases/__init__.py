@@ -1,6 +1,6 @@
 """Azure Pipelines deployments as Sentry releases (with their commits) and deploys.
 
-Pure core: ``rules`` (the ``[releases]`` config), ``deployment`` (event -> Deployment or Skip),
+Pure core: ``rules`` (the ``[releases]`` config), ``deployment`` (event -> Deployment or NoRelease),
 ``source`` (build -> repository and commit), ``version``, ``commit_range``, ``payloads``, ``markers``,
 ``explain``. Shell: ``handler.handle_deployment``.
 

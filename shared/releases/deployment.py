@@ -11,7 +11,7 @@ Three ADO events can mean "this code reached an environment" (reference §1.6):
   build number, not the id.
 - ``ms.vss-pipelines.run-state-changed-event``: a whole YAML run as one deployment, mapped by the
   pipeline's name.
-Only completed and succeeded deployments act; anything else is a ``Skip`` with its reason. A
+Only completed and succeeded deployments act; anything else is a ``NoRelease`` with its reason. A
 payload that lacks what its event type always carries is a ``DeploymentEventError`` naming the path.
 """
 
@@ -60,7 +60,7 @@ class Deployment:
 
 
 @dataclass(frozen=True)
-class Skip:
+class NoRelease:
     """Why a well-formed deployment event does not produce a release or deploy."""
 
     reason: str
@@ -106,7 +106,7 @@ def _lower(value: Any) -> str:
     return str(value or "").strip().lower()
 
 
-def parse_deployment(event: object, rules: ReleaseRules) -> Deployment | Skip:
+def parse_deployment(event: object, rules: ReleaseRules) -> Deployment | NoRelease:
     """Read one service-hook body (the whole delivered JSON) against the configured mapping."""
     if not isinstance(event, Mapping):
         raise DeploymentEventError(f"event must be a JSON object, got {type(event).__name__}")
@@ -121,7 +121,7 @@ def parse_deployment(event: object, rules: ReleaseRules) -> Deployment | Skip:
     return _pipeline(event, rules, "stage" if event_type == STAGE_EVENT else "run")
 
 
-def _classic(event: Mapping[str, Any], rules: ReleaseRules) -> Deployment | Skip:
+def _classic(event: Mapping[str, Any], rules: ReleaseRules) -> Deployment | NoRelease:
     resource = event["resource"]
     env = resource.get("environment") if isinstance(resource.get("environment"), Mapping) else None
     deployment = resource.get("deployment") if isinstance(resource.get("deployment"), Mapping) else {}
@@ -138,12 +138,13 @@ def _classic(event: Mapping[str, Any], rules: ReleaseRules) -> Deployment | Skip
     definition = _at(release, "releaseDefinition", "name") or _at(env, "releaseDefinition", "name") or ""
     name = str(env["name"])
     if status != "succeeded":
-        return Skip(f"classic deployment of release {release_id} to {name!r} is {status or 'without status'}, "
+        return NoRelease(f"classic deployment of release {release_id} to {name!r} is {status or 'without status'}, "
                     "not succeeded", CLASSIC_DEPLOYMENT_EVENT)
     keys = [f"{definition}/{name}", name] if definition else [name]
     environment = rules.environment_for(*keys)
     if environment is None:
-        return Skip(f"classic environment {name!r} is not mapped in releases.environments", CLASSIC_DEPLOYMENT_EVENT)
+        return NoRelease(f"classic environment {name!r} is not mapped in releases.environments",
+                         CLASSIC_DEPLOYMENT_EVENT)
     steps = env.get("deploySteps") if isinstance(env.get("deploySteps"), list) else []
     attempt = deployment.get("id") or (steps[-1].get("attempt") if steps and isinstance(steps[-1], Mapping) else None)
     return Deployment(
@@ -156,7 +157,7 @@ def _classic(event: Mapping[str, Any], rules: ReleaseRules) -> Deployment | Skip
         classic_deployment=f"{env.get('id', name)}:{attempt if attempt is not None else 1}")
 
 
-def _pipeline(event: Mapping[str, Any], rules: ReleaseRules, kind: Kind) -> Deployment | Skip:
+def _pipeline(event: Mapping[str, Any], rules: ReleaseRules, kind: Kind) -> Deployment | NoRelease:
     event_type = str(event["eventType"])
     run = _required(event, "resource", "run")
     run_id = _int(_required(event, "resource", "run", "id"), f"{event_type}: resource.run.id")
@@ -178,13 +179,13 @@ def _pipeline(event: Mapping[str, Any], rules: ReleaseRules, kind: Kind) -> Depl
         name, state, result = pipeline, _lower(run.get("state")), _lower(run.get("result"))
         what, keys = f"run {run_id} of pipeline {pipeline!r}", [pipeline]
     if state != "completed":
-        return Skip(f"{what} is {state or 'in an unknown state'}, not completed", event_type)
+        return NoRelease(f"{what} is {state or 'in an unknown state'}, not completed", event_type)
     if result != "succeeded":
-        return Skip(f"{what} {result or 'has no result'}, not succeeded", event_type)
+        return NoRelease(f"{what} {result or 'has no result'}, not succeeded", event_type)
     environment = rules.environment_for(*keys)
     if environment is None:
         mapped = " or ".join(repr(k) for k in keys)
-        return Skip(f"{what}: {mapped} is not mapped in releases.environments", event_type)
+        return NoRelease(f"{what}: {mapped} is not mapped in releases.environments", event_type)
     return Deployment(
         kind=kind, project=_project(event), environment=environment, ado_stage=name, pipeline=pipeline,
         result=result, url=_at(run, "_links", "web", "href"), started=started or None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.releases.deployment import DeploymentEventError, Skip, parse_deployment
+from shared.releases.deployment import DeploymentEventError, NoRelease, parse_deployment
 from shared.releases.rules import ReleaseRules
 
 
@@ -17,7 +17,7 @@ def explain(event: dict[str, Any], rules: ReleaseRules) -> dict[str, Any]:
         parsed = parse_deployment(event, rules)
     except DeploymentEventError as exc:
         return {"action": "reject", "reason": str(exc)}
-    if isinstance(parsed, Skip):
+    if isinstance(parsed, NoRelease):
         return {"action": "skip", "event_type": parsed.event_type, "reason": parsed.reason}
     d = parsed
     build = (f"GET {d.project}/_apis/build/builds/{d.run_id}" if d.run_id is not None else

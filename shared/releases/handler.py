@@ -22,7 +22,7 @@ from shared.ado.client import AdoClient
 from shared.ado.code_requests import get_classic_release
 from shared.releases import markers
 from shared.releases.commit_range import CommitRange, decide_range
-from shared.releases.deployment import Deployment, Skip, parse_deployment
+from shared.releases.deployment import Deployment, NoRelease, parse_deployment
 from shared.releases.payloads import chunked, deploy_body, deploy_name, release_body, sentry_commit
 from shared.releases.rules import ReleaseRules
 from shared.releases.source import Shipped, primary_build_id, shipped
@@ -61,7 +61,7 @@ def handle_deployment(event: dict[str, Any], ado: AdoClient, sentry: SentryClien
     ``release_ado`` reaches the Release Management host for classic releases
     (``https://vsrm.dev.azure.com/{org}`` on Services); it defaults to ``ado`` (right for Server)."""
     parsed = parse_deployment(event, rules)
-    if isinstance(parsed, Skip):
+    if isinstance(parsed, NoRelease):
         return Outcome("skipped", parsed.reason)
     deployment = parsed
     key = deployment.key
@@ -98,7 +98,7 @@ def _process(deployment: Deployment, ado: AdoClient, release_ado: AdoClient, sen
         assert deployment.release_id is not None
         build_id = primary_build_id(release_ado.send(get_classic_release(deployment.project, deployment.release_id)))
     what = shipped(ado.get_build(deployment.project, build_id), rules)
-    if isinstance(what, Skip):
+    if isinstance(what, NoRelease):
         store.set_marker(markers.DEPLOY_KIND, deployment.key, {**claim, "state": "recorded", "skipped": what.reason})
         return Outcome("skipped", what.reason, environment=deployment.environment)
     version = render_version(rules.version_template, VersionFacts(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.releases.deployment import Skip
+from shared.releases.deployment import NoRelease
 from shared.releases.rules import ReleaseRules, RepositoryRule
 
 
@@ -47,7 +47,7 @@ def primary_build_id(release: Mapping[str, Any]) -> int:
                           "definitionReference.version.id (build id)") from None
 
 
-def shipped(build: Mapping[str, Any], rules: ReleaseRules) -> Shipped | Skip:
+def shipped(build: Mapping[str, Any], rules: ReleaseRules) -> Shipped | NoRelease:
     """The configured repository and commit a build ran on, or why it is not released."""
     build_id = build.get("id")
     repo = build.get("repository") if isinstance(build.get("repository"), Mapping) else None
@@ -58,14 +58,15 @@ def shipped(build: Mapping[str, Any], rules: ReleaseRules) -> Shipped | Skip:
         raise SourceError(f"build {build_id}: {', '.join(missing)} missing from the Build API answer")
     event = "build"
     if build.get("reason") == "pullRequest":
-        return Skip(f"build {build_id} is a pull-request build (merge commit), not a deployment of a branch", event)
+        return NoRelease(f"build {build_id} is a pull-request build (merge commit), not a deployment of a branch",
+                         event)
     if repo.get("type") != "TfsGit":
-        return Skip(f"build {build_id} built a {repo.get('type')!r} repository; only Azure Repos (TfsGit) "
+        return NoRelease(f"build {build_id} built a {repo.get('type')!r} repository; only Azure Repos (TfsGit) "
                     "commits can be listed", event)
     repo_id, repo_name = str(repo.get("id") or ""), str(repo.get("name") or "")
     rule = rules.repository_for(repo_id, repo_name)
     if rule is None:
-        return Skip(f"repository {repo_name!r} ({repo_id}) is not in releases.repositories", event)
+        return NoRelease(f"repository {repo_name!r} ({repo_id}) is not in releases.repositories", event)
     return Shipped(repo_id=repo_id, repo_name=repo_name, sha=sha.lower(),
                    branch=str(build.get("sourceBranch") or "").removeprefix("refs/heads/"),
                    build_id=build_id, build_number=str(build.get("buildNumber") or build_id),

@@ -36,7 +36,7 @@ MASK = "********"
 # Publisher inputs that narrow which events are delivered; any non-empty one would lose events.
 FILTER_INPUTS = ("areaPath", "workItemType", "changedFields", "commentPattern", "linksChanged", "tag")
 
-Action = Literal["create", "replace", "delete", "keep"]
+ChangeKind = Literal["create", "replace", "delete", "keep"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Change:
     """One step of the plan; ``body`` is what to send for create/replace (it holds the secret,
     so it is left out of ``repr`` and never printed: use `describe`)."""
 
-    action: Action
+    action: ChangeKind
     event_type: str
     project: str
     subscription_id: str | None = None

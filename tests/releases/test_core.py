@@ -6,7 +6,7 @@ import pytest
 
 from shared.releases import markers
 from shared.releases.commit_range import decide_range
-from shared.releases.deployment import Deployment, DeploymentEventError, Skip, parse_deployment
+from shared.releases.deployment import Deployment, DeploymentEventError, NoRelease, parse_deployment
 from shared.releases.explain import explain
 from shared.releases.payloads import change_type, chunked, deploy_body, patch_set, release_body, sentry_commit
 from shared.releases.rules import parse_release_rules
@@ -40,7 +40,7 @@ def test_successful_stage_is_a_deployment_with_run_facts() -> None:
 ])
 def test_skips_say_why(event: dict, reason: str) -> None:
     skipped = parse_deployment(event, RULES)
-    assert isinstance(skipped, Skip) and reason in skipped.reason
+    assert isinstance(skipped, NoRelease) and reason in skipped.reason
 
 
 def test_whole_run_event_maps_by_pipeline_name_and_keeps_run_times() -> None:
@@ -93,7 +93,7 @@ def test_build_gives_repository_commit_and_rule() -> None:
 ])
 def test_builds_that_are_not_released(change: dict, reason: str) -> None:
     skipped = shipped({**BUILD, **change}, RULES)
-    assert isinstance(skipped, Skip) and reason in skipped.reason
+    assert isinstance(skipped, NoRelease) and reason in skipped.reason
 
 
 def test_build_without_source_version_is_an_error() -> None:
