@@ -4,7 +4,9 @@ in another process with added latency per call.
 
 Prints one JSON object as its last line:
   links, drifted, api_calls (ours), floor_calls (ceil(N/200) ADO batch reads + ceil(N/100) Sentry
-  reads + one write per drifted field), naive_api_calls, calls_ratio (naive / ours), wall_s,
+  reads + one write per drifted field or lost comment + one comment list per lost comment: a link's
+  comment lists are read only where its comment count or change date moved), comment_drifts,
+  naive_api_calls, calls_ratio (naive / ours), wall_s,
   naive_wall_s, wall_ratio (naive / ours), peak_mb (tracemalloc peak of our engine's run, measured
   in a separate run so tracing does not slow the timed one), peak_rss_mb (the peak resident set of
   a fresh process that runs the engine once over the same kind of store, beside rss_start_mb, its
@@ -46,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench.seed import store_links  # noqa: E402
+from bench.seed import COMMENT_DRIFTS, store_links  # noqa: E402
 from sandbox.stack import DEFAULT_SYNC_CONFIG, app_settings, applied_env  # noqa: E402
 from shared.reconcile.engine import Reconciler, Report  # noqa: E402
 from shared.store import Link  # noqa: E402
@@ -95,6 +97,7 @@ def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int) -
     from shared.runtime import runtime
 
     seeded = requests.post(urls["seed_url"], json={"links": links, "drift_rate": DRIFT_RATE}, timeout=600).json()
+    comment_drifts = sum(kind in COMMENT_DRIFTS for _, kind in seeded["drifted"])
     env = app_settings(urls["sentry_url"], urls["ado_org_url"], str(workdir), sync_config(workdir))
     env["SQLITE_PATH"] = str(workdir / f"{name}.sqlite")
     with applied_env(env):
@@ -104,7 +107,7 @@ def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int) -
         rt.metadata.states("Shop", "Bug")
         rt.metadata.bridge()
         rt.metadata.sentry_members()
-        yield rt, len(seeded["drifted"])
+        yield rt, len(seeded["drifted"]), comment_drifts
 
 
 def calls(rt: Any) -> int:
@@ -156,7 +159,7 @@ def peak_rss(urls: dict[str, str], workdir: Path, links: int) -> dict[str, float
 
 
 def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
-    with seeded_runtime(urls, workdir, f"mem-{links}", links) as (rt, _):
+    with seeded_runtime(urls, workdir, f"mem-{links}", links) as (rt, _, _):
         reconciler = Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer)
         fill_url_cache()
         tracemalloc.start()
@@ -168,13 +171,14 @@ def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
 
 
 def ours(urls: dict[str, str], workdir: Path, n: int) -> tuple[dict[str, Any], float, int]:
-    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted):
+    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted, comment_lists):
         warm = calls(rt)
         report, used, wall = timed_run(rt, Reconciler, Reconciler.concurrency)
         again, _, _ = timed_run(rt, Reconciler, Reconciler.concurrency)
     print(f"ours at {n}: {used} calls in {wall:.2f}s", file=sys.stderr, flush=True)
     return ({"drifted": drifted, "writes": report.writes, "errors": len(report.errors), "warmup_calls": warm,
-             "api_calls": used, "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted,
+             "comment_drifts": comment_lists,
+             "api_calls": used, "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted + comment_lists,
              "converged": again.drifted == 0 and again.writes == 0}, wall, used)
 
 
@@ -196,7 +200,7 @@ def main() -> None:
         figures, wall, used = ours(urls, workdir, n)
         out.update(figures, wall_s=round(wall, 3))
         if not args.skip_naive:
-            with seeded_runtime(urls, workdir, "naive", n) as (rt, _):
+            with seeded_runtime(urls, workdir, "naive", n) as (rt, _, _):
                 naive, naive_used, naive_wall = timed_run(rt, NaiveReconciler, 1)
             print(f"naive: {naive_used} calls in {naive_wall:.2f}s", file=sys.stderr, flush=True)
             out.update(naive_api_calls=naive_used, naive_writes=naive.writes,

@@ -27,7 +27,8 @@ PROJECT, WIT, SENTRY_PROJECT_ID = "Shop", "Bug", 21  # the default sync config's
 ALICE, ALICE_ADO = Assignee("user", 1), "ava@contoso.com"  # mapped in sandbox/default-sync.toml
 BOB_USER, JAMAL = "user:2", "Jamal Hartnett <jamal@contoso.com>"
 FIRST_SEEN_AGO = timedelta(days=3)  # outside the look-back window: no pair looks like a lost creation
-DRIFTS = ("sentry_status", "sentry_assignee", "ado_status", "ado_assignee")
+DRIFTS = ("sentry_status", "sentry_assignee", "ado_status", "ado_assignee", "sentry_comment", "ado_comment")
+COMMENT_DRIFTS = ("sentry_comment", "ado_comment")  # a comment whose webhook was lost: one list read each
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def drift(ado: AdoEmulator, sentry: SentryEmulator, link: Link, kind: str) -> No
         ado.act_update(link.work_item_id or 0, {"System.State": "Closed"}, JAMAL)
     elif kind == "ado_assignee":
         ado.act_update(link.work_item_id or 0, {"System.AssignedTo": JAMAL}, JAMAL)
+    elif kind == "sentry_comment":
+        sentry.comment("carol@example.com", link.sentry_issue_id, "seen again after the deploy")
+    elif kind == "ado_comment":
+        ado.act_comment(link.work_item_id or 0, "looking into it", JAMAL)
     else:
         raise ValueError(f"unknown drift {kind!r}")
 

@@ -20,10 +20,13 @@ from typing import Any, ClassVar
 
 from shared.ado import endpoints as ado
 from shared.api_request import ApiRequest
+from shared.mapping.comments import VIA_ADO
 from shared.sentry import endpoints as sentry
 from shared.store.model import LINKED, UNLINKED, Link
 
 IN_FLIGHT = ("sentry_status", "sentry_assignee")  # what a Sentry update's echo is told by
+# what a copy becomes where the bridge may not delete notes (with the attribution: never carried back)
+DELETED_NOTE = f"**Azure DevOps** ({VIA_ADO}): _(this comment was deleted in Azure DevOps)_"
 MAX_COMMENT_IDS = 300  # newest ids kept on a link; older ones cannot come back (hooks are not that late)
 
 
@@ -41,6 +44,15 @@ def _with_copy(link: Link, source_id: str, copy_id: str, digest: str) -> Link:
         copies[source_id] = f"{copy_id}#{digest}"
     kept = dict(list(copies.items())[-MAX_COMMENT_IDS:])
     return replace(link, comment_ids=_remember(link, source_id, copy_id), comment_copies=kept)
+
+
+def _counted(link: Link, sentry: int, ado: int, changed_at: str | None = None) -> Link:
+    """Move the link's comment counts by what a carried comment changed on each side, so a
+    reconcile run finds them as it last saw them and reads no comment list for it."""
+    s = link.synced
+    return link.with_synced(sentry_comments=max((s.sentry_comments or 0) + sentry, 0),
+                            ado_comments=max((s.ado_comments or 0) + ado, 0),
+                            ado_changed_at=changed_at or s.ado_changed_at)
 
 
 def _forget_copy(link: Link, source_id: str) -> Link:
@@ -185,6 +197,7 @@ class AddAdoComment(Action):
     markdown: bool
     source_id: str  # "sentry:<note id>", remembered so the comment is carried once
     digest: str = ""  # of the source text (shared/mapping/comments.py)
+    counted: bool = False  # the source is already in the link's counts (reconciliation saw it)
     system: ClassVar[str] = "ado"
     kind: ClassVar[str] = "add_ado_comment"
 
@@ -194,8 +207,12 @@ class AddAdoComment(Action):
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
         if link is None:
             return None
-        ours = f"ado:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
-        return _with_copy(link, self.source_id, ours, self.digest)
+        landed = isinstance(response, Mapping) and "id" in response
+        ours = f"ado:{response['id']}" if landed else ""
+        after = _with_copy(link, self.source_id, ours, self.digest)
+        # the comment's createdDate is the work item's new ChangedDate: our own change, already seen
+        changed = response.get("createdDate") if landed and "version" in response else None
+        return _counted(after, 0 if self.counted else 1, 1 if landed else 0, changed)
 
 
 @dataclass(frozen=True)
@@ -216,7 +233,10 @@ class UpdateAdoComment(Action):
         return ado.update_comment(self.project, self.work_item_id, self.comment_id, self.text, self.markdown)
 
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else _with_copy(link, self.source_id, f"ado:{self.comment_id}", self.digest)
+        if link is None:
+            return None
+        changed = response.get("modifiedDate") if isinstance(response, Mapping) else None
+        return _counted(_with_copy(link, self.source_id, f"ado:{self.comment_id}", self.digest), 0, 0, changed)
 
 
 @dataclass(frozen=True)
@@ -227,6 +247,7 @@ class DeleteAdoComment(Action):
     work_item_id: int
     comment_id: int
     source_id: str
+    counted: bool = False
     system: ClassVar[str] = "ado"
     kind: ClassVar[str] = "delete_ado_comment"
 
@@ -234,7 +255,7 @@ class DeleteAdoComment(Action):
         return ado.delete_comment(self.project, self.work_item_id, self.comment_id)
 
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else _forget_copy(link, self.source_id)
+        return None if link is None else _counted(_forget_copy(link, self.source_id), 0 if self.counted else -1, -1)
 
 
 @dataclass(frozen=True)
@@ -264,6 +285,7 @@ class AddSentryComment(Action):
     text: str
     source_id: str  # "ado:<comment id>"
     digest: str = ""
+    counted: bool = False
     system: ClassVar[str] = "sentry"
     kind: ClassVar[str] = "add_sentry_comment"
 
@@ -273,8 +295,10 @@ class AddSentryComment(Action):
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
         if link is None:
             return None
-        ours = f"sentry:{response['id']}" if isinstance(response, Mapping) and "id" in response else ""
-        return _with_copy(link, self.source_id, ours, self.digest)
+        landed = isinstance(response, Mapping) and "id" in response
+        ours = f"sentry:{response['id']}" if landed else ""
+        return _counted(_with_copy(link, self.source_id, ours, self.digest), 1 if landed else 0,
+                        0 if self.counted else 1)
 
 
 @dataclass(frozen=True)
@@ -305,14 +329,20 @@ class DeleteSentryComment(Action):
     issue_id: str
     note_id: int
     source_id: str
+    counted: bool = False
     system: ClassVar[str] = "sentry"
     kind: ClassVar[str] = "delete_sentry_comment"
 
     def request(self) -> ApiRequest:
         return sentry.delete_comment(self.org, self.issue_id, self.note_id)
 
+    def without_admin(self) -> ApiRequest:
+        """Deleting a note needs the ``event:admin`` scope (Issue & Event: Admin); a Read & Write
+        integration empties the copy instead (editing its own note needs only ``event:write``)."""
+        return sentry.update_comment(self.org, self.issue_id, self.note_id, DELETED_NOTE)
+
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else _forget_copy(link, self.source_id)
+        return None if link is None else _counted(_forget_copy(link, self.source_id), -1, 0 if self.counted else -1)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from shared.actions import (
     UpdateSentryIssue,
 )
 from shared.ado.errors import AdoNotFound
-from shared.sentry.errors import SentryNotFound
+from shared.sentry.errors import SentryNotFound, SentryPermissionDenied
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,11 @@ def _send(action: Action, clients: dict[str, Any]) -> Any:
     except (AdoNotFound, SentryNotFound):
         if isinstance(action, DeleteAdoComment | DeleteSentryComment):
             return None  # already gone (an earlier attempt, or a person): what the deletion wanted
+        raise
+    except SentryPermissionDenied:
+        if isinstance(action, DeleteSentryComment):
+            log.info("comment %s: no event:admin scope to delete its Sentry copy; emptied instead", action.source_id)
+            return clients["sentry"].send(action.without_admin())
         raise
 
 

@@ -111,6 +111,9 @@ class Remote:
     sentry_members: tuple[SentryMember, ...] = ()
     ado_identities: tuple[AdoIdentity, ...] = ()
     ado_hosted: bool | None = None  # Services (True) or Server (False), as the service said it is
+    # an edited Sentry comment's text as Sentry holds it now ("" if it is gone): a late or reordered
+    # comment.updated carries the latest text, never the one it was sent with
+    current_comment: str | None = None
 
 
 def _ado_is_services(config: Config, remote: Remote) -> bool:
@@ -261,6 +264,8 @@ def plan_without_remote(event: Event, link: Link | None, config: Config,
         return _creation_gate(event.data.get("issue") or {}, config)[1] or None
     if event.source != SENTRY:
         return None
+    if event.kind == "comment.updated":
+        return _comment_edit_known(event, link)
     event = as_issue_event(event, link)
     reason = _sentry_echo(event, link)
     if reason is None or sentry_drift(event, link, config):
@@ -624,6 +629,10 @@ def _comment_updated(event: Event, link: Link | None, remote: Remote, config: Co
             return [Skip(f"{what}: its copy on work item {link.work_item_id} is not known (carried before "
                          "copies were mapped, or the bridge's own); left as it is")]
         return _comment_created(event, link, remote, config)
+    if remote.current_comment is not None:
+        if not remote.current_comment:
+            return [Skip(f"{what}: deleted since; comment.deleted deletes its copy")]
+        text = remote.current_comment
     if not isinstance(text, str) or not text.strip():
         return [Skip(f"{what}: empty comment")]
     if copy[1] == comments.digest(text):
@@ -631,6 +640,17 @@ def _comment_updated(event: Event, link: Link | None, remote: Remote, config: Co
     comment = comments.to_ado((event.body.get("actor") or {}).get("name"), text, _ado_is_services(config, remote))
     return [UpdateAdoComment(link.ado_project, link.work_item_id or 0, copy_number(copy[0]), comment.text,
                              comment.markdown, source_id, comments.digest(text))]
+
+
+def _comment_edit_known(event: Event, link: Link | None) -> list[Action] | None:
+    """A comment edit whose text its copy already has (a re-delivery, our own edit's echo), decided
+    before reading the comment's current text."""
+    source_id = f"sentry:{event.data.get('comment_id')}"
+    copy = link.copy_of(source_id) if link is not None else None
+    if copy is None or copy[1] != comments.digest(event.data.get("comment")):
+        return None
+    return [Skip(f"Sentry comment {event.data.get('comment_id')} edited: work item {link.work_item_id if link else ''} "
+                 "already has this text")]
 
 
 def _comment_deleted(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
@@ -919,7 +939,8 @@ def _workitem_commented(event: Event, link: Link | None, remote: Remote, config:
         return [Skip(f"{what}: the hook carries no comment text (System.History)")]
     author = parse_ado_identity(fields.get("System.ChangedBy"))
     body = comments.to_sentry(author.display_name or author.unique_name if author else None, text)
-    return [AddSentryComment(config.settings.sentry_org, link.sentry_issue_id, body, source_id), *followed]
+    return [AddSentryComment(config.settings.sentry_org, link.sentry_issue_id, body, source_id,
+                             comments.digest(text)), *followed]
 
 
 def _workitem_deleted(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:

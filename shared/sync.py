@@ -134,7 +134,14 @@ class Syncer:
         base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
         if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
             carried = event.kind != "comment.deleted" and link is not None and link.is_linked
-            return replace(base, ado_hosted=self.metadata.ado_hosted()) if carried else base
+            if not carried:
+                return base
+            assert link is not None
+            remote = replace(base, ado_hosted=self.metadata.ado_hosted())
+            note = str(event.data.get("comment_id") or "")
+            if event.kind == "comment.updated" and link.copy_of(f"sentry:{note}") is not None:
+                remote = replace(remote, current_comment=self._current_note(link.sentry_issue_id, note))
+            return remote
         linked = link is not None and link.is_linked
         creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
@@ -161,6 +168,13 @@ class Syncer:
         if event.source == SENTRY and creating:
             remote = replace(remote, ado_hosted=self.metadata.ado_hosted())  # Markdown or HTML on ADO
         return remote
+
+    def _current_note(self, issue_id: str, note_id: str) -> str:
+        """The note's text now ("" when it is gone): the one read an edit's carrying costs."""
+        for note in self.sentry.list_comments(issue_id):
+            if str(note.get("id")) == note_id:
+                return str((note.get("data") or {}).get("text") or "")
+        return ""
 
     @staticmethod
     def _issue_id(event: Event) -> str | None:
@@ -189,6 +203,12 @@ class Syncer:
             return self.sentry.latest_event(issue_id)
         except SentryError:
             return None  # the stack trace is a nicety; the work item is still made
+
+    def comment_context(self) -> tuple[bool, str | None]:
+        """(ADO comments take Markdown, the bridge's ADO identity), for reconciling comments; from
+        the cached connectionData (one call per process at most)."""
+        hosted = self.metadata.ado_hosted()
+        return (self.config.settings.ado_is_services if hosted is None else hosted), self.metadata.bridge()
 
     def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,
                           actions: list[Action]) -> list[Action]:

@@ -338,6 +338,17 @@ def test_comment_edit_updates_its_ado_copy(hosted, fmt, body):
     assert kinds(plan(sentry("comment.updated"), after, remote(), CONFIG)) == ["Skip"]  # a re-delivery: no call
 
 
+def test_an_edit_already_carried_is_decided_before_any_read_and_a_late_one_carries_the_current_text():
+    assert kinds(plan_without_remote(sentry("comment.updated"), carried(), CONFIG)) == ["Skip"]
+    assert plan_without_remote(sentry("comment.updated"), carried("older"), CONFIG) is None  # reads the note
+    late = sentry("comment.updated", data__comment="an older edit")
+    assert "already has this text" in plan(late, carried(), remote(current_comment="this is a test comment"),
+                                           CONFIG)[0].reason
+    (update,) = plan(late, carried("v0"), remote(current_comment="the newest"), CONFIG)
+    assert update.text.endswith("the newest")
+    assert "deleted since" in plan(late, carried(), remote(current_comment=""), CONFIG)[0].reason
+
+
 def test_comment_deletion_deletes_its_ado_copy_and_forgets_the_pair():
     (delete,) = plan(sentry("comment.deleted"), carried(), remote(), CONFIG)
     assert isinstance(delete, DeleteAdoComment)

@@ -36,6 +36,7 @@ from shared.config import Config
 from shared.contract import WORKITEM_DELETED, WORKITEM_RESTORED
 from shared.error_reporting import error_context
 from shared.planner import ADO, RECONCILE, SENTRY, Event
+from shared.reconcile import comments as comment_drift
 from shared.reconcile import drift
 from shared.status import record
 from shared.store import LinkStore, update_with_retry
@@ -47,7 +48,10 @@ CHECKPOINT = ("checkpoint", "reconcile")
 PAGE_SIZE = 200
 SENTRY_IDS_PER_CALL = 100  # the issues endpoint's page size cap
 WORK_ITEM_FIELDS = ("System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.State",
-                    "System.AssignedTo", "System.Title", "System.ChangedDate", "System.ChangedBy")
+                    "System.AssignedTo", "System.Title", "System.ChangedDate", "System.ChangedBy",
+                    "System.CommentCount")
+_COUNT_MOVES = {"add_sentry_comment": ("sentry", 1), "delete_sentry_comment": ("sentry", -1),
+                "add_ado_comment": ("ado", 1), "delete_ado_comment": ("ado", -1)}
 
 
 class EventSyncer(Protocol):
@@ -57,6 +61,8 @@ class EventSyncer(Protocol):
                issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]: ...
 
     def apply_actions(self, actions: list[Any], link: Link | None, dry_run: bool = False) -> list[dict[str, Any]]: ...
+
+    def comment_context(self) -> tuple[bool, str | None]: ...
 
 
 @dataclass
@@ -206,6 +212,8 @@ class Reconciler:
                 link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
             if events and not result["writes"] and not dry_run and work_item and issue and link.is_linked:
                 self._accept_as_synced(link, work_item, issue)
+            if work_item and issue and link.is_linked:
+                self._comments(link, work_item, issue, result, dry_run)
             shown = self._show_on_sentry(link, dry_run)
             result["planned"].extend(shown)
             result["writes"] += len(shown)
@@ -217,6 +225,45 @@ class Reconciler:
             if not dry_run:
                 self._record_failure(link, reason)
         return result
+
+    def _comments(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any], result: dict[str, Any],
+                  dry_run: bool) -> None:
+        """Comments whose webhook was lost, and ADO's edits and deletions (which send no hook), at
+        the cost of a comment list only for a side whose count or change date moved since the last
+        sync. The counts become the baseline only once every write succeeded, so a failed one is
+        found again by the next run (the per-comment claim keeps it at most once)."""
+        now = comment_drift.counts(issue, work_item)
+        link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
+        read_sentry, read_ado = comment_drift.needs_read(link, now)
+        if not (read_sentry or read_ado):
+            return
+        rules = self.config.rules
+        to_ado, to_sentry = rules.syncs("comments", "ado"), rules.syncs("comments", "sentry")
+        notes = self.sentry.list_comments(link.sentry_issue_id) if read_sentry and to_ado else None
+        listed = (self.ado.list_comments(link.ado_project, link.work_item_id, include_deleted=True)
+                  if read_ado and to_sentry else None)
+        actions: list[Any] = []
+        if notes is not None or listed is not None:
+            markdown, bridge = self.syncer.comment_context()
+            actions = comment_drift.comment_actions(
+                link, notes, listed, org=self.config.settings.sentry_org, to_ado=to_ado, to_sentry=to_sentry,
+                ado_markdown=markdown, bridge_ado_identity=bridge)
+        done = self.syncer.apply_actions(actions, link, dry_run=dry_run) if actions else []
+        result["planned"].extend(done)
+        result["writes"] += len([a for a in done if a.get("kind") != "skip"])
+        if dry_run:
+            return
+        moved = {"sentry": now.sentry, "ado": now.ado}
+        for action in done:
+            side, by = _COUNT_MOVES.get(action.get("kind", ""), ("", 0))
+            if side:
+                moved[side] += by
+
+        def baseline(fresh: Link) -> Link:
+            seen = [t for t in (fresh.synced.ado_changed_at, now.ado_changed_at) if t]
+            newest = max(seen, key=lambda t: drift.parse_time(t) or datetime.min.replace(tzinfo=UTC)) if seen else None
+            return fresh.with_synced(sentry_comments=moved["sentry"], ado_comments=moved["ado"], ado_changed_at=newest)
+        update_with_retry(self.store, link.sentry_org, link.sentry_issue_id, baseline)
 
     def _record_failure(self, link: Link, reason: str) -> None:
         try:
@@ -292,6 +339,24 @@ class Reconciler:
             report.writes += len([a for a in actions if a.get("kind") != "skip"])
             if dry_run:
                 report.planned.extend(actions)
+            elif created and issue.get("numComments"):
+                self._first_comments(issue, report)
+
+    def _first_comments(self, issue: dict[str, Any], report: Report) -> None:
+        """The comments written on an issue before its (late) work item existed, carried now
+        rather than by the next run."""
+        link = self.store.get_by_issue(self.config.settings.sentry_org, str(issue["id"]))
+        if link is None or not link.is_linked:
+            return
+        new_item = {"fields": {"System.CommentCount": link.synced.ado_comments or 0,
+                               "System.ChangedDate": link.synced.ado_changed_at}}
+        result: dict[str, Any] = {"planned": [], "writes": 0}
+        try:
+            self._comments(link, new_item, issue, result, dry_run=False)
+        except Exception as exc:  # the next run finds them again (the counts were not saved)
+            log.exception("reconcile: comments of new link %s failed", link_key(link))
+            report.errors.append(f"{link_key(link)}: {type(exc).__name__}: {exc}")
+        report.writes += result["writes"]
 
     def _auto_create_candidates(self) -> Iterator[dict[str, Any]]:
         rules = self.config.rules

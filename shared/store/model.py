@@ -29,6 +29,10 @@ class SyncedValues:
     sentry_changed_at: str | None = None  # ISO-8601 UTC of the newest Sentry change applied
     ado_changed_at: str | None = None  # System.ChangedDate of the newest ADO revision applied
     ado_rev: int | None = None
+    # comment counts last seen (Sentry's numComments, ADO's System.CommentCount): reconciliation
+    # reads a link's comment lists only when one differs (shared/reconcile/comments.py)
+    sentry_comments: int | None = None
+    ado_comments: int | None = None
 
 
 @dataclass(frozen=True)

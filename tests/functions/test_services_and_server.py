@@ -13,6 +13,7 @@ import requests
 
 from sandbox.core import Faults
 from sandbox.stack import SandboxStack, sandbox_stack
+from shared.actions import DELETED_NOTE
 from shared.runtime import runtime
 
 PEOPLE = {  # Sentry member -> (ADO account on Services, on Server)
@@ -118,3 +119,46 @@ def test_reconcile_repairs_a_lost_webhook(stack: SandboxStack) -> None:
     assert runtime().sentry.get_issue(issue_id)["status"] == "unresolved"  # the webhook was lost
     assert requests.post(f"{stack.app_url}/admin/timers/reconcile", timeout=60).status_code == 200
     assert runtime().sentry.get_issue(issue_id)["status"] == "resolved"
+
+
+def reconcile(stack: SandboxStack) -> None:
+    assert requests.post(f"{stack.app_url}/admin/timers/reconcile", timeout=60).status_code == 200
+
+
+def test_reconcile_recovers_lost_comments_and_ado_edits_and_deletions_both_ways(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    ava = ado_person(stack, "alice@example.com")
+    stack.ado.set_faults(Faults(webhook_drop_rate=1.0))
+    stack.sentry.set_faults(Faults(webhook_drop_rate=1.0))
+    note = stack.sentry.comment("alice@example.com", issue_id, "lost in **Sentry**")
+    made = stack.ado.act_comment(wid, "lost in ADO", as_=ava, fmt="html")
+    stack.settle()
+    stack.ado.set_faults(Faults())
+    stack.sentry.set_faults(Faults())
+    assert stack.ado.work_item(wid).comments == [made]  # both webhooks were lost
+    reconcile(stack)
+    texts = [c["data"]["text"] for c in runtime().sentry.list_comments(issue_id)]
+    assert texts.count("**Ava Chen** (via Azure DevOps): lost in ADO") == 1 and len(texts) == 2
+    copies = [c for c in stack.ado.work_item(wid).comments if c.id != made.id]
+    assert len(copies) == 1 and "Sentry" in copies[0].text
+    # ADO sends no hook for an edit or a deletion: reconciliation finds them by the changed date
+    stack.ado.act_edit_comment(wid, made.id, "edited in ADO", as_=ava, fmt="html")
+    reconcile(stack)
+    texts = [c["data"]["text"] for c in runtime().sentry.list_comments(issue_id)]
+    assert "**Ava Chen** (via Azure DevOps): edited in ADO" in texts and len(texts) == 2
+    stack.ado.act_delete_comment(wid, made.id, as_=ava)
+    reconcile(stack)  # deleting a note needs Issue & Event: Admin; with Read & Write the copy is emptied
+    texts = [c["data"]["text"] for c in runtime().sentry.list_comments(issue_id)]
+    assert texts == [DELETED_NOTE, note["data"]["text"]]
+    reconcile(stack)  # the bridge's own deletion moved the changed date: one ADO list, then quiet
+    before = len(comment_lists(stack))
+    reconcile(stack)  # nothing left to do: no comment list is read
+    assert len(comment_lists(stack)) == before
+    assert [c["data"]["text"] for c in runtime().sentry.list_comments(issue_id)] == texts
+    assert len([c for c in stack.ado.work_item(wid).comments if not c.is_deleted]) == 1
+    assert stack.host.poison == {}
+
+
+def comment_lists(stack: SandboxStack) -> list[dict]:
+    return [e for s in (stack.ado, stack.sentry) for e in s.journal.entries()
+            if e["method"] == "GET" and e["path"].rstrip("/").endswith("/comments")]
