@@ -104,6 +104,14 @@ class Skip(Action):
 
 
 @dataclass(frozen=True)
+class PersonUnmatched(Skip):
+    """A person not matched on the other side: skipped like any skip, and reported once per person
+    per day with the fix (not once per event)."""
+
+    person: str = ""
+
+
+@dataclass(frozen=True)
 class FollowRevision(Action):
     """A work item revision that asks nothing of Sentry (a comment, a field we do not sync) and
     directly follows the link's rev: the link's rev follows it, so the next write guarded by

@@ -25,6 +25,7 @@ from shared.actions import (
     CreateWorkItem,
     DeleteAdoComment,
     DeleteSentryComment,
+    PersonUnmatched,
     Skip,
     UpdateSentryIssue,
 )
@@ -147,6 +148,24 @@ def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: L
     return True, response
 
 
+UNMATCHED_KEEP_DAYS = 2
+
+
+def report_unmatched(store: LinkStore, action: PersonUnmatched, now: float | None = None) -> bool:
+    """Warn about a person nobody matched once per person per day (a marker per day and person
+    claims the report), with the fix; older days' markers are dropped as a new one is made."""
+    at = time.time() if now is None else now
+    day = time.strftime("%Y-%m-%d", time.gmtime(at))
+    if not store.claim_marker("unmatched", f"{day}|{action.person.casefold()}", {"reason": action.reason}):
+        return False
+    log.warning("unmatched person %s (reported once a day): %s", action.person, action.reason)
+    oldest = time.strftime("%Y-%m-%d", time.gmtime(at - UNMATCHED_KEEP_DAYS * 86400))
+    for key, _ in store.list_markers("unmatched"):
+        if key.split("|", 1)[0] < oldest:
+            store.delete_marker("unmatched", key)
+    return True
+
+
 def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clients: dict[str, Any],
                dry_run: bool = False) -> Applied:
     """Send each action in order; `clients` maps "ado" / "sentry" to a client with ``send``."""
@@ -156,6 +175,8 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
         return applied
     for action in actions:
         if isinstance(action, Skip):
+            if isinstance(action, PersonUnmatched) and action.person:
+                report_unmatched(store, action)
             applied.done.append(action.to_json())
             log.info("skip: %s", action.reason)
             continue

@@ -18,10 +18,11 @@ from typing import Any
 
 from shared.config import Settings
 from shared.mapping import states as state_map
-from shared.mapping.identities import SentryMember, sentry_members_from_api
+from shared.mapping.identities import AdoIdentity, SentryMember, ado_identity_from_api, sentry_members_from_api
 from shared.store import LinkStore
 
 CACHE_TTL_S = 3600.0
+IDENTITY_TTL_S = 24 * 3600.0  # a person's directory entry (or its absence), per email or account
 AREA_DEPTH = 10  # levels of the area tree read; deeper paths are left to ADO to check
 
 
@@ -52,16 +53,17 @@ class Metadata:
         self.store, self.ado, self.sentry, self.settings = store, ado, sentry, settings
         self._process = process or ProcessCache()
         self._connection_facts: dict[str, Any] | None = None
+        self._identities_ado: Any = None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def cached(self, kind: str, key: str, load: Callable[[], Any]) -> Any:
-        """`load()`'s value, kept in the store under (kind, key) for an hour."""
+    def cached(self, kind: str, key: str, load: Callable[[], Any], ttl_s: float = CACHE_TTL_S) -> Any:
+        """`load()`'s value, kept in the store under (kind, key) for an hour (``ttl_s``)."""
         with self._locks_guard:
             lock = self._locks.setdefault(f"{kind}/{key}", threading.Lock())
         with lock:
             marker = self.store.get_marker(kind, key)
-            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
+            if marker and time.time() - marker.get("at", 0) < ttl_s:
                 return marker["value"]
             value = load()
             self.store.set_marker(kind, key, {"at": time.time(), "value": value})
@@ -118,6 +120,31 @@ class Metadata:
         def load() -> list[dict[str, str]]:
             return [asdict(m) for m in sentry_members_from_api(self.sentry.list_members())]
         return tuple(SentryMember(**m) for m in self.cached("members", self.settings.sentry_org, load))
+
+    def ado_identity(self, key: str) -> AdoIdentity | None:
+        """The ADO directory's entry for an email or an account (``DOMAIN\\user``), through the
+        Identities API, kept in the store a day (a miss too); only an exact email, mail attribute or
+        account matches, never a display name."""
+        def load() -> dict[str, str] | None:
+            search = "AccountName" if "\\" in key else "General"
+            for record in self._identity_client().read_identities(search, key):
+                found = ado_identity_from_api(record)
+                if found and key.casefold() in (found.unique_name.casefold(), found.mail.casefold()):
+                    return asdict(found)
+            return None
+        value = self.cached("identity", key.strip().casefold(), load, IDENTITY_TTL_S)
+        return AdoIdentity(**value) if value else None
+
+    def _identity_client(self) -> Any:
+        """The Identities API is on the identity host on Services (vssps), the collection on Server."""
+        from shared.ado.client import AdoClient, identity_url
+
+        url = identity_url(self.ado.base_url)
+        if url == self.ado.base_url:
+            return self.ado
+        if self._identities_ado is None:
+            self._identities_ado = AdoClient(url, self.ado.auth)
+        return self._identities_ado
 
     def sentry_project_ids(self) -> dict[str, Any]:
         """Sentry project slug -> id."""

@@ -30,6 +30,7 @@ from shared.actions import (
     DeleteAdoComment,
     FollowRevision,
     LinkExternalIssue,
+    PersonUnmatched,
     Skip,
     Unlink,
     UpdateAdoComment,
@@ -575,7 +576,7 @@ def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Con
                      f"{sentry_actor(remote.issue.get('assignedTo')) or 'nobody'} now")]
     mapped = sentry_to_ado(assignee, config.rules.identities, remote.sentry_members, remote.ado_identities)
     if isinstance(mapped, Unmatched):
-        return [Skip(f"{what}: {mapped.reason}")]
+        return [PersonUnmatched(f"{what}: {mapped.reason}", mapped.person)]
     fields, rev = _ado_now(link, remote)
     current = fields.get("System.AssignedTo")
     wanted = mapped.value if isinstance(mapped, Matched) else None
@@ -904,7 +905,7 @@ def _assignee_change(delta: Mapping[str, Any], link: Link, remote: Remote, confi
         skips.append(Skip(f"{what}: {exc}"))
         return
     if isinstance(mapped, Unmatched):
-        skips.append(Skip(f"{what}: {mapped.reason}"))
+        skips.append(PersonUnmatched(f"{what}: {mapped.reason}", mapped.person))
         return
     parsed = parse_ado_identity(new)
     synced["ado_assignee"] = parsed.unique_name if parsed else None

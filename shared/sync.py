@@ -27,6 +27,7 @@ from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
 from shared.mapping import states as state_map
+from shared.mapping.identities import AdoIdentity, SentryMember, parse_ado_identity
 from shared.metadata import Metadata
 from shared.planner import (
     CREATING_EVENTS,
@@ -161,6 +162,8 @@ class Syncer:
                          bridge_ado_identity=self.metadata.bridge() if event.source == "ado" else None)
         if event.kind in ("issue.assigned", "workitem.updated") or "assignee" in sentry_drift(event, link, self.config):
             remote = replace(remote, sentry_members=self.metadata.sentry_members())
+            if linked:
+                remote = replace(remote, ado_identities=self._directory(event, remote.sentry_members))
         if not linked and creating and issue_id:
             # An alert carries the event that fired it; only issue.created needs the latest one read.
             fired = event.data.get("event") if event.kind == "event_alert.triggered" else None
@@ -209,6 +212,32 @@ class Syncer:
         the cached connectionData (one call per process at most)."""
         hosted = self.metadata.ado_hosted()
         return (self.config.settings.ado_is_services if hosted is None else hosted), self.metadata.bridge()
+
+    def _directory(self, event: Event, members: tuple[SentryMember, ...]) -> tuple[AdoIdentity, ...]:
+        """The ADO directory entry of the one person an assignment names, unless [identities] maps
+        them already: by the Sentry assignee's email, or by the ADO account that has no email (Server)."""
+        table = self.config.rules.identities
+        key = ""
+        if event.kind == "issue.assigned":
+            data = event.data
+            issue = data.get("issue") or {}
+            assignee = (issue.get("assignedTo") if "assignedTo" in issue else data.get("assignee")) or {}
+            if assignee.get("type", "user") == "user":
+                key = assignee.get("email") or next(
+                    (m.email for m in members if m.user_id == str(assignee.get("id", ""))), "")
+            key = "" if key.casefold() in {k.casefold() for k in table} else key
+        else:
+            change = (((event.body.get("resource") or {}).get("fields") or {}).get("System.AssignedTo") or {})
+            try:
+                parsed = parse_ado_identity(change.get("newValue") if isinstance(change, dict) else None)
+            except ValueError:
+                parsed = None
+            if parsed and "@" not in parsed.unique_name and \
+                    parsed.unique_name.casefold() not in {v.casefold() for v in table.values()}:
+                key = parsed.unique_name
+        found = self.metadata.ado_identity(key) if key else None
+        return (found,) if found else ()
+
 
     def _with_type_fields(self, event: Event, link: Link | None, remote: Remote,
                           actions: list[Action]) -> list[Action]:

@@ -62,6 +62,7 @@ from sandbox.ado.workitems import (
 from sandbox.core import EmulatorApp, Faults, Webhook, json_response
 
 MAX_BATCH = 200
+TENANT = "0b3c4f1e-7a5d-4c2b-9e8f-5a6b7c8d9e0f"  # the Entra ID tenant a Services identity's Domain names
 TEST_TIMEOUT_S = 10.0
 PROJECTS_PAGE = 100  # Projects - List answers at most this many per call without $top
 SIGN_IN_PAGE = ("<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>"
@@ -109,6 +110,8 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         projects = ado_server.SERVER_PROJECTS if self.server else PROJECTS
         self.projects: dict[str, Project] = {p.name.lower(): p for p in projects}
         self.people: list[Identity] = list(ado_server.SERVER_PEOPLE if self.server else PEOPLE)
+        # Server: the Active Directory mail attribute of the accounts that have one
+        self.directory_mail: dict[str, str] = dict(ado_server.SERVER_MAIL) if self.server else {}
         self.bridge = ado_server.SERVER_BRIDGE if self.server else BRIDGE
         self.tokens: dict[str, Identity] = {DEFAULT_TOKEN: self.bridge}
         self.token_scopes: dict[str, frozenset[str] | None] = {DEFAULT_TOKEN: None}  # None: full access
@@ -136,12 +139,15 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         self._last_time = t
         return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
-    def add_identity(self, identity: str) -> Identity:
-        """Make ``Display Name <email>`` a member of the organization."""
+    def add_identity(self, identity: str, mail: str | None = None) -> Identity:
+        """Make ``Display Name <email>`` (Server: ``<DOMAIN\\user>``) a member of the organization;
+        ``mail`` is a Server account's directory mail attribute."""
         ident = parse_identity(identity)
         with self._state_lock:
             if ident not in self.people:
                 self.people.append(ident)
+            if mail:
+                self.directory_mail[ident.unique_name] = mail
         return ident
 
     def revoke_token(self, token: str) -> bool:
@@ -437,6 +443,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             "Comments_Get Comments": self._list_comments,
             "Comments_Get Comments Batch": self._list_comments,
             "Comments_Get Comment": self._get_comment,
+            "Identities_Read Identities": self._read_identities,
             "Comments_Update Comment": self._update_comment,
             "Comments_Update Work Item Comment": self._update_comment,
             "Comments_Delete": self._delete_comment,
@@ -1003,6 +1010,49 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             if str(c.id) == call.values["commentId"] and (not c.is_deleted or call.flag("includeDeleted")):
                 return self._render_comment(item, c, call)
         raise AdoError(404, "CommentNotFoundException", f"Comment {call.values['commentId']} does not exist.")
+
+    # ----- identities (the Identities API: vssps on Services, the collection on Server) ----------
+    _SEARCH_FILTERS = ("general", "accountname", "displayname", "mailaddress", "directoryalias")
+
+    def _read_identities(self, call: Call) -> dict[str, Any]:
+        search, value = call.query.get("searchfilter", ""), call.query.get("filtervalue", "").strip()
+        if not search or not value:
+            raise bad_request("Either descriptors, identityIds, subjectDescriptors or searchFilter and filterValue "
+                              "must be given.", "ArgumentException")
+        if search.lower() not in self._SEARCH_FILTERS:
+            raise bad_request(f"searchFilter '{search}' is not a valid IdentitySearchFilter.", "ArgumentException")
+        key = value.casefold()
+        found = [p for p in self.people if key in self._search_keys(p, search.lower())]
+        return self._collection([self._render_identity(p) for p in found])
+
+    def _account(self, person: Identity) -> tuple[str, str, str]:
+        """(domain, account, mail) as the directory holds them."""
+        if "\\" in person.unique_name:
+            domain, account = person.unique_name.split("\\", 1)
+            return domain, account, self.directory_mail.get(person.unique_name, "")
+        return TENANT, person.unique_name, person.unique_name
+
+    def _search_keys(self, person: Identity, search: str) -> set[str]:
+        """What a search filter compares (case-insensitive, whole values): the service's General
+        search matches the account, the mail address or the display name."""
+        _, account, mail = self._account(person)
+        accounts = {person.unique_name.casefold(), account.casefold()}
+        mails = {mail.casefold()} if mail else set()
+        names = {person.display_name.casefold()}
+        return {"accountname": accounts, "directoryalias": {account.casefold()}, "mailaddress": mails,
+                "displayname": names}.get(search, accounts | mails | names)
+
+    def _render_identity(self, person: Identity) -> dict[str, Any]:
+        domain, account, mail = self._account(person)
+        kind = "System.Security.Principal.WindowsIdentity" if self.server else \
+            "Microsoft.IdentityModel.Claims.ClaimsIdentity"
+        props = {"SchemaClassName": "User", "Domain": domain, "Account": account}
+        if mail:
+            props["Mail"] = mail
+        return {"id": person.id, "descriptor": f"{kind};{domain}\\{account}", "subjectDescriptor": person.descriptor,
+                "providerDisplayName": person.display_name, "isActive": True, "isContainer": False,
+                "members": [], "memberOf": [], "memberIds": [], "resourceVersion": 2, "metaTypeId": 0,
+                "properties": {k: {"$type": "System.String", "$value": v} for k, v in props.items()}}
 
     # ----- service hooks -------------------------------------------------------------------
     def _subscription(self, call: Call) -> hooks.Subscription:

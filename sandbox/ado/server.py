@@ -46,4 +46,6 @@ def _localized(process: ProcessDef) -> ProcessDef:
 PROCESSES = {p.name: _localized(p) for p in (AGILE, BASIC, SCRUM, CMMI, CUSTOM)}
 SERVER_PEOPLE = tuple(domain_account(p) for p in PEOPLE)
 SERVER_BRIDGE = SERVER_PEOPLE[0]
+# The directory's mail attribute: set for the people, not for the bridge's service account.
+SERVER_MAIL = {domain_account(p).unique_name: p.unique_name for p in PEOPLE[1:]}
 SERVER_PROJECTS = tuple(replace(p, process=PROCESSES[p.process.name]) for p in PROJECTS)

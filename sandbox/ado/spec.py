@@ -29,7 +29,7 @@ from shared.api_request import ApiRequest
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "azure-devops"
 SPEC_FILES = ("wit-7.1-workItemTracking.json", "hooks-7.1-serviceHooks.json", "core-7.1-core.json",
               "build-7.1-build.json", "git-7.1-git.json", "pipelines-7.1-pipelines.json",
-              "release-7.1-release.json")
+              "release-7.1-release.json", "ims-7.1-identities.json")
 _VERSION = re.compile(r"^(?P<num>\d+\.\d+)(?P<preview>-preview(\.\d+)?)?$")
 _MULTI_SEGMENT_PARAMS = {"path"}  # classification node paths span several segments
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -23,6 +24,19 @@ from shared.transport import RetryPolicy, Transport, server_wait
 
 USER_AGENT = "sentry-ado/0.1"
 CONTINUATION_HEADER = "x-ms-continuationtoken"
+
+
+def identity_url(base_url: str) -> str:
+    """Where the Identities API lives: ``https://vssps.dev.azure.com/{org}`` for a Services
+    organization URL (``{org}.vssps.visualstudio.com`` for the old form), the collection itself on Server."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if host == "dev.azure.com":
+        return urlunsplit((parts.scheme, "vssps.dev.azure.com", parts.path, "", "")).rstrip("/")
+    if host.endswith(".visualstudio.com") and ".vssps." not in host:
+        return urlunsplit((parts.scheme, host.replace(".visualstudio.com", ".vssps.visualstudio.com"),
+                           parts.path, "", "")).rstrip("/")
+    return base_url.rstrip("/")
 
 
 def read_response(response: requests.Response, method: str, path: str) -> Any:
@@ -121,6 +135,13 @@ class AdoClient:
         """WIQL answers references only; read the items with ``get_work_items``."""
         body = self.send(build.wiql(project, query, top), idempotent=True)
         return [ref["id"] for ref in (body or {}).get("workItems", [])]
+
+    # --- identities ---
+
+    def read_identities(self, search_filter: str, filter_value: str) -> list[dict[str, Any]]:
+        """Only on a client whose base URL is the identity host (vssps on Services; see ``identity_url``)."""
+        return list((self.send(build.read_identities(search_filter, filter_value), idempotent=True) or {})
+                    .get("value") or [])
 
     # --- comments ---
 

@@ -172,6 +172,20 @@ def delete_comment(project: str, id: int, comment_id: int) -> ApiRequest:
                       _query(COMMENTS_API_VERSION))
 
 
+IDENTITY_SEARCH_FILTERS = frozenset({"General", "AccountName", "DisplayName", "MailAddress"})
+
+
+def read_identities(search_filter: str, filter_value: str) -> ApiRequest:
+    """``Identities_Read Identities``: people in the directory by email or account. On Services it
+    lives on the identity host (``vssps.dev.azure.com/{org}``), on Server at the collection."""
+    if search_filter not in IDENTITY_SEARCH_FILTERS:
+        raise ValueError(f"search filter must be one of {sorted(IDENTITY_SEARCH_FILTERS)}, got {search_filter!r}")
+    if not isinstance(filter_value, str) or not filter_value.strip():
+        raise ValueError(f"filter value must be a non-empty string, got {filter_value!r}")
+    return ApiRequest("GET", "/_apis/identities", _query(searchFilter=search_filter, filterValue=filter_value.strip(),
+                                                          queryMembership="None"))
+
+
 def list_comments(project: str, id: int, top: int | None = None, continuation_token: str | None = None,
                   order: str | None = None, include_deleted: bool = False) -> ApiRequest:
     """GET one page of comments; the next page comes from the body's ``continuationToken``."""

@@ -27,4 +27,6 @@ def needed_scope(method: str, path: str) -> str | None:
         return "vso.release"
     if route.endswith("/_apis/projects") or "/_apis/projects/" in route:
         return "vso.project"
+    if route.endswith("/_apis/identities"):
+        return "vso.identity"
     return None

@@ -54,6 +54,7 @@ class Unassigned:
 @dataclass(frozen=True)
 class Unmatched:
     reason: str
+    person: str = ""  # who (a Sentry email or an ADO account), so it is reported once a day, not per event
 
 
 IdentityResult = Matched | Unassigned | Unmatched
@@ -127,14 +128,15 @@ def sentry_to_ado(assignee: Mapping[str, Any] | None, table: Mapping[str, str],
     email = assignee.get("email") or next((m.email for m in sentry_members if m.user_id == actor_id), "")
     if not email:
         return Unmatched(f"Sentry user {actor_id} ({assignee.get('name', '')}) has no known email; "
-                         "cannot find them in Azure DevOps")
+                         "cannot find them in Azure DevOps", f"sentry user {actor_id}")
     mapped = {k.casefold(): v for k, v in table.items()}.get(email.casefold())
     if mapped:
         return Matched(mapped)
     for identity in ado_directory:
         if email.casefold() in (identity.unique_name.casefold(), identity.mail.casefold()):
             return Matched(identity.unique_name, identity.display_name)
-    return Unmatched(f"no Azure DevOps identity for Sentry user {email}; add it to [identities] in the sync rules")
+    return Unmatched(f"no Azure DevOps identity for Sentry user {email} (none has that email); add "
+                     f"\"{email}\" = \"<ADO account>\" to [identities] in the sync rules", email)
 
 
 def ado_to_sentry(value: Any, table: Mapping[str, str], sentry_members: Sequence[SentryMember],
@@ -155,11 +157,37 @@ def ado_to_sentry(value: Any, table: Mapping[str, str], sentry_members: Sequence
     mapped = [email for email, name in table.items() if name.casefold() == unique]
     if mapped and not sentry_members:
         return Unmatched(f"[identities] maps {', '.join(mapped)} to {who}, but the Sentry organization's members "
-                         "are not known here (to a dry run, give them with --members)")
+                         "are not known here (to a dry run, give them with --members)", parsed.unique_name)
     if mapped:
         return Unmatched(f"[identities] maps {', '.join(mapped)} to {who}, but no member of the Sentry "
-                         "organization has that email")
-    return Unmatched(f"no Sentry member for Azure DevOps identity {who}; add it to [identities] in the sync rules")
+                         "organization has that email", parsed.unique_name)
+    fix = f"add \"<sentry email>\" = \"{parsed.unique_name}\" to [identities] in the sync rules"
+    if "@" not in parsed.unique_name and not mail:
+        fix += " (or give the account a mail attribute in the directory)"
+    return Unmatched(f"no Sentry member for Azure DevOps identity {who}; {fix}", parsed.unique_name)
+
+
+def ado_identity_from_api(record: Mapping[str, Any]) -> AdoIdentity | None:
+    """An Identities API record as a directory entry: ``uniqueName`` as IdentityRefs show it (the
+    email or UPN on Services, ``DOMAIN\\user`` on Server, from ``Domain`` and ``Account``) and the
+    directory's mail attribute, when it has one. Groups and inactive identities are nobody to assign."""
+    props = record.get("properties") or {}
+
+    def prop(name: str) -> str:
+        value = props.get(name)
+        value = value.get("$value") if isinstance(value, Mapping) else value
+        return value.strip() if isinstance(value, str) else ""
+
+    if record.get("isContainer") or record.get("isActive") is False:
+        return None
+    if prop("SchemaClassName") not in ("", "User"):
+        return None
+    account, domain = prop("Account"), prop("Domain")
+    if not account:
+        return None
+    unique = account if "@" in account or "\\" in account or not domain else f"{domain}\\{account}"
+    name = record.get("customDisplayName") or record.get("providerDisplayName") or ""
+    return AdoIdentity(unique, name if isinstance(name, str) else "", prop("Mail"))
 
 
 def sentry_actor(assignee: Mapping[str, Any] | None) -> str | None:

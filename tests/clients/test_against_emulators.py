@@ -142,6 +142,8 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["comment_edited"] = call("update_comment", "Shop", created["id"], first_comment, "comment **0**, edited")
     call("delete_comment", "Shop", created["id"], last_comment)
     r["comments_after"] = call("list_comments", "Shop", created["id"], include_deleted=True)
+    r["identities"] = call("read_identities", "General", "ava@contoso.com")
+    r["no_identities"] = call("read_identities", "MailAddress", "nobody@contoso.com")
     batch_ids = [ado.act_create("Shop", "Task", {"System.Title": f"task {n}"}, BRIDGE).id for n in range(BATCH)]
     r["batch_ids"] = batch_ids
     r["batch"] = call("get_work_items", [*batch_ids, 999_999, batch_ids[0]], fields=["System.Title"])
@@ -277,6 +279,8 @@ def test_ado_work_items_comments_and_batch(run: Run) -> None:
     assert {c["format"] for c in r["comments"]} == {"markdown"} and len({c["id"] for c in r["comments"]}) == 5
     assert r["comment_edited"]["version"] == 2 and r["comment_edited"]["text"] == "comment **0**, edited"
     after = {c["id"]: c for c in r["comments_after"]}
+    [ava] = r["identities"]
+    assert ava["properties"]["Account"]["$value"] == "ava@contoso.com" and r["no_identities"] == []
     assert after[r["comments"][0]["id"]]["isDeleted"] and after[r["comment_edited"]["id"]]["version"] == 2
     assert sorted(i["id"] for i in r["batch"]) == sorted(r["batch_ids"])  # unknown id left out, dup once
     assert {i["fields"]["System.Title"] for i in r["batch"]} == {f"task {n}" for n in range(BATCH)}

@@ -5,6 +5,7 @@ state names). The app learns which one it talks to from connectionData, not from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,3 +163,45 @@ def test_reconcile_recovers_lost_comments_and_ado_edits_and_deletions_both_ways(
 def comment_lists(stack: SandboxStack) -> list[dict]:
     return [e for s in (stack.ado, stack.sentry) for e in s.journal.entries()
             if e["method"] == "GET" and e["path"].rstrip("/").endswith("/comments")]
+
+
+def identity_searches(stack: SandboxStack) -> list[dict]:
+    return [e for e in stack.ado.journal.entries() if e["method"] == "GET" and e["path"].endswith("/_apis/identities")]
+
+
+def test_people_match_through_the_directory_without_a_table_entry(stack: SandboxStack) -> None:
+    """Carol has no [identities] entry. On Services her ADO account is her email; on Server it is
+    CONTOSO\\carol, matched by the directory's mail attribute. Both ways, looked up once a day."""
+    carol = (stack.ado.add_identity("Carol Diaz <CONTOSO\\carol>", mail="carol@example.com") if stack.ado.server
+             else stack.ado.add_identity("Carol Diaz <carol@example.com>"))
+    stack.sentry.world.org.teams[11].user_ids.add(3)  # carol joins the backend team (Sentry assigns members only)
+    issue_id, wid = linked(stack)
+    stack.sentry.act("alice@example.com", issue_id, {"assignedTo": "carol@example.com"})
+    stack.settle()
+    assert stack.ado.work_item(wid).current.fields["System.AssignedTo"] == carol
+    stack.ado.act_update(wid, {"System.AssignedTo": None}, as_=ado_person(stack, "alice@example.com"))
+    stack.settle()
+    assert runtime().sentry.get_issue(issue_id).get("assignedTo") is None
+    stack.ado.act_update(wid, {"System.AssignedTo": carol.distinct()}, as_=carol)
+    stack.settle()
+    assert (runtime().sentry.get_issue(issue_id).get("assignedTo") or {}).get("email") == "carol@example.com"
+    searched = identity_searches(stack)
+    assert len(searched) == (2 if stack.ado.server else 1)  # by email, and (Server) by account; then cached
+    cached = runtime().store.get_marker("identity", "carol@example.com")
+    assert cached and cached["value"]["unique_name"] == carol.unique_name
+    assert stack.host.poison == {}
+
+
+def test_an_unknown_person_is_reported_once_a_day_with_the_fix(stack: SandboxStack,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    stack.sentry.world.org.teams[11].user_ids.add(3)
+    issue_id, _ = linked(stack)
+    with caplog.at_level(logging.WARNING, logger="shared.apply"):
+        for _ in range(2):
+            stack.sentry.act("alice@example.com", issue_id, {"assignedTo": "carol@example.com"})
+            stack.settle()
+            stack.sentry.act("alice@example.com", issue_id, {"assignedTo": ""})
+            stack.settle()
+    reports = [r.getMessage() for r in caplog.records if "unmatched person" in r.getMessage()]
+    assert len(reports) == 1 and "carol@example.com" in reports[0] and "[identities]" in reports[0]
+    assert len(identity_searches(stack)) == 1  # the miss is cached too
