@@ -40,6 +40,7 @@ from shared.contract import (
     SENTRY_SIGNATURE_HEADER,
     SENTRY_TIMESTAMP_HEADER,
     SENTRY_UI_SIGNATURE_HEADER,
+    WORKITEM_UPDATED,
 )
 
 
@@ -308,7 +309,7 @@ def ado_test_delivery(event: Mapping[str, Any]) -> bool:
     if str(event.get("subscriptionId", "")) == ADO_UNSAVED_SUBSCRIPTION_ID:
         return True
     resource = event.get("resource")
-    return (event.get("eventType") == "workitem.updated" and isinstance(resource, dict)
+    return (event.get("eventType") == WORKITEM_UPDATED and isinstance(resource, dict)
             and resource.get("workItemId") == 0 and resource.get("revisedBy") is None)
 
 

@@ -259,7 +259,7 @@ def plan_without_remote(event: Event, link: Link | None, config: Config,
     """The plan when the webhook body and the link alone decide it (an echo, a re-delivery, a stale
     revision, an unlinked or unrouted issue or work item), so the shell fetches nothing and the
     event costs no API call; None when the plan needs the remote state."""
-    if event.kind == "workitem.updated":
+    if event.kind == WORKITEM_UPDATED:
         return _workitem_updated_without_remote(event, link, bridge_ado_identity)
     if event.kind == "issue.created" and link is None:
         return _creation_gate(event.data.get("issue") or {}, config)[1] or None

@@ -26,6 +26,7 @@ from shared.actions import Action, CreateWorkItem, UpdateWorkItem
 from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
+from shared.contract import WORKITEM_UPDATED
 from shared.mapping import states as state_map
 from shared.mapping.identities import AdoIdentity, SentryMember, parse_ado_identity
 from shared.metadata import Metadata
@@ -147,7 +148,7 @@ class Syncer:
         creating = event.kind in CREATING_EVENTS
         if (link is None) != creating:
             return base  # nothing linked to update, or a creation already done: a skip, at no API cost
-        reads_item = event.kind == "workitem.updated" or (after_conflict and event.source == SENTRY)
+        reads_item = event.kind == WORKITEM_UPDATED or (after_conflict and event.source == SENTRY)
         if linked and work_item is None and reads_item:
             work_item = self._get_work_item(link.work_item_id)
         issue_id = link.sentry_issue_id if link else self._issue_id(event)
@@ -160,7 +161,7 @@ class Syncer:
         remote = replace(base, work_item=work_item, issue=issue,
                          states=self.metadata.states(project, wit) if linked and project and wit else (),
                          bridge_ado_identity=self.metadata.bridge() if event.source == "ado" else None)
-        if event.kind in ("issue.assigned", "workitem.updated") or "assignee" in sentry_drift(event, link, self.config):
+        if event.kind in ("issue.assigned", WORKITEM_UPDATED) or "assignee" in sentry_drift(event, link, self.config):
             remote = replace(remote, sentry_members=self.metadata.sentry_members())
             if linked:
                 remote = replace(remote, ado_identities=self._directory(event, remote.sentry_members))
