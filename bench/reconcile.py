@@ -131,22 +131,15 @@ def fill_url_cache() -> None:
 
 
 def rss_mb() -> float:
-    """This process's peak resident set. Linux's VmHWM belongs to the process's own memory map;
-    ``ru_maxrss`` would carry over the forking parent's peak across exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def engine_child(store_env: str) -> None:
-    """In a fresh process: build the runtime from app settings, run the engine once, report RSS."""
+def engine_child() -> None:
+    """In a fresh process: read the app settings from stdin, build the runtime, run the engine
+    once, report the resident set before the run and its peak."""
     from shared.runtime import runtime
 
-    with applied_env(json.loads(store_env)):
+    with applied_env(json.loads(sys.stdin.read())):
         rt = runtime()
         rt.syncer  # noqa: B018 - store, clients and config built before the start line
         start = rss_mb()
@@ -154,16 +147,20 @@ def engine_child(store_env: str) -> None:
         print(json.dumps({"rss_start_mb": round(start, 1), "peak_rss_mb": round(rss_mb(), 1)}))
 
 
-def peak_rss(urls: dict[str, str], workdir: Path, links: int) -> dict[str, float]:
-    """Seed here, then run the engine in a fresh process over that store: its peak RSS is the
+def start_engine_child() -> subprocess.Popen:
+    """Started before this process grows: a child's peak RSS counts its parent's at the fork."""
+    return subprocess.Popen([sys.executable, __file__, "--engine-child"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def peak_rss(urls: dict[str, str], workdir: Path, links: int, child: subprocess.Popen) -> dict[str, float]:
+    """Seed here, then let the waiting child run the engine over that store: its peak RSS is the
     engine's and the imports', not this benchmark's (which holds the seeded links meanwhile)."""
     with seeded_runtime(urls, workdir, f"rss-{links}", links):
         env = {k: os.environ[k] for k in app_settings(urls["sentry_url"], urls["ado_org_url"], str(workdir),
                                                        sync_config(workdir))}
-        env["SQLITE_PATH"] = os.environ["SQLITE_PATH"]
-        child = subprocess.run([sys.executable, __file__, "--engine-child", json.dumps(env)], capture_output=True,
-                               text=True, timeout=3600, check=True)
-    return json.loads(child.stdout.strip().splitlines()[-1])
+        out, _ = child.communicate(json.dumps(env), timeout=3600)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
@@ -195,11 +192,12 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive reconciler")
-    parser.add_argument("--engine-child", help=argparse.SUPPRESS)
+    parser.add_argument("--engine-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_child:
-        engine_child(args.engine_child)
+        engine_child()
         return
+    child = start_engine_child()
     n = args.links
     base = 1000 if n <= 10_000 else 10_000
     workdir = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
@@ -215,7 +213,7 @@ def main() -> None:
                        calls_ratio=round(naive_used / used, 1), naive_wall_s=round(naive_wall, 3),
                        wall_ratio=round(naive_wall / wall, 1))
         out["peak_mb"] = round(peak_mb(urls, workdir, n), 2)
-        out.update(peak_rss(urls, workdir, n))
+        out.update(peak_rss(urls, workdir, n, child))
         if n > base:
             _, base_wall, _ = ours(urls, workdir, base)
             out[f"peak_mb_{base}"] = round(peak_mb(urls, workdir, base), 2)
