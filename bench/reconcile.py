@@ -66,7 +66,7 @@ class NaiveReconciler(Reconciler):
             result = self._link(link, work_item, issue, dry_run=dry_run)
             report.drifted += bool(result["events"])
             report.writes += result["writes"]
-            report.errors.extend(result["errors"])
+            report.bad.extend(result["bad"])
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from shared.config import ConfigError
 
-COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe", "manifest", "status",
+COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "links", "subscribe", "manifest", "status",
             "replay-poison")
 
 

@@ -30,6 +30,4 @@ def reconcile(timer: func.TimerRequest) -> None:
     report = reconciler(rt).run(deadline_s=BUDGET_S)
     for decision in report.decisions:
         log.info("conflict: %s", decision)
-    for error in report.errors:
-        log.warning("reconcile error: %s", error)
     log.info(summary(report))

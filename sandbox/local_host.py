@@ -4,7 +4,9 @@ It indexes `function_app.app` exactly as the worker does (`get_functions()` and 
 binding JSON), serves the HTTP triggers under the same routes (``/api/...``), carries queue output
 bindings to the queue-triggered functions through in-process queues, and runs timers on demand.
 Queue semantics follow host.json: a message whose function raises is retried up to
-``maxDequeueCount`` times, then moved to ``<queue>-poison``, as the real host does. The host answers
+``maxDequeueCount`` times (each attempt sees its ``dequeue_count``), then moved to ``<queue>-poison``,
+as the real host does; messages a function writes to a queue nothing consumes (its own
+``<queue>-poison`` output) are kept in `poison` too. The host answers
 the app's queue questions (`shared.queues.QueueAccess`: depth, peek, take, put, remove) over these
 in-memory queues, so the status page and poison replay work under `serve --sandbox` as on Storage.
 
@@ -124,9 +126,13 @@ class LocalHost:
     # -- queues -------------------------------------------------------------------------------
 
     def enqueue(self, queue_name: str, message: str) -> None:
-        if queue_name not in self.queues:
-            self.queues[queue_name] = queue.Queue()
-            log.warning("queue %s has no consumer in this app; message kept", queue_name)
+        if queue_name not in self.queues:  # a poison queue (the functions write to it), or a mistake
+            if not queue_name.endswith("-poison"):
+                log.warning("queue %s has no consumer in this app; message kept in .poison", queue_name)
+            with self._cond:
+                self.poison.setdefault(queue_name, []).append(message)
+                self._poisoned_at.setdefault(queue_name, []).append(time.time())
+            return
         with self._cond:
             self._pending += 1
         self.queues[queue_name].put((message, 1))

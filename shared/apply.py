@@ -30,6 +30,7 @@ from shared.actions import (
     UpdateSentryIssue,
 )
 from shared.ado.errors import AdoNotFound
+from shared.identifiers import MalformedIdentifier
 from shared.sentry.errors import SentryNotFound, SentryPermissionDenied
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
@@ -84,6 +85,8 @@ def _send(action: Action, clients: dict[str, Any]) -> Any:
 
 
 def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], applied: Applied) -> Link:
+    if problems := action.claim.problems():  # the last door: nothing is claimed or created for it
+        raise MalformedIdentifier(f"not claiming Sentry issue {action.claim.sentry_issue_id!r}: {'; '.join(problems)}")
     claimed = store.claim(action.claim)
     if claimed is None:
         raise ClaimLost(f"Sentry issue {action.claim.sentry_issue_id} is already claimed")

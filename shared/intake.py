@@ -27,12 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import identifiers as ids
 from shared.contract import (
+    ADO_DEPLOYMENT_EVENTS,
     ADO_EVENTS_ACTED_ON,
     ADO_SAMPLE_COLLECTION_ID,
     ADO_SECRET_HEADER,
     ADO_UNSAVED_SUBSCRIPTION_ID,
-    ADO_WORK_ITEM_EVENTS,
     SENTRY_REQUEST_ID_HEADER,
     SENTRY_RESOURCE_DATA,
     SENTRY_RESOURCE_HEADER,
@@ -239,6 +240,10 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
         return Verdict(400, problem)
     if resource not in SENTRY_RESOURCES_SYNCED:
         return Verdict(202, f"resource {resource!r} is not synced; dropped")
+    try:
+        sentry_identifiers(resource, parsed)
+    except ids.MalformedIdentifier as exc:
+        return Verdict(400, str(exc))
     request_id = headers.get(SENTRY_REQUEST_ID_HEADER.lower())
     return _fit(_queue_message("sentry", "resource", resource, request_id, text), "sentry", "resource", resource,
                 request_id, parsed)
@@ -257,6 +262,54 @@ def _sentry_shape_problem(resource: str, body: dict[str, Any]) -> str | None:
     if resource == "issue" and not (isinstance(data["issue"], dict) and data["issue"].get("id")):
         return f"body does not match {SENTRY_RESOURCE_HEADER} 'issue': data.issue has no id"
     return None
+
+
+def sentry_identifiers(resource: str, body: Mapping[str, Any]) -> None:
+    """Every identifier a Sentry webhook we act on carries must be well formed before anything is
+    claimed or created for it (a Sentry issue "0" once became a link no reconcile page survived).
+    Sentry itself never sends a malformed one, so the 400 cannot count against the integration."""
+    data = body.get("data") or {}
+    installation = body.get("installation")
+    if isinstance(installation, Mapping) and installation.get("uuid") is not None:
+        ids.installation_uuid(installation["uuid"], "installation.uuid")
+    elif installation is not None:
+        raise ids.MalformedIdentifier(f"installation must be an object with a uuid, got {installation!r:.60}")
+    if resource in ("issue", "activity_alert"):
+        issue = data["issue"]
+        if not isinstance(issue, Mapping):
+            raise ids.MalformedIdentifier(f"data.issue must be an object, got {issue!r:.60}")
+        ids.sentry_issue_id(issue.get("id"), "data.issue.id")
+        project = issue.get("project")
+        if isinstance(project, Mapping) and project.get("slug") is not None:
+            ids.sentry_project_slug(project["slug"], "data.issue.project.slug")
+    elif resource == "comment":
+        ids.sentry_issue_id(data.get("issue_id"), "data.issue_id")
+        ids.sentry_numeric_id(data.get("comment_id"), "data.comment_id")
+    elif resource == "event_alert":
+        event = data.get("event")
+        if not isinstance(event, Mapping):
+            raise ids.MalformedIdentifier(f"data.event must be an object, got {event!r:.60}")
+        ids.sentry_issue_id(event.get("issue_id"), "data.event.issue_id")
+
+
+def check_queued(message: Mapping[str, Any]) -> None:
+    """A queue message is checked again before it is acted on: one queued by an older version, or
+    written by hand, may carry what the webhook routes now reject. Raises `BadRecord` saying what."""
+    body = message.get("body")
+    if not isinstance(body, Mapping):
+        raise ids.BadRecord("queue message has no 'body' object")
+    if message.get("source") == "sentry":
+        resource = message.get("resource")
+        if resource not in SENTRY_RESOURCES_SYNCED:
+            return  # the planner skips it
+        problem = _sentry_shape_problem(resource, dict(body))
+        if problem:
+            raise ids.BadRecord(problem)
+        sentry_identifiers(resource, body)
+    elif message.get("source") == "ado" and message.get("event_type") in ADO_EVENTS_ACTED_ON:
+        if not isinstance(body.get("resource"), Mapping):
+            raise ids.BadRecord("service hook event has no 'resource' object")
+        ado_identifiers(str(message["event_type"]), body)
 
 
 def ado_secret_matches(headers: Mapping[str, str], secret: str) -> bool:
@@ -293,8 +346,10 @@ def check_ado_webhook(headers: Mapping[str, str], body: bytes, secret: str, max_
                        test=True)
     if event_type not in ADO_EVENTS_ACTED_ON:
         return Verdict(202, f"event type {event_type!r} is not synced; dropped")
-    if event_type in ADO_WORK_ITEM_EVENTS and not _work_item_id(parsed["resource"]):
-        return Verdict(400, f"{event_type} event has no work item id in 'resource'")
+    try:
+        ado_identifiers(event_type, parsed)
+    except ids.BadRecord as exc:
+        return Verdict(400, f"{event_type}: {exc}")
     return _fit(_queue_message("ado", "event_type", event_type, None, text), "ado", "event_type", event_type, None,
                 parsed)
 
@@ -313,9 +368,23 @@ def ado_test_delivery(event: Mapping[str, Any]) -> bool:
             and resource.get("workItemId") == 0 and resource.get("revisedBy") is None)
 
 
-def _work_item_id(resource: dict[str, Any]) -> int | None:
-    value = resource.get("workItemId", resource.get("id"))
-    return value if isinstance(value, int) and value > 0 else None
+
+def ado_identifiers(event_type: str, body: Mapping[str, Any]) -> None:
+    """The work item id and project of a work item event, and the ids a deployment event must carry
+    (its own parser's checks, with no rules: which environment is tracked is decided later)."""
+    resource = body["resource"]
+    if event_type in ADO_DEPLOYMENT_EVENTS:
+        from shared.releases.deployment import parse_deployment
+        from shared.releases.rules import ReleaseRules
+
+        parse_deployment(body, ReleaseRules())
+        return
+    key = "workItemId" if "workItemId" in resource else "id"
+    ids.work_item_id(resource.get(key), f"resource.{key}")
+    revision = resource.get("revision")
+    fields = (revision if isinstance(revision, Mapping) else resource).get("fields")
+    if isinstance(fields, Mapping) and fields.get("System.TeamProject") is not None:
+        ids.ado_project(fields["System.TeamProject"], "System.TeamProject", named_by_ado=True)
 
 
 def check_ui_request(headers: Mapping[str, str], body: bytes, secret: str, max_bytes: int) -> Verdict:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import identifiers as ids
 from shared.contract import (
     FIELD_AREA,
     FIELD_DESCRIPTION,
@@ -103,8 +104,11 @@ def escape_wiql(text: str) -> str:
 def search_query(text: str) -> tuple[int | None, str | None]:
     """What the person typed in the work item select: an id (``123`` / ``#123``) or title words."""
     stripped = text.strip().lstrip("#")
-    if stripped.isascii() and stripped.isdigit():  # ("²".isdigit(), but int("²") fails)
-        return int(stripped), None
+    if stripped.isdigit():  # an id, or digits no work item can have ("0", "²", 2**40): nothing to find
+        try:
+            return ids.work_item_id(stripped), None
+        except ids.MalformedIdentifier:
+            return None, None
     words = text.strip()
     if not words:
         return None, None
@@ -123,7 +127,26 @@ def dependent_project(params: Mapping[str, str]) -> str | None:
     if isinstance(data, str):
         raise FormError(data)
     value = data.get(FIELD_PROJECT)
-    return value if isinstance(value, str) and value else None
+    return _project(value, f"dependentData.{FIELD_PROJECT}") if value not in (None, "") else None
+
+
+def _project(value: object, name: str) -> str:
+    """An ADO project name as the form gives it; a malformed one is the person's input error."""
+    try:
+        return ids.ado_project(value.strip() if isinstance(value, str) else value, f"'{name}'")
+    except ids.MalformedIdentifier as exc:
+        raise FormError(str(exc)) from None
+
+
+def check_option_params(params: Mapping[str, str]) -> None:
+    """The identifiers Sentry adds to an options request, when it adds them."""
+    try:
+        if params.get("installationId"):
+            ids.installation_uuid(params["installationId"], "installationId")
+        if params.get("projectSlug"):
+            ids.sentry_project_slug(params["projectSlug"], "projectSlug")
+    except ids.MalformedIdentifier as exc:
+        raise FormError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -141,12 +164,15 @@ def parse_ui_request(body: Mapping[str, Any]) -> UiRequest:
     fields = body.get("fields")
     if not isinstance(fields, dict):
         raise FormError("request has no 'fields' object")
-    issue_id = body.get("issueId")
-    if not isinstance(issue_id, int | str) or not str(issue_id).isdigit():
-        raise FormError(f"issueId must be a Sentry issue id, got {issue_id!r}")
     project = body.get("project") if isinstance(body.get("project"), dict) else {}
-    return UiRequest(str(issue_id), str(body.get("installationId") or ""), str(body.get("webUrl") or ""),
-                     str(project.get("slug") or ""), fields)
+    try:
+        issue_id = ids.sentry_issue_id(body.get("issueId"), "issueId")
+        installation = body.get("installationId")
+        installation = ids.installation_uuid(installation, "installationId") if installation else ""
+        slug = ids.sentry_project_slug(project["slug"], "project.slug") if project.get("slug") else ""
+    except ids.MalformedIdentifier as exc:
+        raise FormError(str(exc)) from None
+    return UiRequest(issue_id, installation, str(body.get("webUrl") or ""), slug, fields)
 
 
 @dataclass(frozen=True)
@@ -167,7 +193,8 @@ def _required_text(fields: Mapping[str, Any], name: str) -> str:
 
 def parse_create_form(fields: Mapping[str, Any]) -> CreateForm:
     area = fields.get(FIELD_AREA)
-    return CreateForm(project=_required_text(fields, FIELD_PROJECT), work_item_type=_required_text(fields, FIELD_TYPE),
+    return CreateForm(project=_project(_required_text(fields, FIELD_PROJECT), FIELD_PROJECT),
+                      work_item_type=_required_text(fields, FIELD_TYPE),
                       title=_required_text(fields, FIELD_TITLE),
                       description=str(fields.get(FIELD_DESCRIPTION) or ""),
                       area_path=area if isinstance(area, str) and area else None)
@@ -175,10 +202,10 @@ def parse_create_form(fields: Mapping[str, Any]) -> CreateForm:
 
 def parse_link_form(fields: Mapping[str, Any]) -> int:
     raw = fields.get(FIELD_WORK_ITEM)
-    text = str(raw).strip().lstrip("#") if raw is not None else ""
-    if not text.isdigit() or int(text) < 1:
-        raise FormError(f"'{FIELD_WORK_ITEM}' must be a work item id, got {raw!r}")
-    return int(text)
+    try:  # the select sends the id as a string; a person may type "#123"
+        return ids.work_item_id(raw.strip().removeprefix("#") if isinstance(raw, str) else raw, f"'{FIELD_WORK_ITEM}'")
+    except ids.MalformedIdentifier as exc:
+        raise FormError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -209,7 +236,7 @@ def parse_alert_settings(settings: Any) -> AlertRuleSettings:
             raise FormError(f"'{FIELD_PRIORITY}' must be 1-4, got {priority_raw!r}")
         priority = int(priority_raw)
     area = values.get(FIELD_AREA)
-    return AlertRuleSettings(project=_required_text(values, FIELD_PROJECT),
+    return AlertRuleSettings(project=_project(_required_text(values, FIELD_PROJECT), FIELD_PROJECT),
                              work_item_type=_required_text(values, FIELD_TYPE),
                              area_path=area if isinstance(area, str) and area else None, priority=priority)
 

@@ -29,6 +29,7 @@ from shared import issue_link as ui
 from shared.actions import CreateWorkItem
 from shared.ado.errors import AdoNotFound, InvalidFieldValue
 from shared.contract import FIELD_AREA, FIELD_DESCRIPTION, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
+from shared.identifiers import MalformedIdentifier
 from shared.issue_link import FormError, LinkConflict
 from shared.mapping.identities import ado_unique_name, sentry_actor
 from shared.metadata import AREA_DEPTH
@@ -101,6 +102,7 @@ class IssueLinkService:
 
     def options(self, kind: str, params: Mapping[str, str]) -> list[dict[str, str]]:
         """The ``[{label, value}]`` list for one select of the forms."""
+        ui.check_option_params(params)
         if kind == "projects":
             return ui.project_options(self.ado.projects())
         project = ui.dependent_project(params) or self._routed_project(params.get("projectSlug"))
@@ -252,8 +254,10 @@ class IssueLinkService:
         issue = self._issue(issue_id)
         if current is not None:  # an unlinked pair or a stale claim is replaced by the person's choice
             self.store.release(current)
-        claimed = self.store.claim(existing_link(self.settings.sentry_org, issue, item, self.settings.ado_org_url,
-                                                 now_iso()))
+        chosen = existing_link(self.settings.sentry_org, issue, item, self.settings.ado_org_url, now_iso())
+        if problems := chosen.problems():  # what Sentry and ADO answered, checked before it is saved
+            raise MalformedIdentifier("; ".join(problems))
+        claimed = self.store.claim(chosen)
         if claimed is None:
             now = self._link(issue_id)
             if now is not None and now.is_linked and now.work_item_id == work_item_id:

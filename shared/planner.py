@@ -52,6 +52,7 @@ from shared.contract import (
     WORKITEM_RESTORED,
     WORKITEM_UPDATED,
 )
+from shared.identifiers import BadRecord
 from shared.mapping import comments, states
 from shared.mapping.fields import Target, create_ops
 from shared.mapping.identities import (
@@ -78,7 +79,7 @@ UNKNOWN_RESOURCE = "unknown"  # a Sentry webhook whose resource neither a header
 CREATING_EVENTS = ("issue.created", "event_alert.triggered", "activity_alert.triggered")
 
 
-class WebhookError(ValueError):
+class WebhookError(BadRecord):
     """The body is no webhook at all (not one Sentry or ADO sends); the message says what is wrong."""
 
 

@@ -11,6 +11,9 @@ Failure handling:
   and plans again, a few times.
 - ADO refusing a state transition (TF401320) retries once with the next state of the same
   category (`states.fallback_state`).
+- A bad record (a malformed identifier in the message, a damaged link in the store) raises
+  `shared.identifiers.BadRecord`: the queue function moves that message to the poison queue at once,
+  with the reason.
 - Anything else propagates: the queue retries the message, then moves it to the poison queue, and
   reconciliation repairs whatever it left behind.
 """
@@ -27,6 +30,7 @@ from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
 from shared.contract import WORKITEM_UPDATED
+from shared.intake import check_queued
 from shared.mapping import states as state_map
 from shared.mapping.identities import AdoIdentity, SentryMember, parse_ado_identity
 from shared.metadata import Metadata
@@ -70,7 +74,9 @@ class Syncer:
 
     def handle_message(self, message: dict[str, Any]) -> list[dict[str, Any]]:
         """One queue message from the webhook functions (`shared/intake.py` shapes); deployment
-        events never come here (the queue function hands them to shared/releases/)."""
+        events never come here (the queue function hands them to shared/releases/). A malformed
+        one raises `BadRecord` before anything is read, claimed or written."""
+        check_queued(message)
         if message.get("source") == SENTRY:
             raw: dict[str, Any] = {"resource": message.get("resource"), "body": message.get("body")}
         else:

@@ -65,3 +65,20 @@ def test_a_post_that_did_not_land_is_made_and_one_in_flight_waits(world) -> None
     with pytest.raises(CommentInFlight):
         apply_plan([AddSentryComment("acme", issue_id, "other", "ado:78")], link, store, {"sentry": client})
     assert "other" not in comments(client, issue_id)
+
+
+def test_nothing_is_claimed_or_created_for_a_malformed_issue_id(tmp_path) -> None:
+    """The last door, whatever path a creation came by (webhook, reconcile, issue page)."""
+    from shared.actions import CreateWorkItem
+    from shared.identifiers import MalformedIdentifier
+
+    class NoCalls:
+        def send(self, request):  # pragma: no cover - reaching it is the failure
+            raise AssertionError(f"a request was sent: {request}")
+
+    store = SqliteLinkStore(tmp_path / "links.sqlite")
+    create = CreateWorkItem(Link(sentry_org="acme", sentry_issue_id="0", ado_project="Shop"), "Shop", "Bug",
+                            [{"op": "add", "path": "/fields/System.Title", "value": "t"}])
+    with pytest.raises(MalformedIdentifier, match="not claiming Sentry issue '0': sentry_issue_id must be"):
+        apply_plan([create], None, store, {"ado": NoCalls(), "sentry": NoCalls()})
+    assert list(store.iter_pages()) == []

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"conflict: {decision}")
     if args.dry_run:
         print(json.dumps({"actions": [a for a in report.planned if a.get("kind") != "skip"]}, indent=2))
-    for error in report.errors:
-        print(f"error: {error}", file=sys.stderr)
+    for bad in report.bad:
+        print(f"skipped: {bad}", file=sys.stderr)
     print(summary(report))
     return 1 if report.errors else 0

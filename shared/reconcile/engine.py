@@ -12,7 +12,12 @@ what makes the sync trustworthy. One run:
    write for Sentry's change would advance), and lets the sync engine plan and apply it, with
    bounded concurrency (the clients slow down on 429 and rate-limit headers instead of failing);
 4. saves a checkpoint after each page, so a run stopped by the function timeout resumes there
-   (with the links counted by state so far);
+   (with the links counted by state so far); one bad record never stops a run: a link that is
+   damaged in the store, carries a malformed id, whose Sentry issue is gone, or whose read or repair
+   fails is counted, logged once with its key and reason, recorded for the status view
+   (`shared/status/record.py`) with the command that repairs or removes it, and skipped; a batch
+   read that fails is retried once, then split in halves until the bad id is alone, so it cannot
+   sink its neighbours;
 5. finally looks for Sentry issues an auto-create rule matches within the look-back window that have
    no link (the lost ``issue.created``; newest first, stopping at the window) and creates their
    work items.
@@ -40,13 +45,21 @@ from shared.reconcile import comments as comment_drift
 from shared.reconcile import drift
 from shared.status import record
 from shared.store import LinkStore, update_with_retry
-from shared.store.base import link_key
-from shared.store.model import LINKED, UNLINKED, Link
+from shared.store.base import link_key, record_key
+from shared.store.model import LINKED, UNLINKED, DamagedLink, Link
 
 log = logging.getLogger(__name__)
 CHECKPOINT = ("checkpoint", "reconcile")
+DAMAGED = "damaged"  # how a stored record that is no readable link counts among the links by state
 PAGE_SIZE = 200
 SENTRY_IDS_PER_CALL = 100  # the issues endpoint's page size cap
+# Halving a batch around one bad id fails one read per level (8 for 200 ids); this many failed reads
+# in one batch is a service failing, not a few bad records.
+FAILED_READS_PER_BATCH = 24
+
+
+class ReadsFailing(Exception):
+    """Batch reads fail for more ids than bad records explain: the service itself is failing."""
 WORK_ITEM_FIELDS = ("System.Id", "System.Rev", "System.WorkItemType", "System.TeamProject", "System.State",
                     "System.AssignedTo", "System.Title", "System.ChangedDate", "System.ChangedBy",
                     "System.CommentCount")
@@ -65,6 +78,35 @@ class EventSyncer(Protocol):
     def comment_context(self) -> tuple[bool, str | None]: ...
 
 
+def removal(key: str) -> str:
+    """The command that removes a link the bridge can no longer use."""
+    return f"sentry-ado links remove {key}"
+
+
+@dataclass(frozen=True)
+class BadLink:
+    """A link this run could not read or repair, why, and (when a person must act) the fix."""
+
+    key: str
+    reason: str
+    fix: str | None = None
+    sentry_issue_id: str | None = None
+    work_item_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}" + (f" (fix: {self.fix})" if self.fix else "")
+
+
+def unusable(record: Link | DamagedLink) -> BadLink | None:
+    """Why a stored record can never be synced as it is (damaged, or a malformed identifier in it),
+    and the fix; None for a well-formed link. Reconciliation and `sentry-ado links` both ask this."""
+    if isinstance(record, DamagedLink):
+        return BadLink(record.key, record.reason,
+                       f"{removal(record.key)}, then link the pair again from the Sentry issue page")
+    problems = record.problems()
+    return BadLink(link_key(record), "; ".join(problems), removal(link_key(record))) if problems else None
+
+
 @dataclass
 class Report:
     links: int = 0
@@ -77,7 +119,7 @@ class Report:
     planned: list[dict[str, Any]] = field(default_factory=list)
     resumed_after: str | None = None
     finished: bool = False
-    errors: list[str] = field(default_factory=list)
+    bad: list[BadLink] = field(default_factory=list)
     started: float = 0.0
     duration_s: float = 0.0
     api_calls: int = 0
@@ -90,6 +132,10 @@ class Report:
                 "created": self.created, "unlinked": self.unlinked, "finished": self.finished,
                 "resumed": self.resumed_after is not None, "errors": self.errors[:20],
                 "error_count": len(self.errors)}
+
+    @property
+    def errors(self) -> list[str]:
+        return [str(b) for b in self.bad]
 
 
 @dataclass
@@ -116,13 +162,19 @@ class Reconciler:
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 for page in self.store.iter_pages(self.page_size, after=after):
+                    bad_before = len(report.bad)
                     self._page(page, pool, report, dry_run)
+                    for bad in report.bad[bad_before:]:  # logged once, here, with its key and reason
+                        log.warning("reconcile skipped link %s", bad)
+                        if not dry_run:
+                            self._record_failure(bad)
                     report.pages += 1
                     report.links += len(page)
                     for link in page:
-                        report.by_state[link.state] = report.by_state.get(link.state, 0) + 1
+                        state = DAMAGED if isinstance(link, DamagedLink) else link.state
+                        report.by_state[state] = report.by_state.get(state, 0) + 1
                     if not dry_run:
-                        self.store.set_marker(*CHECKPOINT, {"after": link_key(page[-1]), "finished": False,
+                        self.store.set_marker(*CHECKPOINT, {"after": record_key(page[-1]), "finished": False,
                                                             "by_state": report.by_state})
                     if self.progress:
                         self.progress(report)
@@ -168,39 +220,102 @@ class Reconciler:
         except Exception:
             log.exception("reconcile: could not record the run for the status view")
 
-    # -- one page ---------------------------------------------------------------------------------
-
-    def _page(self, links: list[Link], pool: ThreadPoolExecutor, report: Report, dry_run: bool) -> None:
-        linked = [link for link in links if link.work_item_id is not None and link.state in (LINKED, UNLINKED)]
-        items, issues = self._read_both(linked, pool)
-        jobs = [(link, items.get(link.work_item_id), issues.get(link.sentry_issue_id)) for link in linked]
+    def _page(self, records: list[Link | DamagedLink], pool: ThreadPoolExecutor, report: Report,
+              dry_run: bool) -> None:
+        linked: list[Link] = []  # (records the check below passes are Links)
+        for stored in records:
+            if bad := unusable(stored):
+                report.bad.append(bad)
+            elif stored.work_item_id is not None and stored.state in (LINKED, UNLINKED):
+                linked.append(stored)
+        items, issues, unread = self._read_both(linked, pool)
+        jobs = []
+        for link in linked:
+            reason = unread.get(("ado", link.work_item_id)) or unread.get(("sentry", link.sentry_issue_id))
+            if reason:  # its read failed alone: skipped this run, read again by the next
+                report.bad.append(BadLink(link_key(link), reason))
+            else:
+                jobs.append((link, items.get(link.work_item_id), issues.get(link.sentry_issue_id)))
         for result in pool.map(lambda job: self._link(*job, dry_run=dry_run), jobs):
             report.drifted += bool(result["events"])
             report.writes += result["writes"]
             report.unlinked += result["unlinked"]
             report.decisions.extend(result["decisions"])
-            report.errors.extend(result["errors"])
+            report.bad.extend(result["bad"])
             if dry_run:
                 report.planned.extend(result["planned"])
 
-    def _read_both(self, linked: list[Link], pool: ThreadPoolExecutor) -> tuple[dict[int, Any], dict[str, Any]]:
+    def _read_both(self, linked: list[Link], pool: ThreadPoolExecutor
+                   ) -> tuple[dict[int, Any], dict[str, Any], dict[tuple[str, Any], str]]:
         """Both sides of a page, the ADO batch and each 100-id Sentry call at the same time: one
-        round trip per page instead of three, with the same number of calls."""
+        round trip per page instead of three, with the same number of calls. Also which ids could
+        not be read, and why (see `_isolated`)."""
         if not linked:
-            return {}, {}
+            return {}, {}, {}
         ids = [link.sentry_issue_id for link in linked]
         chunks = [ids[i:i + SENTRY_IDS_PER_CALL] for i in range(0, len(ids), SENTRY_IDS_PER_CALL)]
-        ado_read = pool.submit(self.ado.get_work_items, [link.work_item_id for link in linked],
-                               fields=list(WORK_ITEM_FIELDS))
-        sentry_reads = [pool.submit(self.sentry.get_issues_by_ids, chunk) for chunk in chunks]
-        issues = {str(i["id"]): i for read in sentry_reads for i in read.result()}
-        return {w["id"]: w for w in ado_read.result()}, issues
+        ado_read = pool.submit(self._isolated, "ado", [link.work_item_id for link in linked],
+                               lambda chunk: self.ado.get_work_items(chunk, fields=list(WORK_ITEM_FIELDS)))
+        sentry_reads = [pool.submit(self._isolated, "sentry", chunk, self.sentry.get_issues_by_ids)
+                        for chunk in chunks]
+        unread: dict[tuple[str, Any], str] = {}
+        issues: dict[str, Any] = {}
+        for read in sentry_reads:
+            found, failed = read.result()
+            issues.update((str(i["id"]), i) for i in found)
+            unread.update(failed)
+        found, failed = ado_read.result()
+        unread.update(failed)
+        return {w["id"]: w for w in found}, issues, unread
+
+    def _isolated(self, side: str, ids: list[Any], read: Callable[[list[Any]], list[dict[str, Any]]]
+                  ) -> tuple[list[dict[str, Any]], dict[tuple[str, Any], str]]:
+        """One batch read that a bad record cannot fail as a whole: a failed batch is tried once
+        more (the client's own retries may have met a passing outage), then split in halves until
+        each bad id is alone; what still fails is returned with its reason instead of raised. When
+        more reads fail than a few bad ids explain, the service is failing, not a record: that
+        raises, the run stops, and the next one resumes at this page's checkpoint."""
+        try:
+            return read(ids), {}
+        except Exception as exc:
+            log.info("reconcile: %s batch read of %d ids failed (%s); retrying", side, len(ids), exc)
+        try:
+            return read(ids), {}
+        except Exception as exc:
+            budget = [FAILED_READS_PER_BATCH]
+            return self._halves(side, ids, read, exc, budget)
+
+    def _halves(self, side: str, ids: list[Any], read: Callable[[list[Any]], list[dict[str, Any]]],
+                failure: Exception, budget: list[int]) -> tuple[list[dict[str, Any]], dict[tuple[str, Any], str]]:
+        if len(ids) == 1:
+            name = "work item" if side == "ado" else "Sentry issue"
+            return [], {(side, ids[0]): f"reading {name} {ids[0]} failed: {type(failure).__name__}: {failure}"}
+        found: list[dict[str, Any]] = []
+        failed: dict[tuple[str, Any], str] = {}
+        half = len(ids) // 2
+        for part in (ids[:half], ids[half:]):
+            try:
+                found.extend(read(part))
+                continue
+            except Exception as exc:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise ReadsFailing(f"{side} batch reads keep failing ({type(exc).__name__}: {exc}); "
+                                       "more than a few bad records explain") from exc
+                part_found, part_failed = self._halves(side, part, read, exc, budget)
+            found.extend(part_found)
+            failed.update(part_failed)
+        return found, failed
 
     def _link(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
               dry_run: bool) -> dict[str, Any]:
-        result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "errors": [],
+        result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "bad": [],
                                   "planned": []}
         try:
+            if work_item is not None and issue is None and link.state == LINKED:
+                # deleted or merged in Sentry, or out of the token's reach: nothing can be carried
+                result["bad"].append(BadLink(link_key(link), f"Sentry issue {link.sentry_issue_id} was not found "
+                                             "(deleted or merged in Sentry)", removal(link_key(link))))
             events = self._events(link, work_item, issue, result["decisions"])
             result["events"] = events
             for event in events:
@@ -220,10 +335,8 @@ class Reconciler:
         except Exception as exc:  # one bad pair must not stop the run; it is reported and retried next run
             with error_context(function="reconcile", sentry_issue=link.sentry_issue_id, work_item=link.work_item_id):
                 log.exception("reconcile: link %s failed", link_key(link))
-            reason = f"{type(exc).__name__}: {exc}"
-            result["errors"].append(f"{link_key(link)}: {reason}")
-            if not dry_run:
-                self._record_failure(link, reason)
+            result["bad"].append(BadLink(link_key(link), f"{type(exc).__name__}: {exc}",
+                                         sentry_issue_id=link.sentry_issue_id, work_item_id=link.work_item_id))
         return result
 
     def _comments(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any], result: dict[str, Any],
@@ -265,14 +378,14 @@ class Reconciler:
             return fresh.with_synced(sentry_comments=moved["sentry"], ado_comments=moved["ado"], ado_changed_at=newest)
         update_with_retry(self.store, link.sentry_org, link.sentry_issue_id, baseline)
 
-    def _record_failure(self, link: Link, reason: str) -> None:
+    def _record_failure(self, bad: BadLink) -> None:
+        """Keep it for the status view (one record per link, replaced by the next run's)."""
+        summary = f"reconcile skipped {bad.key}" + (f"; fix: {bad.fix}" if bad.fix else "")
         try:
-            record.record_failure(self.store, "reconcile", link_key(link), reason,
-                                  summary=f"reconcile of Sentry issue {link.sentry_short_id or link.sentry_issue_id}"
-                                          f" and work item {link.work_item_id}",
-                                  sentry_issue_id=link.sentry_issue_id, work_item_id=link.work_item_id)
+            record.record_failure(self.store, "reconcile", bad.key, bad.reason, summary=summary,
+                                  sentry_issue_id=bad.sentry_issue_id, work_item_id=bad.work_item_id)
         except Exception:
-            log.exception("reconcile: could not record the failure of %s", link_key(link))
+            log.exception("reconcile: could not record the failure of %s", bad.key)
 
     def _accept_as_synced(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any]) -> None:
         """The planner found nothing to write for this drift: both sides already agree (say, the

@@ -82,7 +82,7 @@ def summary(report: Report) -> str:
     state = "finished" if report.finished else "stopped early; the next run resumes from the checkpoint"
     return (f"reconcile {state}: {report.links} links in {report.pages} pages, {report.drifted} drifted, "
             f"{report.writes} writes, {report.created} work items created, {report.unlinked} unlinked, "
-            f"{len(report.errors)} errors")
+            f"{len(report.bad)} links skipped (each logged with its key, reason and fix)")
 
 
 def regression_scan(rt: Runtime, dry_run: bool = False) -> ScanReport:

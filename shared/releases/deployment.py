@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.contract import ADO_DEPLOYMENT_EVENTS, CLASSIC_DEPLOYMENT_EVENT, STAGE_EVENT
+from shared.identifiers import BadRecord
 from shared.releases.rules import ReleaseRules
 
 Kind = Literal["classic", "stage", "run"]
 
 
-class DeploymentEventError(ValueError):
+class DeploymentEventError(BadRecord):
     """The event is of a deployment type but misses or garbles a field that type always carries."""
 
 

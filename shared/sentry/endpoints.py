@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.api_request import ApiRequest
+from shared.identifiers import sentry_issue_id
 
 PAGE_LIMIT = 100
 ISSUE_CHANGE_KEYS = frozenset({
@@ -35,10 +36,7 @@ def _segment(value: object, name: str) -> str:
 
 def _issue_id(value: object) -> str:
     """Issue (group) ids are numeric; a short id like PROJ-1A would silently hit another route."""
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not text.isdigit() or int(text) <= 0:
-        raise ValueError(f"issue id must be a positive integer (numeric group id), got {value!r}")
-    return text
+    return sentry_issue_id(value, "issue id")
 
 
 def _text(value: object, name: str) -> str:

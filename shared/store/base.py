@@ -7,6 +7,9 @@ The contract (tests/store/test_contract.py runs the same suite against both):
   `ConcurrentUpdate`, and the caller re-reads and retries (`update_with_retry`).
 - Look-ups by Sentry issue and by work item are point reads; `iter_pages` streams links in key
   order a page at a time and can start after a key, so reconciliation can checkpoint and resume.
+- A stored record that cannot be read as a link (damaged JSON or fields) never hides the others:
+  `iter_pages` lists it as a `DamagedLink` (its key and what is wrong) in its place, a point read
+  raises `DamagedRecord`, and `remove(key)` deletes it (`sentry-ado links remove KEY`).
 - Markers are small named records (checkpoints, last deployed commit per environment, processed
   deployment runs); `claim_marker` is insert-if-absent for de-duplication. `list_markers` reads one
   kind in key order (kinds the app keeps bounded: reconcile runs, sync failures, daily totals) and
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from shared.store.model import Link
+from shared.store.model import DamagedLink, Link
 
 
 class ConcurrentUpdate(Exception):
@@ -40,7 +43,9 @@ class LinkStore(Protocol):
 
     def release(self, link: Link) -> None: ...
 
-    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link]]: ...
+    def remove(self, key: str) -> bool: ...
+
+    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link | DamagedLink]]: ...
 
     def get_marker(self, kind: str, key: str) -> dict[str, Any] | None: ...
 
@@ -58,6 +63,11 @@ class LinkStore(Protocol):
 def link_key(link: Link) -> str:
     """The stable order key of a link; `iter_pages(after=...)` resumes after it."""
     return issue_key(link.sentry_org, link.sentry_issue_id)
+
+
+def record_key(record: Link | DamagedLink) -> str:
+    """The key of whatever `iter_pages` listed, readable or not."""
+    return record.key if isinstance(record, DamagedLink) else link_key(record)
 
 
 def issue_key(sentry_org: str, issue_id: str) -> str:

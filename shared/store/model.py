@@ -8,12 +8,16 @@ ordering and reconciliation compare against.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from shared import identifiers as ids
 
 CLAIMED = "claimed"  # the Sentry issue is claimed; the work item is being created
 LINKED = "linked"
 UNLINKED = "unlinked"  # the work item was deleted in ADO; kept so a restore can relink
+STATES = (CLAIMED, LINKED, UNLINKED)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,24 @@ class Link:
         copy_id, _, digest = entry.partition("#")
         return copy_id, digest
 
+    def problems(self) -> list[str]:
+        """What makes this stored link unusable (identifiers that could never be read or written:
+        saved by an older version, or edited by hand); empty when it is well formed."""
+        out = []
+        checks = [lambda: ids.sentry_issue_id(self.sentry_issue_id, "sentry_issue_id")]
+        if self.work_item_id is not None or self.state != CLAIMED:
+            checks.append(lambda: ids.work_item_id(self.work_item_id, "work_item_id"))
+        if self.ado_project:
+            checks.append(lambda: ids.ado_project(self.ado_project, "ado_project", named_by_ado=True))
+        for check in checks:
+            try:
+                check()
+            except ids.MalformedIdentifier as exc:
+                out.append(str(exc))
+        if self.state not in STATES:
+            out.append(f"state must be one of {', '.join(STATES)}, got {self.state!r}")
+        return out
+
     def with_synced(self, **changes: Any) -> Link:
         return replace(self, synced=replace(self.synced, **changes))
 
@@ -86,6 +108,17 @@ class Link:
         data["comment_ids"] = list(self.comment_ids)
         data["comment_copies"] = dict(self.comment_copies)
         return data
+
+    @classmethod
+    def from_json(cls, key: str, text: str, etag: str | None = None) -> Link | DamagedLink:
+        """A stored record, or what is wrong with it: one damaged record must not hide the others."""
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise TypeError(f"a link is a JSON object, got {type(data).__name__}")
+            return cls.from_dict(data, etag)
+        except (ValueError, TypeError, AttributeError) as exc:
+            return DamagedLink(key, f"stored link is not readable: {type(exc).__name__}: {str(exc)[:120]}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], etag: str | None = None) -> Link:
@@ -98,3 +131,16 @@ class Link:
         values["in_flight"] = dict(data.get("in_flight") or {})
         values["comment_copies"] = {str(k): str(v) for k, v in (data.get("comment_copies") or {}).items()}
         return cls(**values, etag=etag)
+
+
+@dataclass(frozen=True)
+class DamagedLink:
+    """A stored record that cannot be read as a link (its JSON or its fields are damaged). Listed by
+    `iter_pages` in its place, so reconciliation reports it and goes on; `key` is its store key."""
+
+    key: str
+    reason: str
+
+
+class DamagedRecord(ids.BadRecord):
+    """A point read found a damaged record; the message holds its key and what is wrong."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
-from shared.store.model import Link
+from shared.store.model import DamagedLink, DamagedRecord, Link
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
@@ -52,11 +52,14 @@ class SqliteLinkStore:
         return conn
 
     @staticmethod
-    def _row_to_link(row: tuple[int, str] | None) -> Link | None:
+    def _row_to_link(row: tuple[str, int, str] | None) -> Link | None:
         if row is None:
             return None
-        version, data = row
-        return Link.from_dict(json.loads(data), etag=str(version))
+        key, version, data = row
+        link = Link.from_json(key, data, etag=str(version))
+        if isinstance(link, DamagedLink):
+            raise DamagedRecord(f"{link.key}: {link.reason}")
+        return link
 
     @staticmethod
     def _wi_key(link: Link) -> str | None:
@@ -71,12 +74,12 @@ class SqliteLinkStore:
         return Link.from_dict(link.to_dict(), etag="1")
 
     def get_by_issue(self, sentry_org: str, issue_id: str) -> Link | None:
-        row = self._conn().execute("SELECT version, data FROM links WHERE issue_key = ?",
+        row = self._conn().execute("SELECT issue_key, version, data FROM links WHERE issue_key = ?",
                                    (issue_key(sentry_org, issue_id),)).fetchone()
         return self._row_to_link(row)
 
     def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None:
-        row = self._conn().execute("SELECT version, data FROM links WHERE work_item_key = ?",
+        row = self._conn().execute("SELECT issue_key, version, data FROM links WHERE work_item_key = ?",
                                    (work_item_key(ado_org_url, work_item_id),)).fetchone()
         return self._row_to_link(row)
 
@@ -98,7 +101,11 @@ class SqliteLinkStore:
         self._conn().execute("DELETE FROM links WHERE issue_key = ? AND version = ?",
                              (link_key(link), int(link.etag or 0)))
 
-    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link]]:
+    def remove(self, key: str) -> bool:
+        cur = self._conn().execute("DELETE FROM links WHERE issue_key = ?", (key,))
+        return cur.rowcount == 1
+
+    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link | DamagedLink]]:
         last = after or ""
         while True:
             rows = self._conn().execute(
@@ -107,7 +114,7 @@ class SqliteLinkStore:
             if not rows:
                 return
             last, full = rows[-1][0], len(rows) == page_size
-            page = [Link.from_dict(json.loads(data), etag=str(version)) for _, version, data in rows]
+            page = [Link.from_json(key, data, etag=str(version)) for key, version, data in rows]
             del rows  # one page in memory at a time, not this page's rows beside the next page's
             yield page
             del page

@@ -27,7 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
-from shared.store.model import Link
+from shared.store.model import DamagedLink, DamagedRecord, Link
 from shared.store.sqlite import work_item_key
 
 LINKS = "link"
@@ -64,8 +64,15 @@ class TableLinkStore:
         return cls(table)
 
     @staticmethod
-    def _to_link(entity: dict[str, Any]) -> Link:
-        return Link.from_dict(json.loads(entity["data"]), etag=entity.metadata["etag"])
+    def _read(entity: dict[str, Any]) -> Link | DamagedLink:
+        return Link.from_json(unquote(entity["RowKey"]), str(entity.get("data")), etag=entity.metadata["etag"])
+
+    @classmethod
+    def _to_link(cls, entity: dict[str, Any]) -> Link:
+        link = cls._read(entity)
+        if isinstance(link, DamagedLink):
+            raise DamagedRecord(f"{link.key}: {link.reason}")
+        return link
 
     def _entity(self, link: Link) -> dict[str, Any]:
         return {"PartitionKey": LINKS, "RowKey": _rk(link_key(link)), "data": json.dumps(link.to_dict())}
@@ -124,16 +131,24 @@ class TableLinkStore:
             self._table.delete_entity(LINKS, _rk(link_key(link)), etag=link.etag,
                                       match_condition=MatchConditions.IfNotModified)
 
-    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link]]:
+    def remove(self, key: str) -> bool:
+        if self._get(LINKS, _rk(key)) is None:
+            return False
+        # a work item index entry left behind is harmless: a reader checks the link points back
+        with contextlib.suppress(ResourceNotFoundError):
+            self._table.delete_entity(LINKS, _rk(key))
+        return True
+
+    def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link | DamagedLink]]:
         query = f"PartitionKey eq '{LINKS}'"
         params: dict[str, Any] = {}
         if after:
             query += " and RowKey gt @after"
             params["after"] = _rk(after)
         pages = self._table.query_entities(query, parameters=params, results_per_page=page_size,
-                                           select=["data"]).by_page()
+                                           select=["RowKey", "data"]).by_page()
         for page in pages:
-            links = [Link.from_dict(json.loads(e["data"]), etag=e.metadata["etag"]) for e in page]
+            links = [self._read(e) for e in page]
             if links:
                 yield links
 

@@ -155,3 +155,36 @@ def test_check_says_whether_a_workflow_sends_issue_activity(stack: Stack, capsys
     stack.sentry.add_workflow("Issue activity to ADO")
     code, lines = check(capsys)
     assert code == 0 and line(lines, what).endswith("set up: 'Issue activity to ADO'")
+
+
+def test_malformed_stored_links_are_listed_with_the_command_that_removes_them(stack: Stack, capsys: Capsys) -> None:
+    import sqlite3
+
+    from shared import runtime
+    from shared.store import Link
+    from shared.store.base import issue_key
+
+    assert main(["subscribe", "--url", stack.hook_url]) == 0
+    runtime.reset()
+    store = runtime.runtime().store
+    store.claim(Link(sentry_org="acme", sentry_issue_id="0", work_item_id=5, state="linked"))  # the report's
+    store.claim(Link(sentry_org="acme", sentry_issue_id="8", work_item_id=8, state="linked", ado_project="Shop"))
+    with sqlite3.connect(stack.rules_path.parent / "links.sqlite", isolation_level=None) as conn:
+        conn.execute("INSERT INTO links VALUES (?, NULL, 1, '{\"sentry_org\": \"ac')", (issue_key("acme", "9"),))
+    capsys.readouterr()
+    code, lines = check(capsys)
+    zero, nine = issue_key("acme", "0"), issue_key("acme", "9")
+    assert code == 1
+    assert line(lines, f"FAIL stored link {zero}: sentry_issue_id must be a Sentry issue id").endswith(
+        f"(fix: sentry-ado links remove {zero})")
+    assert line(lines, f"FAIL stored link {nine}: stored link is not readable").endswith(
+        f"(fix: sentry-ado links remove {nine}, then link the pair again from the Sentry issue page)")
+    assert not [x for x in lines if issue_key("acme", "8") in x]  # the well-formed one is not listed
+    assert main(["links", "remove", zero, "--dry-run"]) == 0 and store.get_marker("checkpoint", "x") is None
+    assert main(["links", "remove", zero]) == 0 and main(["links", "remove", nine]) == 0
+    assert main(["links", "remove", nine]) == 1  # gone already
+    capsys.readouterr()
+    assert main(["links", "check"]) == 0
+    assert "ok   stored links: every one is well formed" in capsys.readouterr().out
+    assert store.get_by_issue("acme", "8") is not None
+    runtime.reset()

@@ -280,3 +280,26 @@ def test_our_own_write_coming_back_costs_no_api_call(stack: SandboxStack) -> Non
     done = rt.syncer.handle_message({"source": "sentry", "resource": "issue", "body": json.loads(echo.body)})
     assert (rt.sentry.request_count, rt.ado.request_count) == before
     assert [d["kind"] for d in done] == ["skip"] and "the link already has status resolved" in done[0]["reason"]
+
+
+def test_a_bad_queue_message_goes_to_poison_with_its_reason_and_blocks_no_other(stack: SandboxStack) -> None:
+    """Queued before identifiers were checked at the door: the alert for Sentry issue "0" (the issue
+    report's) and a work item event for a malformed id, between good deliveries."""
+    alert = json.dumps({"source": "sentry", "resource": "event_alert", "request_id": None,
+                        "body": {"action": "triggered", "data": {"event": {"issue_id": "0"}}}})
+    update = json.dumps({"source": "ado", "event_type": "workitem.updated",
+                         "body": {"eventType": "workitem.updated", "resource": {"workItemId": "7; DROP"}}})
+    stack.host.enqueue("sentry-events", alert)
+    stack.host.enqueue("ado-events", update)
+    issue, link = linked_issue(stack)  # created, queued and synced after them
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "resolved"})
+    stack.settle()
+    assert runtime().ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Closed"
+    assert stack.host.poison == {"sentry-events-poison": [alert], "ado-events-poison": [update]}  # as they came
+    from shared.status.record import failure_of_message
+
+    alert_failure = failure_of_message(runtime().store, "sentry-events", alert)
+    update_failure = failure_of_message(runtime().store, "ado-events", update)
+    assert alert_failure["attempt"] == 1 and "data.event.issue_id must be a Sentry issue id" in alert_failure["reason"]
+    assert update_failure["attempt"] == 1 and "resource.workItemId must be a work item id" in update_failure["reason"]
+    assert runtime().store.get_by_issue("acme", "0") is None

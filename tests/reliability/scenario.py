@@ -137,9 +137,10 @@ def queue_worker(env: dict[str, str], messages: list[str], barrier: Any, results
     then runs the real queue function on each message with `threads` concurrent invocations, retrying
     a failed message as the host does (up to `max_dequeue` times, then poison)."""
     os.environ.update(env)
-    import azure.functions as func
+    from azure.functions.queue import QueueMessage
 
     from functions.sync import sync_from_sentry
+    from sandbox.local_host import OutBinding
     from shared import runtime
 
     runtime.reset()
@@ -152,15 +153,19 @@ def queue_worker(env: dict[str, str], messages: list[str], barrier: Any, results
     def run(index_text: tuple[int, str]) -> None:
         index, text = index_text
         for attempt in range(1, max_dequeue + 1):
+            poison = OutBinding()
             try:
-                handler(func.QueueMessage(id=f"{os.getpid()}-{index}-{attempt}", body=text.encode()))
+                handler(QueueMessage(id=f"{os.getpid()}-{index}-{attempt}", body=text.encode(),
+                                     dequeue_count=attempt), poison)
+                if poison.value is not None:  # a bad record: the function moved it to the poison queue itself
+                    raise RuntimeError("moved to the poison queue at once")
             except Exception as exc:  # the host would retry; we record why
                 with lock:
                     outcome["errors"].append(f"{type(exc).__name__}: {str(exc)[:200]}")
-                    if attempt == max_dequeue:
+                    if attempt == max_dequeue or poison.value is not None:
                         outcome["poison"] += 1
-                    else:
-                        outcome["retries"] += 1
+                        return
+                    outcome["retries"] += 1
                 continue
             with lock:
                 outcome["ok"] += 1

@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import re
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
             if i % BATCH == BATCH - 1:
                 stack.settle()
         stack.settle()
+        bad_keys, bad_messages = plant_bad_records(stack)
         notes: list[Note] = []
         for _ in range(ROUNDS):
             order = pairs[:]
@@ -228,7 +230,8 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
               f"{report.created} created, errors {report.errors[:3]}")
         logging.getLogger("shared.apply").removeHandler(skips)
         problems = check(stack, pairs, notes, poison, got, skips.messages, reconciled)
-        problems["reconcile errors"] = report.errors
+        problems["reconcile errors"] = [str(b) for b in report.bad if b.key not in bad_keys]
+        problems["bad records"] = bad_records_unreported(stack, report, bad_keys, bad_messages)
         sent_bodies = Counter(h.body for h in sent["sentry"])
         got_bodies = Counter(hook.body for hook, _ in stack.sentry.webhooks.delivered)
         assert sum(got_bodies[b] for b in sent_bodies) == sum(got_bodies.values())  # the same bodies, compared
@@ -240,6 +243,57 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
             for line in lines[:5]:
                 print("    FINDING", line)
         return problems
+
+
+def plant_bad_records(stack: SandboxStack) -> tuple[set[str], list[tuple[str, str, str]]]:
+    """What older versions and hands left behind, met by the queues and the reconcile run: links for
+    Sentry issue "0" (the issue report's) and for a malformed work item id, a damaged record, and
+    queued messages with malformed identifiers. Answers the bad links' keys and (queue, message, reason)."""
+    from shared.store import LINKED, Link
+    from shared.store.base import issue_key, link_key
+
+    store = runtime().store
+    item = stack.ado.act_create("Shop", "Bug", {"System.Title": "made for issue 0"},
+                                ADO_PEOPLE["bob@example.com"])
+    zero = Link(sentry_org="acme", sentry_issue_id="0", ado_org_url=stack.ado.base_url, ado_project="Shop",
+                work_item_id=item.id, work_item_type="Bug", state=LINKED)
+    minus = Link(sentry_org="acme", sentry_issue_id="990000001", ado_org_url=stack.ado.base_url,
+                 ado_project="Shop", work_item_id=-1, state=LINKED)
+    for link in (zero, minus):
+        assert store.claim(link) is not None
+    damaged = issue_key("acme", "990000002")
+    with sqlite3.connect(stack.env["SQLITE_PATH"], isolation_level=None) as conn:
+        conn.execute("INSERT INTO links VALUES (?, NULL, 1, ?)", (damaged, '{"sentry_org": "acme", "sent'))
+    planted = [("sentry-events", json.dumps({"source": "sentry", "resource": "event_alert", "request_id": None,
+                                             "body": {"action": "triggered", "data": {"event": {"issue_id": "0"}}}}),
+                "data.event.issue_id must be"),
+               ("ado-events", json.dumps({"source": "ado", "event_type": "workitem.updated",
+                                          "body": {"eventType": "workitem.updated",
+                                                   "resource": {"workItemId": 0, "revisedBy": {"id": "x"}}}}),
+                "resource.workItemId must be")]
+    for queue, text, _ in planted:
+        stack.host.enqueue(queue, text)
+    return {link_key(zero), link_key(minus), damaged}, planted
+
+
+def bad_records_unreported(stack: SandboxStack, report: Any, keys: set[str],
+                           planted: list[tuple[str, str, str]]) -> list[str]:
+    """Each planted link is reported by the reconcile run with the command that removes it; each
+    planted message went to its poison queue as it came, at its first attempt, its reason recorded."""
+    from shared.status.record import failure_of_message
+
+    out = []
+    reported = {b.key: b for b in report.bad}
+    for key in sorted(keys):
+        bad = reported.get(key)
+        if bad is None or not (bad.fix or "").startswith(f"sentry-ado links remove {key}"):
+            out.append(f"link {key}: reported as {bad}")
+    for queue, text, reason in planted:
+        copies = stack.host.poison.get(f"{queue}-poison", []).count(text)
+        failure = failure_of_message(runtime().store, queue, text) or {}
+        if copies != 1 or failure.get("attempt") != 1 or reason not in failure.get("reason", ""):
+            out.append(f"message failing with {reason!r}: {copies} poison copies, recorded {failure}")
+    return out
 
 
 def check(stack: SandboxStack, pairs: list[Pair], notes: list[Note], poison: list[dict[str, Any]],
@@ -355,6 +409,11 @@ class SkipLog(logging.Handler):
 
 def test_faults_took_effect_and_reconciliation_ran_clean(outcome: dict[str, list[str]]) -> None:
     assert outcome["faults seen"] == [] and outcome["reconcile errors"] == []
+
+
+def test_bad_records_are_reported_and_stop_nothing(outcome: dict[str, list[str]]) -> None:
+    """The planted bad records are each reported; every pair above was still checked and repaired."""
+    assert outcome["bad records"] == []
 
 
 def test_one_work_item_per_unresolved_issue(outcome: dict[str, list[str]]) -> None:

@@ -153,3 +153,43 @@ def test_markers_of_one_kind_list_in_key_order_and_delete(store: LinkStore) -> N
     assert [k for k, _ in store.list_markers("run")] == ["2026-11-29T06:15:00Z", "2026-11-30T06:15:00Z"]
     assert store.get_marker("run", "2026-11-30T06:00:00Z#2") is None
     assert store.get_marker("other", "2026-11-28T00:00:00Z") == {"key": "other"}
+
+
+def damage(store: LinkStore, issue_id: str, text: str) -> str:
+    """Write a record no version of the app wrote (damaged JSON): what an edit by hand leaves."""
+    from shared.store.base import issue_key
+
+    key = issue_key("acme", issue_id)
+    if isinstance(store, SqliteLinkStore):
+        store._conn().execute("INSERT INTO links VALUES (?, ?, 1, ?)", (key, f"{ADO}#{issue_id}", text))
+    else:
+        from shared.store.table import LINKS, WORK_ITEMS, _rk
+
+        store._table.create_entity({"PartitionKey": LINKS, "RowKey": _rk(key), "data": text})
+        store._table.create_entity({"PartitionKey": WORK_ITEMS, "RowKey": _rk(f"{ADO.lower()}#{issue_id}"),
+                                    "link": _rk(key)})
+    return key
+
+
+def test_a_damaged_record_is_listed_in_its_place_named_by_point_reads_and_removable(store: LinkStore) -> None:
+    from shared.store.model import DamagedLink, DamagedRecord
+
+    for issue_id in ("1", "4"):
+        store.claim(new_link(issue_id))
+    broken = damage(store, "2", '{"sentry_org": "acme", "sentry_iss')
+    wrong = damage(store, "3", '{"sentry_org": "acme", "sentry_issue_id": "3", "comment_ids": 5}')
+    (page,) = list(store.iter_pages())
+    assert [type(r).__name__ for r in page] == ["Link", "DamagedLink", "DamagedLink", "Link"]
+    assert isinstance(page[1], DamagedLink) and page[1].key == broken and "JSONDecodeError" in page[1].reason
+    assert page[2].key == wrong and "TypeError" in page[2].reason
+    # one damaged record does not hide the page after it either
+    assert [r.key if isinstance(r, DamagedLink) else r.sentry_issue_id
+            for p in store.iter_pages(page_size=1, after=broken) for r in p] == [wrong, "4"]
+    with pytest.raises(DamagedRecord, match=f"{broken}: stored link is not readable"):
+        store.get_by_issue("acme", "2")
+    with pytest.raises(DamagedRecord, match=f"{wrong}: stored link is not readable"):
+        store.get_by_work_item(ADO, 3)
+    assert store.remove(broken) and not store.remove(broken)
+    assert store.get_by_issue("acme", "2") is None and store.get_by_work_item(ADO, 2) is None
+    assert [link_key(r) for p in store.iter_pages() for r in p if not isinstance(r, DamagedLink)] == \
+        [link_key(new_link("1")), link_key(new_link("4"))]
