@@ -127,7 +127,7 @@ def dependent_project(params: Mapping[str, str]) -> str | None:
     if isinstance(data, str):
         raise FormError(data)
     value = data.get(FIELD_PROJECT)
-    return _project(value, f"dependentData.{FIELD_PROJECT}") if value not in (None, "") else None
+    return _project(value, FIELD_PROJECT) if value not in (None, "") else None
 
 
 def _project(value: object, name: str) -> str:

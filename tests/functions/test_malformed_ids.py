@@ -224,8 +224,8 @@ def test_ui_requests(stack: SandboxStack, route: str, body: dict, path: str, nam
 
 
 OPTION_CASES: list[tuple[str, Callable[[Any], dict[str, str]], str, list[Any]]] = [
-    ("types", lambda v: {"dependentData": json.dumps({"project": v})}, "dependentData.project", BAD_PROJECTS[2:-2]),
-    ("areas", lambda v: {"dependentData": json.dumps({"project": v})}, "dependentData.project", BAD_PROJECTS[2:-2]),
+    ("types", lambda v: {"dependentData": json.dumps({"project": v})}, "'project'", BAD_PROJECTS[2:-2]),
+    ("areas", lambda v: {"dependentData": json.dumps({"project": v})}, "'project'", BAD_PROJECTS[2:-2]),
     ("workitems", lambda v: {"projectSlug": v, "query": "x"}, "projectSlug", ["back end", "../x", "a" * 101]),
     ("projects", lambda v: {"installationId": v}, "installationId", BAD_UUIDS[1:-1]),
 ]
