@@ -18,6 +18,7 @@ from requests.structures import CaseInsensitiveDict
 
 from functions.sync import sync_from_ado, sync_from_sentry
 from sandbox.core import Webhook
+from sandbox.local_host import OutBinding
 from sandbox.sentry import seed
 from sandbox.stack import HOOK_SECRET, SandboxStack, sandbox_stack
 from shared.intake import check_ado_webhook, check_sentry_webhook
@@ -49,7 +50,9 @@ def deliver(hook: Webhook) -> None:
         verdict = check_ado_webhook(headers, hook.body, HOOK_SECRET, 1 << 20)
         handler = sync_from_ado
     assert verdict.message is not None, verdict
-    handler.build().get_user_function()(func.QueueMessage(id="t", body=verdict.message.encode()))
+    poison = OutBinding()
+    handler.build().get_user_function()(func.QueueMessage(id="t", body=verdict.message.encode()), poison)
+    assert poison.value is None, "the message went to the poison queue"
 
 
 def body(hook: Webhook) -> dict:
