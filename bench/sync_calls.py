@@ -57,6 +57,7 @@ from werkzeug.wrappers import Request, Response  # noqa: E402
 from bench.emulator_host import SEED_PATH  # noqa: E402
 from bench.reconcile import emulators  # noqa: E402
 from sandbox.core import CONTROL_PREFIX, RunningServer  # noqa: E402
+from sandbox.local_host import OutBinding  # noqa: E402
 from sandbox.sentry import seed as sentry_seed  # noqa: E402
 from sandbox.stack import DEFAULT_SYNC_CONFIG, HOOK_SECRET, app_settings, applied_env, subscribe_ado_hooks  # noqa: E402
 from shared.intake import check_ado_webhook, check_sentry_webhook  # noqa: E402
@@ -191,9 +192,11 @@ class Workers:
             message = self.queue.get()
             self.local.message = message
             for _ in range(MAX_DEQUEUE):
+                poison = OutBinding()
                 try:
-                    self.handlers[message.source](func.QueueMessage(id=str(id(message)), body=message.text.encode()))
-                    message.error = None
+                    self.handlers[message.source](func.QueueMessage(id=str(id(message)), body=message.text.encode()),
+                                                  poison)
+                    message.error = None if poison.value is None else "a bad record: moved to the poison queue"
                     break
                 except Exception as exc:  # the host retries any failure, then poisons the message
                     message.error = f"{type(exc).__name__}: {exc}"[:300]
