@@ -199,12 +199,21 @@ class Reconciler:
         as a full run, for this link only; the report's ``planned`` holds what was done."""
         report = Report(started=self.clock(), links=1)
         calls_before = self._api_calls()
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            linked = [link] if link.work_item_id is not None and link.state in (LINKED, UNLINKED) else []
-            items, issues = self._read_both(linked, pool)
-        result = self._link(link, items.get(link.work_item_id or 0), issues.get(link.sentry_issue_id), dry_run)
-        report.drifted, report.writes, report.unlinked = bool(result["events"]), result["writes"], result["unlinked"]
-        report.decisions, report.errors, report.planned = result["decisions"], result["errors"], result["planned"]
+        if bad := unusable(link):
+            report.bad.append(bad)
+        else:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                linked = [link] if link.work_item_id is not None and link.state in (LINKED, UNLINKED) else []
+                items, issues, unread = self._read_both(linked, pool)
+            reason = unread.get(("ado", link.work_item_id)) or unread.get(("sentry", link.sentry_issue_id))
+            if reason:
+                report.bad.append(BadLink(link_key(link), reason))
+            else:
+                result = self._link(link, items.get(link.work_item_id or 0), issues.get(link.sentry_issue_id),
+                                    dry_run)
+                report.drifted, report.writes = bool(result["events"]), result["writes"]
+                report.unlinked, report.decisions = result["unlinked"], result["decisions"]
+                report.bad, report.planned = result["bad"], result["planned"]
         report.finished = True
         report.duration_s = self.clock() - report.started
         report.api_calls = self._api_calls() - calls_before
