@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from shared.config_error import ConfigError
+from shared.config_error import ConfigError, unknown_key
 
 if TYPE_CHECKING:
     from shared.releases.rules import ReleaseRules
@@ -40,6 +40,14 @@ SENTRY_LEVELS = ("fatal", "error", "warning", "info", "debug", "sample")
 SENTRY_PRIORITIES = ("high", "medium", "low")
 IGNORED_ACTIONS = ("none", "resolve", "remove")
 DEFAULT_SCHEDULE = "0 */15 * * * *"
+# The keys each table of the sync rules accepts (sync.example.toml documents each one; a test compares).
+RULES_KEYS = frozenset({"routes", "states", "sync", "priority", "severity", "identities", "releases"})
+ROUTE_KEYS = frozenset({"sentry_projects", "ado_project", "work_item_type", "area_path", "iteration_path", "tags",
+                        "fields", "auto_create"})
+AUTO_CREATE_KEYS = frozenset({"enabled", "levels", "environments", "min_events"})
+STATES_KEYS = frozenset({"done_categories", "ignored_action", "reopen_on_regression", "overrides"})
+OVERRIDE_KEYS = frozenset({"resolved", "unresolved", "ignored"})
+SYNC_KEYS = frozenset(SYNCED_FIELDS) | {"conflict", "lookback_hours"}
 
 
 
@@ -172,6 +180,22 @@ class _Reader:
 
 
 _NCRONTAB = re.compile(r"^\S+( \S+){5}$")
+ADO_URL_FORM = ("expected the organization URL https://dev.azure.com/<organization> (or "
+                "https://<organization>.visualstudio.com, or a Server collection URL "
+                "https://<server>/tfs/<collection>), with no project after it")
+
+
+def ado_url_problem(url: str) -> str | None:
+    """Why an Azure DevOps Services URL cannot be an organization URL (a Server URL's form cannot be
+    told from outside; `sentry-ado check` asks the server)."""
+    parsed = urlparse(url)
+    host = (parsed.hostname or "").lower()
+    segments = [p for p in parsed.path.split("/") if p]
+    if host == "dev.azure.com" and len(segments) != 1:
+        return f"ADO_ORG_URL: {ADO_URL_FORM}, got {url!r}"
+    if host.endswith(".visualstudio.com") and segments and segments != ["DefaultCollection"]:
+        return f"ADO_ORG_URL: {ADO_URL_FORM}, got {url!r}"
+    return None
 
 
 def parse_settings(env: Mapping[str, str]) -> Settings:
@@ -212,6 +236,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         webhook_max_bytes=r.integer("WEBHOOK_MAX_BYTES", 1_048_576),
         webhook_max_age_s=r.integer("WEBHOOK_MAX_AGE_S", 300),
     )
+    if settings.ado_org_url and (problem := ado_url_problem(settings.ado_org_url)):
+        r.problems.append(problem)
     if r.problems:
         raise ConfigError(r.problems)
     return settings
@@ -276,6 +302,11 @@ class SyncRules:
     lookback_hours: int = 24
     releases: ReleaseRules | None = None  # [releases]: deployments -> Sentry releases (shared/releases/)
 
+    @property
+    def commit_tracking(self) -> bool:
+        """``[releases]`` names repositories: deployments become Sentry releases."""
+        return bool(self.releases and self.releases.repositories)
+
     def route_for(self, sentry_project: str) -> Route | None:
         """The route for a Sentry project slug, or None when the project is not synced."""
         return next((r for r in self.routes if sentry_project in r.sentry_projects), None)
@@ -293,9 +324,23 @@ class _RulesReader:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def check_keys(self, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in sorted(set(table) - allowed):
-            self.problems.append(f"{where}.{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
+    def check_keys(self, where: str, table: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
+        if not isinstance(table, Mapping):
+            self.problems.append(f"{where}: expected a table ([{where}])")
+            return
+        self.problems.extend(unknown_key(where, key, allowed) for key in sorted(set(table) - allowed))
+
+    def required_strs(self, where: str, value: Any, example: str) -> tuple[str, ...]:
+        if value is None or value in ("", []):
+            self.problems.append(f"{where}: is required, e.g. {example}")
+            return ()
+        return self.strs(where, value)
+
+    def required_text(self, where: str, value: Any, example: str) -> str:
+        if value is None or value == "":
+            self.problems.append(f"{where}: is required, e.g. {example}")
+            return ""
+        return self.text(where, value)
 
     def strs(self, where: str, value: Any, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -324,12 +369,11 @@ def _parse_route(rr: _RulesReader, i: int, raw: Any) -> Route | None:
     if not isinstance(raw, dict):
         rr.problems.append(f"{where}: expected a table")
         return None
-    rr.check_keys(where, raw, {"sentry_projects", "ado_project", "work_item_type", "area_path",
-                               "iteration_path", "tags", "fields", "auto_create"})
+    rr.check_keys(where, raw, ROUTE_KEYS)
     auto_raw = raw.get("auto_create", {})
     auto = AutoCreate()
     if isinstance(auto_raw, dict):
-        rr.check_keys(f"{where}.auto_create", auto_raw, {"enabled", "levels", "environments", "min_events"})
+        rr.check_keys(f"{where}.auto_create", auto_raw, AUTO_CREATE_KEYS)
         min_events = auto_raw.get("min_events", 1)
         if not isinstance(min_events, int) or min_events < 1:
             rr.problems.append(f"{where}.auto_create.min_events: expected a whole number >= 1")
@@ -347,8 +391,9 @@ def _parse_route(rr: _RulesReader, i: int, raw: Any) -> Route | None:
         rr.problems.append(f"{where}.fields: expected a table of field reference name = value")
         fields_raw = {}
     return Route(
-        sentry_projects=rr.strs(f"{where}.sentry_projects", raw.get("sentry_projects")),
-        ado_project=rr.text(f"{where}.ado_project", raw.get("ado_project")),
+        sentry_projects=rr.required_strs(f"{where}.sentry_projects", raw.get("sentry_projects"),
+                                         'sentry_projects = ["backend"] (Sentry project slugs)'),
+        ado_project=rr.required_text(f"{where}.ado_project", raw.get("ado_project"), 'ado_project = "Shop"'),
         work_item_type=rr.text(f"{where}.work_item_type", raw.get("work_item_type", "Bug")),
         area_path=raw.get("area_path"),
         iteration_path=raw.get("iteration_path"),
@@ -362,14 +407,14 @@ def _parse_states(rr: _RulesReader, raw: Any) -> StateRules:
     if not isinstance(raw, dict):
         rr.problems.append("states: expected a table")
         return StateRules()
-    rr.check_keys("states", raw, {"done_categories", "ignored_action", "reopen_on_regression", "overrides"})
+    rr.check_keys("states", raw, STATES_KEYS)
     overrides = raw.get("overrides", {})
     if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
         rr.problems.append("states.overrides: expected tables per work item type, e.g. "
                            "[states.overrides.Bug] resolved = \"Resolved\"")
         overrides = {}
     for wit, table in overrides.items():
-        rr.check_keys(f"states.overrides.{wit}", table, {"resolved", "unresolved", "ignored"})
+        rr.check_keys(f"states.overrides.{wit}", table, OVERRIDE_KEYS)
     done = rr.strs("states.done_categories", raw.get("done_categories", ["Completed"]),
                    STATE_CATEGORIES)
     if not done:
@@ -382,14 +427,21 @@ def _parse_states(rr: _RulesReader, raw: Any) -> StateRules:
     )
 
 
+def _table(rr: _RulesReader, where: str, value: Any) -> Mapping[str, Any]:
+    if isinstance(value, dict):
+        return value
+    rr.problems.append(f"{where}: expected a table ([{where}] with key = value lines)")
+    return {}
+
+
 def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     """Parse the TOML sync rules; see README "Sync rules" and sandbox/default-sync.toml."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+        raise ConfigError([f"{source}: not valid TOML: {toml_problem(str(exc), text)}"]) from None
     rr = _RulesReader()
-    rr.check_keys(source, raw, {"routes", "states", "sync", "priority", "severity", "identities", "releases"})
+    rr.check_keys("", raw, RULES_KEYS)
     routes_raw = raw.get("routes", [])
     if not isinstance(routes_raw, list):
         rr.problems.append("routes: expected [[routes]] tables")
@@ -404,7 +456,8 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
             seen[p] = i
     defaults = SyncRules()
     sync = raw.get("sync", {})
-    rr.check_keys("sync", sync, set(SYNCED_FIELDS) | {"conflict", "lookback_hours"})
+    rr.check_keys("sync", sync, SYNC_KEYS)
+    sync = sync if isinstance(sync, dict) else {}
     directions = dict(defaults.directions)
     for name in SYNCED_FIELDS:
         if name in sync:
@@ -414,7 +467,7 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
         rr.problems.append("sync.lookback_hours: expected a whole number of hours >= 1")
         lookback = 24
     priority = dict(defaults.priority)
-    for key, value in raw.get("priority", {}).items():
+    for key, value in _table(rr, "priority", raw.get("priority", {})).items():
         if key not in SENTRY_PRIORITIES + SENTRY_LEVELS:
             rr.problems.append(f"priority.{key}: not a Sentry priority or level")
         elif not isinstance(value, int) or not 1 <= value <= 4:
@@ -422,7 +475,7 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
         else:
             priority[key] = value
     severity = dict(defaults.severity)
-    for key, value in raw.get("severity", {}).items():
+    for key, value in _table(rr, "severity", raw.get("severity", {})).items():
         if key not in SENTRY_LEVELS:
             rr.problems.append(f"severity.{key}: not a Sentry level")
         else:
@@ -452,6 +505,33 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     if rr.problems:
         raise ConfigError([f"{source}: {p}" if not p.startswith(source) else p for p in rr.problems])
     return rules
+
+
+# What to change for each of tomllib's messages (their text is stable across Python versions).
+_TOML_FIXES = (
+    ("Cannot overwrite a value", "a key is set twice (or a key and a [table] share a name): keep one"),
+    ("Cannot declare", "a [table] header appears twice: merge the two tables (use [[...]] for a list of tables)"),
+    ("Invalid value", "give the key a value: a \"quoted string\", a number, true/false or a [list]; "
+                      "to leave it unset, delete the line"),
+    ("Invalid statement", "each line must be key = value, a [table] header or a comment (#)"),
+    ("Unclosed", "close the string, array or table opened on this line"),
+    ("Illegal character", "quote the text: key = \"value\""),
+    ("Expected", "check the punctuation: strings in double quotes, lists in [ ], items separated by commas"),
+)
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_problem(message: str, text: str) -> str:
+    """tomllib's message, the offending line quoted, and what to change."""
+    where = _TOML_WHERE.search(message)
+    line = ""
+    if where:
+        lines = text.splitlines()
+        number = int(where.group(1))
+        if 1 <= number <= len(lines):
+            line = f" in `{lines[number - 1].strip()[:80]}`"
+    fix = next((f for prefix, f in _TOML_FIXES if message.startswith(prefix)), "")
+    return f"{message}{line}" + (f"; {fix}" if fix else "")
 
 
 APP_ROOT = Path(__file__).resolve().parent.parent
@@ -487,7 +567,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         try:
             rules = parse_rules(_rules_file(path).read_text(encoding="utf-8"), source=f"SYNC_CONFIG_PATH ({path})")
         except OSError as exc:
-            problems.append(f"SYNC_CONFIG_PATH: cannot read {path!r}: {exc.strerror}")
+            looked = _rules_file(path)
+            also = "" if Path(path).is_absolute() else f" (looked in {Path.cwd() / path} and {looked})"
+            problems.append(f"SYNC_CONFIG_PATH: cannot read {path!r}: {exc.strerror}{also}; give an absolute "
+                            "path or a path relative to the working directory")
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems or settings is None:

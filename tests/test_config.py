@@ -110,7 +110,13 @@ def test_rules_parse() -> None:
 
 @pytest.mark.parametrize(("text", "expect"), [
     ("routes = 3", "routes: expected [[routes]] tables"),
-    ("[[routes]]\nado_project = 'X'", "routes[0].sentry_projects: expected a list of strings"),
+    ("[[routes]]\nado_project = 'X'", "routes[0].sentry_projects: is required"),
+    ("[[routes]]\nsentry_projects = ['a']", "routes[0].ado_project: is required"),
+    ("[[routes]]\nsentry_projects=['a']\nado_project='X'\n[severty]", "severty: unknown key; did you mean 'severity'?"),
+    ("[sync]\nstatus = 'both'\nstatus = 'off'\n",
+     "Cannot overwrite a value (at line 3, column 15) in `status = 'off'`; a key is set twice"),
+    ("[[routes]]\nsentry_projects =\n", "in `sentry_projects =`; give the key a value"),
+    ("priority = 3", "priority: expected a table"),
     ("[[routes]]\nsentry_projects=['a']\nado_project='X'\ncolour='red'", "routes[0].colour: unknown key"),
     ("[states]\ndone_categories = ['Finished']", "'Finished' is not one of Proposed"),
     ("[states]\nignored_action = 'explode'", "states.ignored_action: expected one of none, resolve, remove"),
@@ -135,6 +141,23 @@ def test_load_config_reports_settings_and_rules_together(tmp_path) -> None:
     assert "ADO_AUTH" in keys and any("sync.status" in p for p in info.value.problems)
     with pytest.raises(ConfigError, match="SYNC_CONFIG_PATH: cannot read"):
         load_config({**GOOD, "SYNC_CONFIG_PATH": str(tmp_path / "missing.toml")})
+    with pytest.raises(ConfigError, match=r"cannot read 'no-such/sync.toml'.*\(looked in .*no-such/sync.toml and "):
+        load_config({**GOOD, "SYNC_CONFIG_PATH": "no-such/sync.toml"})
+
+
+def test_the_top_level_key_is_separated_from_the_file_it_is_in() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_rules("severty = 1", source="SYNC_CONFIG_PATH (sync.toml)")
+    assert info.value.problems[0].startswith("SYNC_CONFIG_PATH (sync.toml): severty: unknown key")
+
+
+@pytest.mark.parametrize("url", ["https://dev.azure.com", "https://dev.azure.com/contoso/Shop",
+                                 "https://contoso.visualstudio.com/Shop"])
+def test_an_ado_url_that_is_not_an_organization_names_the_expected_form(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({**GOOD, "ADO_ORG_URL": url})
+    assert any(p.startswith("ADO_ORG_URL: expected the organization URL https://dev.azure.com/<organization>")
+               for p in info.value.problems)
 
 
 def test_releases_table_is_parsed_and_its_problems_named() -> None:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.config_error import ConfigError
+from shared.config_error import ConfigError, unknown_key
 
 VERSION_PLACEHOLDERS = ("repo", "sha", "short_sha", "run_id", "run_name", "pipeline", "branch")
 DEFAULT_VERSION = "{repo}@{sha}"
@@ -36,8 +36,8 @@ DEFAULT_MAX_COMMITS = 1000
 MAX_SENTRY_REPOSITORY = 64  # commits[].repository limit (§5)
 MAX_ENVIRONMENT = 64
 _BAD_ENVIRONMENT_CHARS = set("\n\r\f/")
-_TOP_KEYS = {"version", "first_deploy_commits", "max_commits", "environments", "repositories"}
-_REPO_KEYS = {"ado_repository", "sentry_repository", "sentry_projects"}
+TOP_KEYS = {"version", "first_deploy_commits", "max_commits", "environments", "repositories"}
+REPO_KEYS = {"ado_repository", "sentry_repository", "sentry_projects"}
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,7 @@ def _repository(problems: list[str], index: int, raw: Any) -> RepositoryRule | N
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: expected a table with ado_repository, sentry_repository, sentry_projects")
         return None
-    problems.extend(f"{where}.{k}: unknown key (expected one of {', '.join(sorted(_REPO_KEYS))})"
-                    for k in sorted(set(raw) - _REPO_KEYS))
+    problems.extend(unknown_key(where, k, REPO_KEYS) for k in sorted(set(raw) - REPO_KEYS))
     ado = _text(problems, f"{where}.ado_repository", raw.get("ado_repository"))
     sentry = _text(problems, f"{where}.sentry_repository", raw.get("sentry_repository"), MAX_SENTRY_REPOSITORY)
     if sentry != sentry.strip():
@@ -160,8 +159,7 @@ def parse_release_rules(raw: object) -> ReleaseRules:
         return ReleaseRules()
     if not isinstance(raw, Mapping):
         raise ConfigError(["releases: expected a [releases] table"])
-    problems = [f"releases.{k}: unknown key (expected one of {', '.join(sorted(_TOP_KEYS))})"
-                for k in sorted(set(raw) - _TOP_KEYS)]
+    problems = [unknown_key("releases", k, TOP_KEYS) for k in sorted(set(raw) - TOP_KEYS)]
     template = raw.get("version", DEFAULT_VERSION)
     problems.extend(f"releases.version: {p}" for p in template_problems(template))
     first = _whole(problems, "releases.first_deploy_commits", raw.get("first_deploy_commits"),
