@@ -7,6 +7,7 @@ touches the network, so the whole accept/reject policy is tested without a host.
   constant time. Re-serialised JSON never matches Sentry's compact encoding, so the bytes are used.
 - Sentry's ``Sentry-Hook-Timestamp`` is unsigned, but a value outside the window still marks a
   replay or a badly skewed sender; it is rejected so old deliveries cannot be replayed forever.
+  Sentry sends it with every webhook, so a delivery without it is refused the same way.
 - Azure DevOps signs nothing: a subscription carries a shared secret in a custom header or as the
   basic-auth password, compared in constant time.
 - Headers are a case-insensitive mapping, as azure.functions, werkzeug and requests provide.
@@ -219,15 +220,17 @@ def check_sentry_webhook(headers: Mapping[str, str], body: bytes, secret: str, n
     if rejected:
         return rejected
     stamp = headers.get(SENTRY_TIMESTAMP_HEADER.lower())
-    if stamp is not None:
-        try:
-            age = now - float(stamp)
-        except ValueError:
-            age = math.nan
-        if not math.isfinite(age):  # "inf" and "nan" parse as floats but are no time
-            return Verdict(400, f"{SENTRY_TIMESTAMP_HEADER} is not a Unix time: {stamp[:40]!r}")
-        if abs(age) > max_age_s:
-            return Verdict(401, f"{SENTRY_TIMESTAMP_HEADER} is {int(age)}s from now; the window is {max_age_s}s")
+    if stamp is None:  # Sentry sends it with every webhook; without it a replay cannot be told apart
+        return Verdict(401, f"missing {SENTRY_TIMESTAMP_HEADER} header")
+    try:
+        age = now - float(stamp)
+    except ValueError:
+        age = math.nan
+    if not math.isfinite(age):  # "inf" and "nan" parse as floats but are no time
+        return Verdict(400, f"{SENTRY_TIMESTAMP_HEADER} is not a Unix time: {stamp[:40]!r}")
+    if abs(age) > max_age_s:
+        when = f"{int(age)}s old" if age > 0 else f"{int(-age)}s in the future"
+        return Verdict(401, f"{SENTRY_TIMESTAMP_HEADER} is {when}; the window is {max_age_s}s either way")
     resource = headers.get(SENTRY_RESOURCE_HEADER.lower())
     if not resource:
         return Verdict(400, f"missing {SENTRY_RESOURCE_HEADER} header")

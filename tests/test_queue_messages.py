@@ -18,7 +18,7 @@ HOST = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text(
 
 
 def sentry_message(body: bytes, resource: str) -> tuple[int, str | None]:
-    headers = CaseInsensitiveDict({"Sentry-Hook-Resource": resource,
+    headers = CaseInsensitiveDict({"Sentry-Hook-Resource": resource, "Sentry-Hook-Timestamp": "0",
                                    "Sentry-Hook-Signature": sentry_signature("s", body)})
     verdict = check_sentry_webhook(headers, body, "s", 0, 10**9, 10**7)
     return verdict.status, verdict.message

@@ -5,6 +5,7 @@ that names the problem, and neither emulator's journal records a request because
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -53,7 +54,7 @@ def signed_post(stack: SandboxStack, path: str, body: bytes) -> requests.Respons
     if path == ADO_WEBHOOK_PATH:
         headers["X-Hook-Secret"] = HOOK_SECRET
     elif path == SENTRY_WEBHOOK_PATH:
-        headers |= {"Sentry-Hook-Resource": "issue",
+        headers |= {"Sentry-Hook-Resource": "issue", "Sentry-Hook-Timestamp": str(int(time.time())),
                     "Sentry-Hook-Signature": sentry_signature(seed.CLIENT_SECRET, body)}
     else:
         headers["Sentry-App-Signature"] = sentry_signature(seed.CLIENT_SECRET, body)
