@@ -5,8 +5,14 @@ The contract (tests/store/test_contract.py runs the same suite against both):
   one returns the stored link; the others get None and must not create a work item.
 - `save` is optimistic: it succeeds only if the link's ``etag`` is still current, else it raises
   `ConcurrentUpdate`, and the caller re-reads and retries (`update_with_retry`).
-- Look-ups by Sentry issue and by work item are point reads; `iter_pages` streams links in key
-  order a page at a time and can start after a key, so reconciliation can checkpoint and resume.
+- A work item can be linked to several Sentry issues (the same bug on two platforms), each its own
+  link; a Sentry issue to one work item. "Which work item for this issue" is a point read
+  (`get_by_issue`); "which issues for this work item" is one indexed read (`links_for_work_item`,
+  in issue key order; SQLite: an index on the work item key; Table: a second entity per link keyed
+  by work item, in one partition range), plus, on Table, a point read per linked issue.
+  `get_by_work_item` is the first of them, for callers that show one.
+- `iter_pages` streams links in key order a page at a time and can start after a key, so
+  reconciliation can checkpoint and resume.
 - A stored record that cannot be read as a link (damaged JSON or fields) never hides the others:
   `iter_pages` lists it as a `DamagedLink` (its key and what is wrong) in its place, a point read
   raises `DamagedRecord`, and `remove(key)` deletes it (`sentry-ado links remove KEY`).
@@ -39,6 +45,8 @@ class LinkStore(Protocol):
 
     def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None: ...
 
+    def links_for_work_item(self, ado_org_url: str, work_item_id: int) -> list[Link]: ...
+
     def save(self, link: Link) -> Link: ...
 
     def release(self, link: Link) -> None: ...
@@ -68,6 +76,11 @@ def link_key(link: Link) -> str:
 def record_key(record: Link | DamagedLink) -> str:
     """The key of whatever `iter_pages` listed, readable or not."""
     return record.key if isinstance(record, DamagedLink) else link_key(record)
+
+
+def work_item_key(ado_org_url: str, work_item_id: int) -> str:
+    """The key of a work item across links: one organization's id, however its URL is spelled."""
+    return f"{ado_org_url.rstrip('/').lower()}#{work_item_id}"
 
 
 def issue_key(sentry_org: str, issue_id: str) -> str:

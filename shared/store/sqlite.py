@@ -1,4 +1,8 @@
-"""SQLite link store: the local default (a single file; WAL mode so several processes can share it)."""
+"""SQLite link store: the local default (a single file; WAL mode so several processes can share it).
+
+A work item's links are found through an index on ``work_item_key`` (several issues may share one
+work item). A file made before that, whose ``work_item_key`` was UNIQUE, is rebuilt without the
+constraint when it is first opened (`_migrate`)."""
 
 from __future__ import annotations
 
@@ -9,16 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
+from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key, work_item_key
 from shared.store.model import DamagedLink, DamagedRecord, Link
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
     issue_key TEXT PRIMARY KEY,
-    work_item_key TEXT UNIQUE,
+    work_item_key TEXT,
     version INTEGER NOT NULL,
     data TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS links_by_work_item ON links (work_item_key, issue_key);
 CREATE TABLE IF NOT EXISTS markers (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -26,10 +31,15 @@ CREATE TABLE IF NOT EXISTS markers (
     PRIMARY KEY (kind, key)
 );
 """
+_ONE_ISSUE_PER_WORK_ITEM = "work_item_key TEXT UNIQUE"  # the column as files made before 1:N links have it
+_REBUILD = """
+CREATE TABLE links_1n (issue_key TEXT PRIMARY KEY, work_item_key TEXT, version INTEGER NOT NULL, data TEXT NOT NULL);
+INSERT INTO links_1n SELECT issue_key, work_item_key, version, data FROM links;
+DROP TABLE links;
+ALTER TABLE links_1n RENAME TO links;
+"""
 
-
-def work_item_key(ado_org_url: str, work_item_id: int) -> str:
-    return f"{ado_org_url.rstrip('/').lower()}#{work_item_id}"
+__all__ = ["SqliteLinkStore", "work_item_key"]
 
 
 class SqliteLinkStore:
@@ -37,8 +47,8 @@ class SqliteLinkStore:
         self.path = str(path)
         self._local = threading.local()
         try:
-            with self._conn() as conn:
-                conn.executescript(_SCHEMA)
+            self._migrate(self._conn())
+            self._conn().executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite link store at {self.path!r}: {exc}") from None
 
@@ -50,6 +60,25 @@ class SqliteLinkStore:
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Drop the one-issue-per-work-item constraint of an older file, once, under a write lock
+        (another process may be opening the same file)."""
+        def old() -> bool:
+            row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'links'").fetchone()
+            return bool(row) and _ONE_ISSUE_PER_WORK_ITEM in row[0]
+        if not old():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if old():
+                for statement in filter(str.strip, _REBUILD.split(";")):
+                    conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _row_to_link(row: tuple[str, int, str] | None) -> Link | None:
@@ -79,20 +108,21 @@ class SqliteLinkStore:
         return self._row_to_link(row)
 
     def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None:
-        row = self._conn().execute("SELECT issue_key, version, data FROM links WHERE work_item_key = ?",
-                                   (work_item_key(ado_org_url, work_item_id),)).fetchone()
-        return self._row_to_link(row)
+        return next(iter(self.links_for_work_item(ado_org_url, work_item_id)), None)
+
+    def links_for_work_item(self, ado_org_url: str, work_item_id: int) -> list[Link]:
+        rows = self._conn().execute(
+            "SELECT issue_key, version, data FROM links WHERE work_item_key = ? ORDER BY issue_key",
+            (work_item_key(ado_org_url, work_item_id),)).fetchall()
+        return [link for link in map(self._row_to_link, rows) if link is not None]
 
     def save(self, link: Link) -> Link:
         if link.etag is None:
             raise ConcurrentUpdate("a link must be read (or claimed) before it is saved")
         version = int(link.etag)
-        try:
-            cur = self._conn().execute(
-                "UPDATE links SET work_item_key = ?, version = ?, data = ? WHERE issue_key = ? AND version = ?",
-                (self._wi_key(link), version + 1, json.dumps(link.to_dict()), link_key(link), version))
-        except sqlite3.IntegrityError:
-            raise ConcurrentUpdate(f"work item {link.work_item_id} is already linked to another issue") from None
+        cur = self._conn().execute(
+            "UPDATE links SET work_item_key = ?, version = ?, data = ? WHERE issue_key = ? AND version = ?",
+            (self._wi_key(link), version + 1, json.dumps(link.to_dict()), link_key(link), version))
         if cur.rowcount != 1:
             raise ConcurrentUpdate(f"link for Sentry issue {link.sentry_issue_id} changed since it was read")
         return Link.from_dict(link.to_dict(), etag=str(version + 1))

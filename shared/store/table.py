@@ -3,9 +3,14 @@
 Layout, all in one table:
 - partition ``link``: one entity per link, RowKey = `issue_key`, the link as JSON in ``data``.
   Its ETag is the link's ``etag``: saves are ``If-Match`` updates, claims are inserts.
-- partition ``wi``: a small index entity per linked work item, RowKey = the escaped work item key,
-  pointing at the link's RowKey. It is written after the link; a reader checks the link really
-  points back at the work item, so a stale index entry is never believed.
+- partition ``wi``: a second, small entity per link with a work item, keyed by the work item:
+  RowKey = ``{work item key}|{issue key}`` (escaped), pointing at the link's RowKey. A work item's
+  links are one range query (`_range`: the escaped work item key up to ``%7D``, which excludes every
+  other work item, whose escaped key goes on with a digit) plus a point read per link. Files
+  written before a work item could have several issues hold one entity per work item with
+  RowKey = the escaped work item key alone, which the same range includes. An index entity is
+  written after its link; a reader checks the link really points back at the work item, so a
+  stale one is never believed.
 - partitions ``m:{kind}``: markers.
 """
 
@@ -26,9 +31,8 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key
+from shared.store.base import ConcurrentUpdate, StoreUnavailable, issue_key, link_key, work_item_key
 from shared.store.model import DamagedLink, DamagedRecord, Link
-from shared.store.sqlite import work_item_key
 
 LINKS = "link"
 WORK_ITEMS = "wi"
@@ -37,6 +41,19 @@ WORK_ITEMS = "wi"
 def _rk(value: str) -> str:
     """Escape a value for use as a RowKey ('/', '\\', '#' and '?' are not allowed)."""
     return quote(value, safe=":@")
+
+
+def _index_rk(link: Link) -> str:
+    assert link.work_item_id is not None
+    return _rk(f"{work_item_key(link.ado_org_url, link.work_item_id)}|{link_key(link)}")
+
+
+def _range(ado_org_url: str, work_item_id: int) -> tuple[str, str]:
+    """The RowKeys of one work item's index entities: from its escaped key (the older layout's
+    single entity) up to, not including, that key followed by ``%7D`` (``}``): every new entity
+    follows it with ``%7C`` (``|``), every other work item's key with a digit ('0' > '%')."""
+    start = _rk(work_item_key(ado_org_url, work_item_id))
+    return start, start + "%7D"
 
 
 class TableLinkStore:
@@ -96,22 +113,27 @@ class TableLinkStore:
         return self._to_link(entity) if entity else None
 
     def get_by_work_item(self, ado_org_url: str, work_item_id: int) -> Link | None:
-        index = self._get(WORK_ITEMS, _rk(work_item_key(ado_org_url, work_item_id)))
-        if index is None:
-            return None
-        entity = self._get(LINKS, index["link"])
-        if entity is None:
-            return None
-        link = self._to_link(entity)
-        same = link.work_item_id == work_item_id and work_item_key(link.ado_org_url, work_item_id) == \
-            work_item_key(ado_org_url, work_item_id)
-        return link if same else None
+        return next(iter(self.links_for_work_item(ado_org_url, work_item_id)), None)
+
+    def links_for_work_item(self, ado_org_url: str, work_item_id: int) -> list[Link]:
+        start, end = _range(ado_org_url, work_item_id)
+        index = self._table.query_entities("PartitionKey eq @pk and RowKey ge @start and RowKey lt @end",
+                                           parameters={"pk": WORK_ITEMS, "start": start, "end": end},
+                                           select=["link"])
+        wanted = work_item_key(ado_org_url, work_item_id)
+        links = []
+        for row in sorted({str(entry["link"]) for entry in index}):  # the older layout's and the new
+            entity = self._get(LINKS, row)
+            link = self._to_link(entity) if entity else None
+            if link is not None and link.work_item_id is not None and \
+                    work_item_key(link.ado_org_url, link.work_item_id) == wanted:
+                links.append(link)
+        return links
 
     def _index(self, link: Link) -> None:
         if link.work_item_id is None:
             return
-        self._table.upsert_entity({"PartitionKey": WORK_ITEMS,
-                                   "RowKey": _rk(work_item_key(link.ado_org_url, link.work_item_id)),
+        self._table.upsert_entity({"PartitionKey": WORK_ITEMS, "RowKey": _index_rk(link),
                                    "link": _rk(link_key(link))}, mode=UpdateMode.REPLACE)
 
     def save(self, link: Link) -> Link:
@@ -127,16 +149,24 @@ class TableLinkStore:
         return Link.from_dict(link.to_dict(), etag=meta["etag"])
 
     def release(self, link: Link) -> None:
+        # its index entity stays: deleting it could race a new claim of the same pair re-indexing
+        # it, and a stale one is never believed (the reader checks the link points back)
         with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):
             self._table.delete_entity(LINKS, _rk(link_key(link)), etag=link.etag,
                                       match_condition=MatchConditions.IfNotModified)
 
     def remove(self, key: str) -> bool:
-        if self._get(LINKS, _rk(key)) is None:
+        entity = self._get(LINKS, _rk(key))
+        if entity is None:
             return False
-        # a work item index entry left behind is harmless: a reader checks the link points back
         with contextlib.suppress(ResourceNotFoundError):
             self._table.delete_entity(LINKS, _rk(key))
+        link = self._read(entity)
+        # its index entity goes too when the link can be read; one left behind (a damaged link's,
+        # the older layout's) is harmless: a reader checks the link points back
+        if isinstance(link, Link) and link.work_item_id is not None:
+            with contextlib.suppress(ResourceNotFoundError):
+                self._table.delete_entity(WORK_ITEMS, _index_rk(link))
         return True
 
     def iter_pages(self, page_size: int = 200, after: str | None = None) -> Iterator[list[Link | DamagedLink]]:

@@ -193,3 +193,100 @@ def test_a_damaged_record_is_listed_in_its_place_named_by_point_reads_and_remova
     assert store.get_by_issue("acme", "2") is None and store.get_by_work_item(ADO, 2) is None
     assert [link_key(r) for p in store.iter_pages() for r in p if not isinstance(r, DamagedLink)] == \
         [link_key(new_link("1")), link_key(new_link("4"))]
+
+
+def linked_to(store: LinkStore, issue_id: str, work_item_id: int, org_url: str = ADO) -> Link:
+    claimed = store.claim(replace(new_link(issue_id), ado_org_url=org_url, work_item_id=work_item_id, state=LINKED))
+    assert claimed is not None
+    return claimed
+
+
+def test_a_work_item_links_several_issues_each_found_both_ways(store: LinkStore) -> None:
+    first, second, third = (linked_to(store, i, 70) for i in ("21", "300", "4000"))
+    assert store.links_for_work_item(ADO, 70) == [first, second, third]  # in issue key order
+    assert store.links_for_work_item(ADO.upper() + "/", 70) == [first, second, third]  # one org, however spelled
+    assert store.get_by_work_item(ADO, 70) == first
+    for link in (first, second, third):
+        assert store.get_by_issue("acme", link.sentry_issue_id) == link
+    # each link keeps its own synced values and etag
+    saved = store.save(second.with_synced(sentry_status="resolved"))
+    assert store.links_for_work_item(ADO, 70) == [first, saved, third]
+    with pytest.raises(ConcurrentUpdate):
+        store.save(second.with_synced(sentry_status="ignored"))
+
+
+def test_the_reverse_index_names_one_work_item_not_its_neighbours(store: LinkStore) -> None:
+    for issue_id, work_item_id in (("1", 1), ("2", 12), ("3", 120), ("4", 1200), ("5", 2)):
+        linked_to(store, issue_id, work_item_id)
+    linked_to(store, "6", 12, "https://dev.azure.com/contoso2")
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 12)] == ["2"]
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 1)] == ["1"]
+    assert store.links_for_work_item(ADO, 13) == [] and store.get_by_work_item(ADO, 13) is None
+
+
+def test_a_link_that_moves_or_goes_leaves_the_others_linked(store: LinkStore) -> None:
+    _stay, moved, gone = (linked_to(store, i, 80) for i in ("31", "32", "33"))
+    store.save(replace(moved, work_item_id=81))
+    assert store.remove(link_key(gone))
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 80)] == ["31"]
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 81)] == ["32"]
+    store.release(store.get_by_issue("acme", "31"))
+    assert store.links_for_work_item(ADO, 80) == []
+    assert store.get_by_issue("acme", "32").work_item_id == 81
+
+
+def test_concurrent_links_to_one_work_item_are_all_found_and_each_issue_once(store: LinkStore) -> None:
+    """Twelve issues linked to one work item at once, each issue by two racing requests: every
+    issue is linked exactly once and the reverse index lists all of them."""
+    issues = [str(500 + i) for i in range(12)]
+    barrier = threading.Barrier(len(issues) * 2)
+    wins: list[Link] = []
+    errors: list[BaseException] = []
+
+    def attempt(issue_id: str) -> None:
+        try:
+            barrier.wait()
+            got = store.claim(replace(new_link(issue_id), work_item_id=90, state=LINKED))
+            if got is not None:
+                wins.append(got)
+        except BaseException as exc:  # a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in issues for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(link.sentry_issue_id for link in wins) == issues
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 90)] == issues
+
+
+def test_a_store_written_before_several_issues_per_work_item_still_finds_its_links(store: LinkStore, tmp_path) -> None:
+    """SQLite: a file whose work_item_key was UNIQUE is rebuilt without it when opened. Table: the
+    older index entity (RowKey = the work item key alone) is found by the same range read."""
+    import json
+    import sqlite3
+
+    old = replace(new_link("41"), work_item_id=95, state=LINKED)
+    if isinstance(store, SqliteLinkStore):
+        path = tmp_path / "old.sqlite"
+        conn = sqlite3.connect(path)
+        conn.executescript("CREATE TABLE links (issue_key TEXT PRIMARY KEY, work_item_key TEXT UNIQUE, "
+                           "version INTEGER NOT NULL, data TEXT NOT NULL);")
+        conn.execute("INSERT INTO links VALUES (?, ?, 3, ?)",
+                     (link_key(old), f"{ADO}#95", json.dumps(old.to_dict())))
+        conn.commit()
+        conn.close()
+        store = SqliteLinkStore(path)
+    else:
+        from shared.store.table import LINKS, WORK_ITEMS, _rk
+
+        store._table.create_entity({"PartitionKey": LINKS, "RowKey": _rk(link_key(old)),
+                                    "data": json.dumps(old.to_dict())})
+        store._table.create_entity({"PartitionKey": WORK_ITEMS, "RowKey": _rk(f"{ADO}#95"), "link": _rk(link_key(old))})
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 95)] == ["41"]
+    second = linked_to(store, "42", 95)
+    assert [link.sentry_issue_id for link in store.links_for_work_item(ADO, 95)] == ["41", "42"]
+    saved = store.save(store.get_by_issue("acme", "41").with_synced(ado_rev=9))  # re-indexed in the new layout
+    assert store.links_for_work_item(ADO, 95) == [saved, second]
