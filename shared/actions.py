@@ -46,6 +46,12 @@ def _with_copy(link: Link, source_id: str, copy_id: str, digest: str) -> Link:
     return replace(link, comment_ids=_remember(link, source_id, copy_id), comment_copies=kept)
 
 
+def _mapped_already(link: Link, source_id: str, copy_id: str) -> bool:
+    """Another worker saved this very copy first: its counts moved then, not again now."""
+    known = link.copy_of(source_id)
+    return bool(copy_id) and known is not None and known[0] == copy_id
+
+
 def _counted(link: Link, sentry: int, ado: int, changed_at: str | None = None) -> Link:
     """Move the link's comment counts by what a carried comment changed on each side, so a
     reconcile run finds them as it last saw them and reads no comment list for it."""
@@ -217,6 +223,8 @@ class AddAdoComment(Action):
             return None
         landed = isinstance(response, Mapping) and "id" in response
         ours = f"ado:{response['id']}" if landed else ""
+        if _mapped_already(link, self.source_id, ours):
+            return link
         after = _with_copy(link, self.source_id, ours, self.digest)
         # the comment's createdDate is the work item's new ChangedDate: our own change, already seen
         changed = response.get("createdDate") if landed and "version" in response else None
@@ -300,11 +308,18 @@ class AddSentryComment(Action):
     def request(self) -> ApiRequest:
         return sentry.create_comment(self.org, self.issue_id, self.text)
 
+    def distinct(self) -> AddSentryComment:
+        """This copy told apart from an identical one the bridge posted within the hour (Sentry
+        refuses the same text from one user twice in an hour): it names its source comment."""
+        return replace(self, text=f"{self.text}\n\n_(Azure DevOps comment {self.source_id.split(':', 1)[-1]})_")
+
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
         if link is None:
             return None
         landed = isinstance(response, Mapping) and "id" in response
         ours = f"sentry:{response['id']}" if landed else ""
+        if _mapped_already(link, self.source_id, ours):
+            return link
         return _counted(_with_copy(link, self.source_id, ours, self.digest), 1 if landed else 0,
                         0 if self.counted else 1)
 

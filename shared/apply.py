@@ -31,7 +31,7 @@ from shared.actions import (
 )
 from shared.ado.errors import AdoNotFound
 from shared.identifiers import MalformedIdentifier
-from shared.sentry.errors import SentryNotFound, SentryPermissionDenied
+from shared.sentry.errors import DuplicateComment, SentryNotFound, SentryPermissionDenied
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 
 log = logging.getLogger(__name__)
@@ -111,15 +111,21 @@ class CommentInFlight(Exception):
     """Another attempt is posting this comment right now; retry the message later."""
 
 
-def _posted(action: AddAdoComment | AddSentryComment, clients: dict[str, Any]) -> dict[str, Any] | None:
-    """The comment an earlier attempt posted with this exact text, if it landed."""
+def _posted(action: AddAdoComment | AddSentryComment, link: Link, clients: dict[str, Any]) -> dict[str, Any] | None:
+    """The comment an earlier attempt posted with this exact text, if it landed: the newest one with
+    the text that the link knows as no other comment's copy (two comments may say the same thing,
+    and taking the other one's copy for ours would lose this one)."""
+    known = {entry.partition("#")[0] for entry in link.comment_copies.values()} | set(link.comment_ids)
     if isinstance(action, AddAdoComment):
-        found = [c for c in clients["ado"].list_comments(action.project, action.work_item_id)
-                 if c.get("text", "") == action.text]
+        listed = [(f"ado:{c.get('id')}", c.get("text", ""), c) for c in
+                  clients["ado"].list_comments(action.project, action.work_item_id)]
+        texts = {action.text}
     else:
-        found = [c for c in clients["sentry"].list_comments(action.issue_id)
-                 if (c.get("data") or {}).get("text", "") == action.text]
-    return {"id": found[0]["id"]} if found and "id" in found[0] else None
+        listed = [(f"sentry:{c.get('id')}", (c.get("data") or {}).get("text", ""), c) for c in
+                  clients["sentry"].list_comments(action.issue_id)]
+        texts = {action.text, action.distinct().text}
+    found = [c for copy_id, text, c in listed if text in texts and copy_id not in known and "id" in c]
+    return {"id": found[-1]["id"]} if found else None
 
 
 def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: LinkStore,
@@ -127,28 +133,45 @@ def _comment_once(action: AddAdoComment | AddSentryComment, link: Link, store: L
     """Post a carried comment at most once, across retries and workers; returns (posted, response).
 
     Neither API deduplicates comments, and a post whose answer was lost may still have landed. A
-    marker claims the comment before posting. A later attempt that finds a fresh claim backs off
-    (the queue retries it); one that finds a stale claim (the earlier attempt died mid-post) looks
-    for the exact text on the target before posting again."""
+    marker claims the comment before posting and, once posted, keeps the copy's id (a retry whose
+    save of the link failed still maps the copy, so the comment's edits and deletion reach it). A
+    later attempt that finds a fresh claim backs off (the queue retries it); one that finds a stale
+    claim (the earlier attempt failed or died mid-post) looks for the exact text on the target,
+    among comments the link knows as no other comment's copy, before posting again."""
     key = f"{link.sentry_org}:{link.sentry_issue_id}:{action.source_id}"
     if not store.claim_marker("comment", key, {"state": "posting", "at": time.time()}):
         marker = store.get_marker("comment", key) or {}
         if marker.get("state") == "done":
-            return False, None
+            return False, {"id": marker["copy"]} if marker.get("copy") is not None else None
         if time.time() - marker.get("at", 0) < COMMENT_LEASE_S:
             raise CommentInFlight(f"comment {action.source_id} is being posted by another attempt")
-        landed = _posted(action, clients)
+        fresh = store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
+        landed = _posted(action, fresh, clients)
         if landed is not None:
-            store.set_marker("comment", key, {"state": "done"})
+            store.set_marker("comment", key, {"state": "done", "copy": landed["id"]})
             return False, landed
         store.set_marker("comment", key, {"state": "posting", "at": time.time()})
     try:
-        response = _send(action, clients)
+        response = _post(action, clients)
     except Exception:
         store.set_marker("comment", key, {"state": "posting", "at": 0})  # may have landed: check next time
         raise
-    store.set_marker("comment", key, {"state": "done"})
+    copy = response.get("id") if isinstance(response, dict) else None
+    store.set_marker("comment", key, {"state": "done", "copy": copy})
     return True, response
+
+
+def _post(action: AddAdoComment | AddSentryComment, clients: dict[str, Any]) -> Any:
+    """Sentry refuses a user's same text twice within an hour; the bridge posts every copy as one
+    user, so a comment saying what another carried lately said is posted naming its source."""
+    try:
+        return _send(action, clients)
+    except DuplicateComment:
+        if not isinstance(action, AddSentryComment):
+            raise
+        log.info("comment %s: Sentry has this text from the bridge already; posted naming its source",
+                 action.source_id)
+        return _send(action.distinct(), clients)
 
 
 UNMATCHED_KEEP_DAYS = 2

@@ -1,5 +1,6 @@
 """apply_plan against the emulators: comments are carried at most once, even when an earlier attempt
-died after its post landed, and while another attempt is posting."""
+died after its post landed, and while another attempt is posting; and a comment whose post failed is
+never taken for carried because another comment's copy has the same text."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from dataclasses import replace
 
 import pytest
 
+from sandbox.ado.seed import BRIDGE, DEFAULT_TOKEN
+from sandbox.ado.testing import running_ado
 from sandbox.sentry import seed
 from sandbox.sentry.emulator import serve
-from shared.actions import AddSentryComment
+from shared.actions import AddAdoComment, AddSentryComment
+from shared.ado.auth import PatAuth
+from shared.ado.client import AdoClient
 from shared.apply import CommentInFlight, apply_plan
+from shared.mapping.comments import digest
 from shared.sentry.client import SentryClient
+from shared.store import StoreUnavailable
 from shared.store.model import LINKED, Link
 from shared.store.sqlite import SqliteLinkStore
+from shared.transport import RetryPolicy
 
 
 @pytest.fixture
@@ -82,3 +90,79 @@ def test_nothing_is_claimed_or_created_for_a_malformed_issue_id(tmp_path) -> Non
     with pytest.raises(MalformedIdentifier, match="not claiming Sentry issue '0': sentry_issue_id must be"):
         apply_plan([create], None, store, {"ado": NoCalls(), "sentry": NoCalls()})
     assert list(store.iter_pages()) == []
+
+
+def attempts(actions: list, link: Link, store: SqliteLinkStore, clients: dict, tries: int = 5) -> Link:
+    """Apply as the queue does: a failed attempt is tried again (with the link as stored), up to 5 times."""
+    for attempt in range(1, tries + 1):
+        try:
+            return apply_plan(actions, store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link, store,
+                              clients).link
+        except Exception:
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
+
+
+def test_a_second_ado_comment_with_the_same_text_gets_its_own_sentry_copy(world) -> None:
+    """Sentry refuses a user's same text twice within an hour ("You have already posted that comment."),
+    so the first post of an ADO comment that says what another one said fails. Its retry must not take
+    the other comment's copy for its own landed post (that lost the comment: no copy, no poison)."""
+    client, store, link, issue_id = world
+    text = "**Ava** (via Azure DevOps): +1"
+    first = apply_plan([AddSentryComment("acme", issue_id, text, "ado:77", digest("+1"))], link, store,
+                       {"sentry": client}).link
+    second = attempts([AddSentryComment("acme", issue_id, text, "ado:78", digest("+1"))], first, store,
+                      {"sentry": client})
+    notes = {str(c["id"]): c["data"]["text"] for c in client.list_comments(issue_id)}
+    assert len(notes) == 2
+    one, two = second.copy_of("ado:77"), second.copy_of("ado:78")
+    assert one and two and one[0] != two[0]
+    assert notes[two[0].split(":")[1]].startswith(text)
+
+
+def test_a_failed_post_is_not_mistaken_for_another_comments_copy_with_the_same_text(tmp_path) -> None:
+    """An earlier attempt failed (its claim released for a look first); the work item already holds
+    another Sentry comment's copy with this very text. The retry posts its own copy."""
+    with running_ado() as (ado, _server):
+        item = ado.create_work_item("Shop", "Bug", [{"op": "add", "path": "/fields/System.Title", "value": "t"}],
+                                    BRIDGE, notify=False)
+        client = AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN), policy=RetryPolicy(max_attempts=1))
+        store = SqliteLinkStore(tmp_path / "links.sqlite")
+        link = store.claim(Link(sentry_org="acme", sentry_issue_id="5", ado_project="Shop", work_item_id=item.id,
+                                state=LINKED))
+        text = "**Alice** (via Sentry): same here"
+        first = apply_plan([AddAdoComment("Shop", item.id, text, True, "sentry:1", digest("same here"))], link,
+                           store, {"ado": client}).link
+        store.set_marker("comment", "acme:5:sentry:2", {"state": "posting", "at": 0})  # the failed attempt
+        second = apply_plan([AddAdoComment("Shop", item.id, text, True, "sentry:2", digest("same here"))], first,
+                            store, {"ado": client}).link
+        copies = [c for c in client.list_comments("Shop", item.id) if c["text"] == text]
+        assert len(copies) == 2
+        assert {second.copy_of("sentry:1")[0], second.copy_of("sentry:2")[0]} == {f"ado:{c['id']}" for c in copies}
+
+
+class FailingSaves(SqliteLinkStore):
+    """The link store refuses the next `failures` saves (the post before them has landed)."""
+
+    failures = 0
+
+    def save(self, link: Link) -> Link:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("link store unreachable")
+        return super().save(link)
+
+
+def test_a_retry_after_the_save_failed_keeps_the_copy_so_edits_reach_it(tmp_path, world) -> None:
+    """The post landed, then saving the link failed: the retry finds the comment done and still maps its
+    copy (otherwise the comment's later edits and deletion could never reach it)."""
+    client, _, _, issue_id = world
+    store = FailingSaves(tmp_path / "failing.sqlite")
+    link = store.claim(Link(sentry_org="acme", sentry_issue_id=issue_id, work_item_id=3, state=LINKED))
+    store.failures = 1
+    with pytest.raises(StoreUnavailable):
+        apply_plan([action(issue_id)], link, store, {"sentry": client})
+    again = apply_plan([action(issue_id)], store.get_by_issue("acme", issue_id), store, {"sentry": client})
+    [note] = client.list_comments(issue_id)
+    assert again.link.copy_of("ado:77") == (f"sentry:{note['id']}", "")
