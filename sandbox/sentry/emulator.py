@@ -546,6 +546,8 @@ class SentryEmulator(EmulatorApp):
                     issue = self.world.issue(short)
                 except NotFound:
                     continue
+                if org.projects[issue.project_id].slug not in release.project_slugs:
+                    continue  # only the release's own projects' issues are resolved in it
                 _, fired = self.world.update_issue(issue, body, SYSTEM, call.now)
                 notices.extend(fired)
 

@@ -2,7 +2,8 @@
 does, compute the issue's new state and the webhook actions the change fires.
 
 Semantics (reference/sentry-api.md §2.1, §3.3, §3.4): ``resolvedInNextRelease`` and
-``statusDetails.inNextRelease`` resolve in the next release; ``muted`` is an alias of ``ignored``;
+``statusDetails.inNextRelease`` resolve in the next release, ``inRelease`` in a release of the
+project (``latest``: its latest), each refused without one (``resolutions.py``); ``muted`` is an alias of ``ignored``;
 ignoring without conditions infers ``archived_forever``, with count/user/duration conditions
 ``archived_until_condition_met``; ``issue.unresolved`` fires only for resolved→unresolved
 (un-archiving sends nothing); ``assigned`` fires for every new assignee and there is no
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.sentry.model import Assignee, Issue, Organization
+from sandbox.sentry.resolutions import ReleaseProblem, resolve_in_release
 
 STATUSES = ("resolved", "unresolved", "ignored", "resolvedInNextRelease", "muted")
 PRIORITIES = ("low", "medium", "high")
@@ -82,26 +84,35 @@ def _check_details(details: object) -> dict[str, Any]:
     return dict(details)
 
 
-def _status_change(issue: Issue, status: str, substatus: object, details: dict[str, Any],
+def last_release(org: Organization, issue: Issue) -> str | None:
+    """The release the issue was last seen in (``Group.get_last_release``)."""
+    seen = [e for e in org.events.values() if e.issue_id == issue.id and e.release]
+    return max(seen, key=lambda e: e.received).release if seen else None
+
+
+def _status_change(org: Organization, issue: Issue, status: str, substatus: object, details: dict[str, Any],
                    now: datetime) -> tuple[Issue, str | None]:
     """New status fields and the webhook action (None when Sentry sends none)."""
     if status in ("resolved", "resolvedInNextRelease"):
         if substatus is not None:
             raise InvalidUpdate({"substatus": ["Substatus must be empty for resolved status"]})
-        if status == "resolvedInNextRelease" or details.get("inNextRelease"):
-            new_details: dict[str, Any] = {"inNextRelease": True}
-        elif details.get("inRelease"):
-            new_details = {"inRelease": details["inRelease"]}
-        elif details.get("inCommit"):
-            new_details = {"inCommit": details["inCommit"]}
+        try:
+            in_release = resolve_in_release(details, status, org.releases, org.projects[issue.project_id].slug,
+                                            last_release(org, issue))
+        except ReleaseProblem as exc:
+            raise InvalidUpdate(exc.errors) from None
+        if in_release is not None:
+            new_details, resolution = in_release
         else:
-            new_details = {}
-        return replace(issue, status="resolved", substatus=None, status_details=new_details), "resolved"
+            new_details, resolution = ({"inCommit": details["inCommit"]} if details.get("inCommit") else {}), None
+        return replace(issue, status="resolved", substatus=None, status_details=new_details,
+                       resolution=resolution), "resolved"
     if status == "unresolved":
         if substatus is not None and substatus not in UNRESOLVED_SUB:
             raise InvalidUpdate({"substatus": [f"Invalid substatus for unresolved status: {substatus}"]})
         action = "unresolved" if issue.status == "resolved" else None
-        return replace(issue, status="unresolved", substatus=substatus or "ongoing", status_details={}), action
+        return replace(issue, status="unresolved", substatus=substatus or "ongoing", status_details={},
+                       resolution=None), action
     if substatus is not None and substatus not in ARCHIVED:
         raise InvalidUpdate({"substatus": [f"Invalid substatus for ignored status: {substatus}"]})
     conditions = {k: details[k] for k in CONDITIONS if details.get(k)}
@@ -110,7 +121,8 @@ def _status_change(issue: Issue, status: str, substatus: object, details: dict[s
     if "ignoreDuration" in conditions:
         conditions["ignoreUntil"] = (now + timedelta(minutes=int(conditions["ignoreDuration"]))).strftime(
             "%Y-%m-%dT%H:%M:%S.%fZ")
-    return replace(issue, status="ignored", substatus=str(substatus), status_details=conditions), "ignored"
+    return replace(issue, status="ignored", substatus=str(substatus), status_details=conditions,
+                   resolution=None), "ignored"
 
 
 def apply_update(org: Organization, issue: Issue, body: Mapping[str, Any], now: datetime) -> UpdateOutcome:
@@ -123,7 +135,7 @@ def apply_update(org: Organization, issue: Issue, body: Mapping[str, Any], now: 
         if status not in STATUSES:
             raise InvalidUpdate({"status": [f'"{status}" is not a valid choice.']})
         details = _check_details(body.get("statusDetails"))
-        updated, action = _status_change(updated, "ignored" if status == "muted" else status,
+        updated, action = _status_change(org, updated, "ignored" if status == "muted" else status,
                                          body.get("substatus"), details, now)
         changed = (issue.status, issue.substatus, issue.status_details) != (
             updated.status, updated.substatus, updated.status_details)

@@ -93,6 +93,7 @@ class Issue:
     status: str = "unresolved"
     substatus: str | None = "new"
     status_details: dict[str, Any] = field(default_factory=dict)
+    resolution: Any = None  # resolutions.Resolution of a release-based resolve, else None
     assigned_to: Assignee | None = None
     priority: str = "high"
     count: int = 0

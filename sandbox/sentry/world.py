@@ -27,6 +27,8 @@ from sandbox.sentry.model import (
     Organization,
     Workflow,
 )
+from sandbox.sentry.releases import Release
+from sandbox.sentry.resolutions import is_regression
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DUPLICATE_COMMENT_WINDOW = timedelta(hours=1)
@@ -146,7 +148,9 @@ class World:
                      tags: Mapping[str, str] | None = None, fingerprint: str | None = None,
                      ) -> tuple[Issue, Event, list[Notice]]:
         """One error event: a new issue (``issue.created`` + matching alert rules) or one more
-        event on the issue with the same fingerprint (a resolved one regresses)."""
+        event on the issue with the same fingerprint (a resolved one regresses, unless it was
+        resolved in a release its release is older than: `resolutions.is_regression`). An event's
+        release is created for its project if it is new, as ingestion does."""
         for name, value in (("exception_type", exception_type), ("exception_value", exception_value)):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidUpdate({name: ["This field is required."]})
@@ -181,14 +185,24 @@ class World:
             issue.user_ids.add(str(user.get("id") or user.get("email") or user))
         self.org.events[event.event_id] = event
         self.org.issues[issue.id] = issue
+        if release:
+            self._seen_release(release, project.slug, now)
         if existing is None:
             notices.append(self._issue_notice("created", issue, SYSTEM))
             notices.extend(self._alerts(issue, event))
-        elif issue.status == "resolved":
+        elif issue.status == "resolved" and is_regression(issue.resolution, release, self.org.releases, project.slug):
             issue.status, issue.substatus, issue.status_details = "unresolved", "regressed", {}
+            issue.resolution = None
             notices.append(self._issue_notice("unresolved", issue, SYSTEM))
             notices.extend(self.workflow_alerts("resolved", issue, SYSTEM))
         return issue, event, notices
+
+    def _seen_release(self, version: str, project_slug: str, now: datetime) -> None:
+        release = self.org.releases.get(version)
+        if release is None:
+            release = self.org.releases[version] = Release(version, [], serialize.iso(now))
+        if project_slug not in release.project_slugs:
+            release.project_slugs.append(project_slug)
 
     def escalate(self, issue: Issue, now: datetime) -> list[Notice]:
         """An issue archived until escalating gets more events than forecast: it is unresolved

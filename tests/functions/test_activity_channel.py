@@ -53,7 +53,7 @@ def only_alerts(stack: SandboxStack) -> tuple[dict, object]:
     stack.sentry.subscribe([])
     stack.sentry.add_alert_rule("New issues to ADO", SETTINGS)
     stack.sentry.add_workflow("Issue activity to ADO")
-    issue = stack.sentry.new_error("backend", "KeyError", "only alerts")["issue"]
+    issue = stack.sentry.new_error("backend", "KeyError", "only alerts", release="backend@1.0.0")["issue"]
     stack.settle()
     link = runtime().store.get_by_issue("acme", issue["id"])
     assert link is not None and link.is_linked

@@ -9,6 +9,7 @@ import pytest
 from sandbox.sentry.issue_update import InvalidUpdate, apply_update
 from sandbox.sentry.model import Issue
 from sandbox.sentry.pagination import InvalidCursor, paginate, parse_cursor
+from sandbox.sentry.releases import Release
 from sandbox.sentry.seed import default_organization
 from sandbox.sentry.spec import validate_request
 from sandbox.sentry.world import short_id
@@ -88,7 +89,9 @@ def _issue() -> Issue:
     ({"assignedTo": "team:11", "priority": "low"}, "unresolved", {}, ("assigned",)),
 ])
 def test_apply_update(body: dict, status: str, details: dict, actions: tuple) -> None:
-    outcome = apply_update(default_organization(), _issue(), body, NOW)
+    org = default_organization()
+    org.releases["1.2.3"] = Release("1.2.3", ["backend"], "2026-01-01T00:00:00.000000Z")
+    outcome = apply_update(org, _issue(), body, NOW)
     assert (outcome.issue.status, outcome.issue.status_details, outcome.actions) == (status, details, actions)
 
 
