@@ -9,7 +9,17 @@ import os
 
 import azure.functions as func
 
-from functions import ado_webhook, health, issue_link, reconcile, regressions, sentry_webhook, status, sync
+from functions import (
+    ado_webhook,
+    health,
+    issue_link,
+    reconcile,
+    regressions,
+    sentry_webhook,
+    stacktrace_link,
+    status,
+    sync,
+)
 
 if os.environ.get("SENTRY_DSN"):  # the bridge's own errors to Sentry; without it sentry-sdk is never imported
     from shared.error_reporting import start
@@ -17,5 +27,5 @@ if os.environ.get("SENTRY_DSN"):  # the bridge's own errors to Sentry; without i
     start()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for module in (sentry_webhook, ado_webhook, issue_link, sync, reconcile, regressions, health, status):
+for module in (sentry_webhook, ado_webhook, issue_link, stacktrace_link, sync, reconcile, regressions, health, status):
     app.register_functions(module.bp)

@@ -250,3 +250,21 @@ def activity_channel_verdict(workflows: Sequence[Mapping[str, Any]],
                                     f"{WORKFLOW_ACTIVITY_TRIGGER} trigger ({ACTIVITY_HOW})")
     return ok(ACTIVITY_CHANNEL, f"not set up: no alert sends issue activity to the app; it arrives by the "
                                 f"issue webhooks only ({ACTIVITY_HOW})")
+
+
+# --- code mappings (stack-trace links) -------------------------------------------------------
+
+def code_mapping_verdict(indexes: Sequence[int], project: str, repo: str, branch: str,
+                         repository: Mapping[str, Any] | None, branch_found: bool) -> CheckResult:
+    """One repository and branch the ``[[code_mappings]]`` name (``indexes``: which mappings)."""
+    where = ", ".join(f"code_mappings[{i}]" for i in indexes)
+    what = f"repository {repo!r} of {project}, branch {branch!r} ({where})"
+    if repository is None:
+        return fail(what, "no such Git repository (or the sync identity cannot read it)",
+                    f"fix {where}.repository (a repository name or id of {project}), or give the identity "
+                    "Code read (PAT scope: Code > Read)")
+    if not branch_found:
+        default = str(repository.get("defaultBranch") or "").removeprefix("refs/heads/")
+        return fail(what, "the repository has no such branch" + (f" (its default is {default!r})" if default else ""),
+                    f"set {where}.branch to a branch of {repo}")
+    return ok(what, "exists")

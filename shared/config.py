@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from shared.config_error import ConfigError, unknown_key
 
 if TYPE_CHECKING:
+    from shared.code_links import CodeMapping
     from shared.releases.rules import ReleaseRules
 
 KEY_VAULT_PREFIX = "@Microsoft.KeyVault("
@@ -41,7 +42,8 @@ SENTRY_PRIORITIES = ("high", "medium", "low")
 IGNORED_ACTIONS = ("none", "resolve", "remove")
 DEFAULT_SCHEDULE = "0 */15 * * * *"
 # The keys each table of the sync rules accepts (sync.example.toml documents each one; a test compares).
-RULES_KEYS = frozenset({"routes", "states", "sync", "priority", "severity", "identities", "releases"})
+RULES_KEYS = frozenset({"routes", "states", "sync", "priority", "severity", "identities", "releases",
+                        "code_mappings"})
 ROUTE_KEYS = frozenset({"sentry_projects", "ado_project", "work_item_type", "area_path", "iteration_path", "tags",
                         "fields", "auto_create"})
 AUTO_CREATE_KEYS = frozenset({"enabled", "levels", "environments", "min_events"})
@@ -301,6 +303,7 @@ class SyncRules:
     identities: Mapping[str, str] = field(default_factory=dict)
     lookback_hours: int = 24
     releases: ReleaseRules | None = None  # [releases]: deployments -> Sentry releases (shared/releases/)
+    code_mappings: tuple[CodeMapping, ...] = ()  # [[code_mappings]]: stack frames -> Azure Repos files
 
     @property
     def commit_tracking(self) -> bool:
@@ -491,8 +494,16 @@ def parse_rules(text: str, source: str = "sync rules") -> SyncRules:
     except ConfigError as exc:
         rr.problems.extend(exc.problems)
         releases = None
+    from shared.code_links import parse_code_mappings
+
+    try:
+        code_mappings = parse_code_mappings(raw.get("code_mappings"))
+    except ConfigError as exc:
+        rr.problems.extend(exc.problems)
+        code_mappings = ()
     rules = SyncRules(
         releases=releases,
+        code_mappings=code_mappings,
         routes=routes,
         states=_parse_states(rr, raw.get("states", {})),
         directions=directions,

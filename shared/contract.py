@@ -20,6 +20,7 @@ ISSUE_LINK_OPTIONS_ROUTE = "sentry/issue-link/options/{kind}"
 ISSUE_LINK_CREATE_ROUTE = "sentry/issue-link/create"
 ISSUE_LINK_LINK_ROUTE = "sentry/issue-link/link"
 ALERT_RULE_ACTION_ROUTE = "sentry/alert-rule-action"
+STACKTRACE_LINK_ROUTE = "sentry/stacktrace-link"
 HEALTH_ROUTE = "health"
 
 
@@ -33,6 +34,7 @@ OPTIONS_PATH = api_path(ISSUE_LINK_OPTIONS_ROUTE)
 ISSUE_LINK_CREATE_PATH = api_path(ISSUE_LINK_CREATE_ROUTE)
 ISSUE_LINK_LINK_PATH = api_path(ISSUE_LINK_LINK_ROUTE)
 ALERT_RULE_ACTION_PATH = api_path(ALERT_RULE_ACTION_ROUTE)
+STACKTRACE_LINK_PATH = api_path(STACKTRACE_LINK_ROUTE)
 
 
 def options_uri(kind: str) -> str:

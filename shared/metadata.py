@@ -24,26 +24,36 @@ from shared.store import LinkStore
 CACHE_TTL_S = 3600.0
 IDENTITY_TTL_S = 24 * 3600.0  # a person's directory entry (or its absence), per email or account
 AREA_DEPTH = 10  # levels of the area tree read; deeper paths are left to ADO to check
+SOURCE_FILE_TTL_S = 3600.0  # a file found on a branch: an hour
+MISSING_FILE_TTL_S = 300.0  # a file not found: five minutes, so a push shows up soon
+SOURCE_FILES_KEPT = 4096  # stack-trace link look-ups kept per process (anyone can ask for any path)
 
 
 class ProcessCache:
     """Values kept in this process with a TTL, so a process customisation is picked up within the
-    hour without a restart."""
+    hour without a restart. ``max_items`` bounds it (the oldest entry goes first) where callers
+    choose the keys, as anyone opening a stack-trace link does."""
 
-    def __init__(self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl, self._clock = ttl_s, clock
-        self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
+    def __init__(self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic,
+                 max_items: int | None = None) -> None:
+        self._ttl, self._clock, self._max = ttl_s, clock, max_items
+        self._items: dict[tuple[str, ...], tuple[float, Any]] = {}  # key -> (expires at, value)
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any],
+                    ttl_of: Callable[[Any], float] | None = None) -> Any:
+        """The cached value, else ``load()``'s, kept for ``ttl_of(value)`` seconds (default the TTL)."""
         now = self._clock()
         with self._lock:
             hit = self._items.get(key)
-        if hit and now - hit[0] < self._ttl:
+        if hit and now < hit[0]:
             return hit[1]
         value = load()
         with self._lock:
-            self._items[key] = (now, value)
+            self._items.pop(key, None)
+            self._items[key] = (now + (ttl_of(value) if ttl_of else self._ttl), value)
+            while self._max is not None and len(self._items) > self._max:
+                del self._items[next(iter(self._items))]
         return value
 
 
@@ -52,6 +62,7 @@ class Metadata:
                  process: ProcessCache | None = None) -> None:
         self.store, self.ado, self.sentry, self.settings = store, ado, sentry, settings
         self._process = process or ProcessCache()
+        self._files = ProcessCache(SOURCE_FILE_TTL_S, max_items=SOURCE_FILES_KEPT)
         self._connection_facts: dict[str, Any] | None = None
         self._identities_ado: Any = None
         self._locks: dict[str, threading.Lock] = {}
@@ -81,6 +92,15 @@ class Metadata:
         """A project's area tree root node (``name``, ``path``, ``children``), per process."""
         return self._process.get_or_load(("areas", project.lower()),
                                          lambda: self.ado.area_paths(project, AREA_DEPTH))
+
+    def source_file_exists(self, ado: Any, project: str, repo: str, branch: str, path: str) -> bool:
+        """Whether a repository has ``path`` on ``branch``, per process: found for an hour, missing
+        for five minutes. Kept in this process, not the store: the paths come from whoever opens a
+        link, so a flood of made-up paths must cost memory bounded here, never store writes."""
+        return self._files.get_or_load(
+            (project.lower(), repo.lower(), branch, path),
+            lambda: ado.git_item_exists(project, repo, path, branch),
+            lambda found: SOURCE_FILE_TTL_S if found else MISSING_FILE_TTL_S)
 
     def type_fields(self, project: str, wit: str) -> list[str]:
         """The reference names of a work item type's fields."""

@@ -16,6 +16,7 @@ from shared.store import LinkStore
 
 if TYPE_CHECKING:
     from shared.ado.client import AdoClient
+    from shared.code_link_service import CodeLinks
     from shared.issue_link_service import IssueLinkService
     from shared.metadata import Metadata
     from shared.releases.handler import Deployments
@@ -61,6 +62,14 @@ class Runtime:
         from shared.issue_link_service import IssueLinkService
 
         return IssueLinkService(self.syncer)
+
+    @cached_property
+    def code_links(self) -> CodeLinks:
+        """With its own ADO client whose calls give up within seconds: a person is waiting."""
+        from shared.code_link_service import CodeLinks
+        from shared.setup.clients import CLICK_POLICY, ado_client
+
+        return CodeLinks(self.config, ado_client(self.config.settings, CLICK_POLICY), self.metadata)
 
     @cached_property
     def sentry(self) -> SentryClient:

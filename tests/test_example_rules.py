@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from shared import code_links as code_mappings
 from shared import config
 from shared.releases import rules as releases
 
@@ -29,6 +30,7 @@ def accepted() -> set[str]:
             | {f"severity.{k}" for k in levels}
             | {f"releases.{k}" for k in releases.TOP_KEYS}
             | {f"releases.repositories.{k}" for k in releases.REPO_KEYS}
+            | {f"code_mappings.{k}" for k in code_mappings.MAPPING_KEYS}
             | {f"{k}.*" for k in OPEN})
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from cli import checks as c
 from shared.ado.client import AdoClient
-from shared.ado.errors import AdoError
+from shared.ado.errors import AdoError, AdoNotFound
 from shared.config import SyncRules, load_config
 from shared.sentry import endpoints as sentry_endpoints
 from shared.sentry.client import SentryClient
@@ -79,6 +79,25 @@ def ado_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.C
         return
     for project in found.values():
         yield c.hooks_verdict(project, subscriptions)
+
+
+def code_mapping_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.CheckResult]:
+    """Each repository and branch the code mappings link stack frames to exists."""
+    named: dict[tuple[str, str, str], list[int]] = {}
+    for i, m in enumerate(rules.code_mappings):
+        named.setdefault((m.ado_project, m.repository, m.branch), []).append(i)
+    for (project, repo, branch), indexes in named.items():
+        what = f"repository {repo!r} of {project} (code_mappings[{indexes[0]}])"
+        try:
+            try:
+                repository: dict[str, Any] | None = ado.git_repository(project, repo)
+            except AdoNotFound:
+                repository = None
+            found = repository is not None and ado.git_branch_exists(project, repo, branch)
+        except ADO_ERRORS as exc:
+            yield c.ado_failure(what, exc, auth_mode, "give the sync identity Code read (PAT scope: Code > Read)")
+            continue
+        yield c.code_mapping_verdict(indexes, project, repo, branch, repository, found)
 
 
 def _type_and_create(ado: AdoClient, i: int, route: Any, auth_mode: str) -> Iterator[c.CheckResult]:
@@ -177,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results: list[c.CheckResult] = []
     for result in (routes_check(config.rules), *ado_checks(ado, config.rules, settings.ado_auth),
+                   *code_mapping_checks(ado, config.rules, settings.ado_auth),
                    *sentry_checks(sentry, config.rules, settings.sentry_installation_uuid or None)):
         print(result.line(), flush=True)
         results.append(result)

@@ -2,6 +2,7 @@
 
 It starts both emulators and the local function host (SQLite link store), then plays:
 1. a Sentry alert fires on a new error and a work item is created (its fields and URL are shown);
+   the error's top stack frame links to its file in Azure Repos (code mappings);
 2. a Sentry comment appears on the work item;
 3. an engineer assigns the work item in Azure DevOps and the Sentry issue follows;
 4. the engineer moves it to Closed in Azure DevOps and Sentry resolves the issue;
@@ -25,6 +26,11 @@ from typing import Any
 NAME = "demo"
 HELP = "play the end-to-end story against the local Sentry and Azure DevOps emulators"
 ENGINEER = "Jamal Hartnett <jamal@contoso.com>"
+# The error's stack: two frames of the app (mapped to the seeded shop-api repository by the sandbox's
+# [[code_mappings]]) under a library frame.
+FRAMES = [{"filename": "flask/app.py", "function": "dispatch_request", "lineno": 880, "in_app": False},
+          {"filename": "shop/api/__init__.py", "function": "handle", "lineno": 12},
+          {"filename": "shop/api/orders.py", "function": "create_order", "lineno": 42}]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +102,8 @@ def _issue(issue_id: str) -> dict[str, Any]:
 
 
 def play(stack: Any, story: Story) -> None:
-    for scene in (_alert_creates_work_item, _comment, _assign, _close, _lost_webhook, _deploy, _expired_pat):
+    for scene in (_alert_creates_work_item, _stack_frame_link, _comment, _assign, _close, _lost_webhook, _deploy,
+                  _expired_pat):
         if not scene(stack, story):
             story.show("(the rest of the story depends on this step; stopping)")
             return
@@ -107,7 +114,7 @@ def _alert_creates_work_item(stack: Any, story: Story) -> bool:
     stack.sentry.add_alert_rule("Page the on-call", [
         {"name": "project", "value": "Shop"}, {"name": "work_item_type", "value": "Bug"},
         {"name": "area_path", "value": "Shop\\Api"}, {"name": "priority", "value": "1"}], project="backend")
-    issue = stack.sentry.new_error("backend", "KeyError", "'customer_id'", level="error")["issue"]
+    issue = stack.sentry.new_error("backend", "KeyError", "'customer_id'", level="error", frames=FRAMES)["issue"]
     stack.settle()
     story.issue = issue
     story.show(f"Sentry issue {issue['shortId']}: {issue['title']}  ({issue['permalink']})")
@@ -128,6 +135,20 @@ def _alert_creates_work_item(stack: Any, story: Story) -> bool:
     externals = [e for e in stack.sentry.journal.entries() if e["path"].endswith("/external-issues/")]
     story.check(len(externals) == 1, "the work item is shown on the Sentry issue page (external issue)")
     return True
+
+
+def _stack_frame_link(stack: Any, story: Story) -> bool:
+    story.step("An engineer opens the failing stack frame in Azure Repos from the Sentry issue")
+    from shared.contract import STACKTRACE_LINK_PATH
+
+    links = stack.sentry.frame_links(story.issue["id"], STACKTRACE_LINK_PATH)
+    story.show(f"{len(links)} in-app frames carry a link; the top one: {links[-1]}")
+    answer = stack.sentry.open_link(links[-1])
+    target = answer.headers.get("Location", "")
+    story.show(f"-> {answer.status_code} {target}")
+    return story.check(answer.status_code == 302 and "/Shop/_git/shop-api?path=/src/shop/api/orders.py" in target
+                       and "version=GBmain" in target and "line=42" in target,
+                       "the frame opens src/shop/api/orders.py at line 42 on main (the file exists there)")
 
 
 def _comment(stack: Any, story: Story) -> bool:

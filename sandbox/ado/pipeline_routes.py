@@ -8,6 +8,7 @@ hook the service sends).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -21,6 +22,8 @@ from sandbox.ado.pipelines import (
     build_number,
     commit_sha,
     commits_between,
+    files_at,
+    folders_of,
     render_build,
     render_changes,
     render_commit,
@@ -30,6 +33,10 @@ from sandbox.ado.pipelines import (
 )
 
 MAX_TOP = 50000
+# A repository every fresh emulator has, so stack-trace links have files to find (Shop, branch main).
+SEEDED_REPOSITORY = ("Shop", "shop-api")
+SEEDED_FILES = ("/README.md", "/src/shop/__init__.py", "/src/shop/api/__init__.py", "/src/shop/api/orders.py",
+                "/src/shop/api/payments.py", "/src/Shop.Web/Controllers/CartController.cs", "/web/src/cart.ts")
 
 
 class PipelineRoutes:
@@ -40,10 +47,17 @@ class PipelineRoutes:
         self.repos = {}
         self.builds = {}
         self._next_build = 1
+        project, name = SEEDED_REPOSITORY
+        if project.lower() in self.projects:
+            self.push_commits(project, name, [{"message": "Initial import", "author": self.bridge,
+                                               "date": "2026-01-05T09:00:00Z",
+                                               "changes": [{"changeType": "add", "path": f} for f in SEEDED_FILES]}])
 
     def _pipeline_handlers(self: Any) -> dict[str, Any]:
         return {"Builds_Get": self._get_build, "Commits_Get Commits Batch": self._commits_batch,
-                "Commits_Get": self._get_commit, "Commits_Get Changes": self._get_changes}
+                "Commits_Get": self._get_commit, "Commits_Get Changes": self._get_changes,
+                "Items_List": self._items, "Items_Get": self._items,
+                "Repositories_Get Repository": self._get_repository, "Refs_List": self._refs}
 
     # ----- Python API -----------------------------------------------------------------------
     def repository(self: Any, project: str, name: str, create: bool = False) -> Repository:
@@ -220,3 +234,62 @@ class PipelineRoutes:
         skip, top = int(call.query.get("skip", 0)), int(call.query.get("top", 100))
         out["changes"] = out["changes"][skip:skip + top]
         return out
+
+    # ----- Azure Repos items, repositories, refs ------------------------------------------------
+    def _call_repo(self: Any, call: Any) -> Repository:
+        return self.repository(call.values.get("project") or "", call.values["repositoryId"])
+
+    def _render_repository(self: Any, repo: Repository) -> dict[str, Any]:
+        api, web = self._repo_urls(repo)
+        proj = self.project(repo.project_id)
+        return {"id": repo.id, "name": repo.name, "url": api, "remoteUrl": web, "webUrl": web,
+                "defaultBranch": "refs/heads/main" if "main" in repo.heads else None,
+                "project": {"id": proj.id, "name": proj.name}, "size": 0, "isDisabled": False}
+
+    def _get_repository(self: Any, call: Any) -> dict[str, Any]:
+        return self._render_repository(self._call_repo(call))
+
+    def _refs(self: Any, call: Any) -> dict[str, Any]:
+        """Refs whose name starts with ``refs/{filter}`` (a prefix, as the service matches it)."""
+        repo = self._call_repo(call)
+        prefix = "refs/" + call.query.get("filter", "")
+        refs = [{"name": f"refs/heads/{b}", "objectId": sha, "url": f"{self._repo_urls(repo)[0]}/refs?filter=heads"
+                 f"%2F{b}"} for b, sha in sorted(repo.heads.items()) if f"refs/heads/{b}".startswith(prefix)]
+        return {"count": len(refs), "value": refs}
+
+    def _items(self: Any, call: Any) -> dict[str, Any]:
+        """``Items_Get`` (``path``: one item) and ``Items_List`` (``scopePath``) share this route
+        (the spec's x-ms-paths variant); a version resolving to no commit is TF401175, a path not at
+        that commit TF401174."""
+        repo = self._call_repo(call)
+        kind = (call.query.get("versiondescriptor.versiontype") or "branch").lower()
+        version = call.query.get("versiondescriptor.version") or ("main" if kind == "branch" else "")
+        sha = resolve_version(repo, {"versionType": kind, "version": version}, "versionDescriptor")
+        files = files_at(repo, sha)
+        folders = folders_of(files)
+        api = self._repo_urls(repo)[0]
+
+        def item(path: str) -> dict[str, Any]:
+            is_folder = path in folders
+            out = {"objectId": hashlib.sha1(f"{sha}:{path}".encode(), usedforsecurity=False).hexdigest(),
+                   "gitObjectType": "tree" if is_folder else "blob", "commitId": sha, "path": path,
+                   "url": f"{api}/items?path={path}&versionType=Branch&version={version}"}
+            return out | ({"isFolder": True} if is_folder else {})
+
+        wanted = call.query.get("path") or call.query.get("scopepath") or "/"
+        wanted = "/" + wanted.strip("/") if wanted.strip("/") else "/"
+        if wanted not in files and wanted not in folders:
+            label = {"branch": "Branch", "commit": "Commit", "tag": "Tag"}.get(kind, kind)
+            raise AdoError(404, "GitItemNotFoundException",
+                           f"TF401174: The item '{wanted}' could not be found in the repository '{repo.name}' at the "
+                           f"version specified by '<{label}: {version} >' (resolved to commit '{sha}').")
+        if call.query.get("path"):
+            return item(wanted)
+        level = (call.query.get("recursionlevel") or "none").lower()
+        below = sorted(p for p in files | folders if p != wanted and p.startswith(wanted.rstrip("/") + "/"))
+        if level == "onelevel":
+            below = [p for p in below if "/" not in p[len(wanted.rstrip("/")) + 1:]]
+        elif level not in ("full", "onelevelpluscontentsfirstchild"):
+            below = []
+        values = [item(wanted)] + [item(p) for p in below]
+        return {"count": len(values), "value": values}

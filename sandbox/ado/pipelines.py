@@ -85,6 +85,27 @@ def resolve_version(repo: Repository, descriptor: Any, what: str) -> str | None:
     return sha
 
 
+def files_at(repo: Repository, sha: str) -> set[str]:
+    """The repository's files at a commit: every add or edit of its history not deleted since."""
+    files: set[str] = set()
+    for commit in sorted((repo.commits[s] for s in _ancestors(repo, sha)), key=lambda c: c.date):
+        for change_type, path in commit.changes:
+            if change_type == "delete":
+                files.discard(path)
+            else:
+                files.add(path)
+    return files
+
+
+def folders_of(files: set[str]) -> set[str]:
+    """Every folder holding one of ``files`` (``/`` the root)."""
+    out = {"/"}
+    for path in files:
+        parts = path.strip("/").split("/")[:-1]
+        out |= {"/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return out
+
+
 def commits_between(repo: Repository, item: str | None, compare: str | None) -> list[Commit]:
     """History from ``compare`` (or ``item`` alone) minus what ``item`` reaches; newest first."""
     if compare is None:

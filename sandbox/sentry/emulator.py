@@ -35,7 +35,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -691,6 +693,39 @@ class SentryEmulator(EmulatorApp):
                 if not isinstance(client_secret, str) or not client_secret:
                     raise InvalidUpdate({"client_secret": ["must be a non-empty string"]})
                 installation.client_secret = client_secret
+
+    def stacktrace_link(self, uri: str, project: str, filename: str, line_no: int | None,
+                        installation_uuid: str | None = None) -> str:
+        """The href Sentry puts in an in-app frame for an app's ``stacktrace-link`` component: the
+        installation's webhook URL with its path replaced by ``uri`` and the query ``installationId``
+        and ``projectSlug`` (server side, getsentry/sentry ``src/sentry/sentry_apps/components.py``),
+        to which the page adds ``lineNo`` and ``filename`` (``openInContextLine.tsx``, a ``null``
+        line as a bare key). The person's browser opens it; nothing is signed."""
+        with self.lock:
+            installs = self.world.org.installations
+            installation = installs[installation_uuid] if installation_uuid else next(iter(installs.values()))
+            if not installation.webhook_url:
+                raise InvalidUpdate({"webhook_url": ["the installation has no webhook URL to take the host from"]})
+            parts = urlsplit(installation.webhook_url)
+        server_query = urlencode({"installationId": installation.uuid, "projectSlug": project})
+        page_query = "lineNo" if line_no is None else urlencode({"lineNo": line_no})
+        return urlunsplit((parts.scheme, parts.netloc, uri, f"{server_query}&{page_query}&"
+                                                            f"{urlencode({'filename': filename})}", ""))
+
+    def frame_links(self, issue_id: str | int, uri: str) -> list[str]:
+        """The stack-trace links of an issue's latest event, one per in-app frame with a file, as the
+        issue page shows them (Sentry renders the component on in-app frames only)."""
+        with self.lock:
+            issue = self.world.issue(str(issue_id))
+            event = self.world.latest_event(issue)
+            slug = self.world.org.projects[issue.project_id].slug
+            frames = [(f.filename, f.lineno) for f in (event.frames if event else []) if f.in_app and f.filename]
+        return [self.stacktrace_link(uri, slug, filename, line) for filename, line in frames]
+
+    @staticmethod
+    def open_link(url: str) -> requests.Response:
+        """A person clicking a link: a plain GET from the browser, redirects not followed."""
+        return requests.get(url, allow_redirects=False, timeout=10)
 
     def install(self, url: str, client_secret: str, app_slug: str, who: str) -> dict[str, Any]:
         """A member installs another (public) app; fires ``installation.created`` to it."""

@@ -18,7 +18,7 @@ import requests
 from shared.ado import code_requests as code
 from shared.ado import endpoints as build
 from shared.ado.auth import AdoAuth
-from shared.ado.errors import AdoAuthError, AdoProtocolError, error_from_response
+from shared.ado.errors import AdoAuthError, AdoNotFound, AdoProtocolError, error_from_response
 from shared.api_request import ApiRequest
 from shared.transport import RetryPolicy, Transport, server_wait
 
@@ -251,3 +251,21 @@ class AdoClient:
             changes.extend(page)
             if len(page) < page_size:
                 return changes
+
+    # --- Azure Repos files (stack-trace links) ---
+
+    def git_item_exists(self, project: str, repo: str, path: str, branch: str) -> bool:
+        """Whether ``path`` is in ``repo`` at the head of ``branch``; a missing file, branch or
+        repository is False (ADO answers 404 for each), any other failure raises."""
+        try:
+            self.send(code.git_item(project, repo, path, branch), idempotent=True)
+        except AdoNotFound:
+            return False
+        return True
+
+    def git_repository(self, project: str, repo: str) -> dict[str, Any]:
+        return self.send(code.git_repository(project, repo), idempotent=True)
+
+    def git_branch_exists(self, project: str, repo: str, branch: str) -> bool:
+        refs = (self.send(code.git_branch(project, repo, branch), idempotent=True) or {}).get("value") or []
+        return any(r.get("name") == f"refs/heads/{branch}" for r in refs)

@@ -33,6 +33,12 @@ def _bounded(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
+def _branch(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"branch must be a non-empty string, got {value!r}")
+    return value
+
+
 def _repo_path(project: str, repo: str) -> str:
     return f"/{_segment(project, 'project')}/_apis/git/repositories/{_segment(repo, 'repository')}"
 
@@ -76,3 +82,26 @@ def commit_changes(project: str, repo: str, commit_id: str, top: int = 100, skip
     query = {"top": str(_bounded(top, "top", 1, MAX_TOP)), "skip": str(_bounded(skip, "skip", 0, MAX_SKIP)),
              "api-version": API_VERSION}
     return ApiRequest("GET", path, query)
+
+
+def git_item(project: str, repo: str, path: str, branch: str) -> ApiRequest:
+    """``Items_Get``: the item's metadata at the head of ``branch`` (404 GitItemNotFoundException,
+    TF401174, when the file is not there). The same route lists items with ``scopePath``; ``path``
+    names one."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path must be a repository path starting with '/', got {path!r}")
+    query = {"path": path, "versionDescriptor.version": _branch(branch),
+             "versionDescriptor.versionType": "branch", "api-version": API_VERSION}
+    return ApiRequest("GET", f"{_repo_path(project, repo)}/items", query)
+
+
+def git_repository(project: str, repo: str) -> ApiRequest:
+    """``Repositories_Get Repository`` by name or id (404 TF401019 when absent or hidden)."""
+    return ApiRequest("GET", _repo_path(project, repo), {"api-version": API_VERSION})
+
+
+def git_branch(project: str, repo: str, branch: str) -> ApiRequest:
+    """``Refs_List`` filtered to ``heads/{branch}``: a prefix filter, so the answer may hold longer
+    names too; the exact ``refs/heads/{branch}`` is the branch."""
+    return ApiRequest("GET", f"{_repo_path(project, repo)}/refs",
+                      {"filter": f"heads/{_branch(branch)}", "api-version": API_VERSION})

@@ -11,6 +11,10 @@ from shared.config import Secret, Settings
 from shared.sentry.client import SentryClient
 from shared.transport import RetryPolicy
 
+# For a person waiting on an answer (a stack-trace link they clicked): two tries within four seconds.
+CLICK_POLICY = RetryPolicy(max_attempts=2, base_delay_s=0.2, max_delay_s=1.0, total_budget_s=4.0,
+                          connect_timeout_s=1.5, read_timeout_s=3.0)
+
 
 def _revealed(secret: Secret | None, name: str) -> str:
     """The secret's value; a missing one names its setting (config validation normally prevents it)."""

@@ -32,6 +32,7 @@ from shared.contract import (
     ISSUE_LINK_LINK_PATH,
     SENTRY_WEBHOOK_PATH,
     SENTRY_WEBHOOK_RESOURCES,
+    STACKTRACE_LINK_PATH,
     options_uri,
 )
 
@@ -129,9 +130,15 @@ def alert_rule_action_element() -> dict[str, Any]:
     }
 
 
+def stacktrace_link_element() -> dict[str, Any]:
+    """A link in every in-app stack frame; Sentry adds ``installationId``, ``projectSlug``,
+    ``lineNo`` and ``filename`` to the ``uri`` (the sync rules' ``[[code_mappings]]`` resolve it)."""
+    return {"type": "stacktrace-link", "uri": STACKTRACE_LINK_PATH}
+
+
 def ui_schema() -> dict[str, Any]:
-    """The "Schema" box of the integration: issue linking and the alert rule action."""
-    return {"elements": [issue_link_element(), alert_rule_action_element()]}
+    """The "Schema" box of the integration: issue linking, the alert rule action, stack-trace links."""
+    return {"elements": [issue_link_element(), alert_rule_action_element(), stacktrace_link_element()]}
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,25 @@ def test_everything_ok_after_subscribe(stack: Stack, capsys: Capsys) -> None:
     assert lines[-1].startswith("all ") and not stack.ado.items  # validateOnly saved nothing
 
 
+def test_each_code_mapping_repository_and_branch_is_checked(stack: Stack, capsys: Capsys) -> None:
+    assert main(["subscribe", "--url", stack.hook_url]) == 0
+    mapping = ('[[code_mappings]]\nado_project = "Shop"\nrepository = "{repo}"\nbranch = "{branch}"\n'
+               'stack_root = "{root}"\n')
+    stack.rules(stack.rules_path.read_text() + mapping.format(repo="shop-api", branch="main", root="a/")
+                + mapping.format(repo="shop-api", branch="main", root="b/")
+                + mapping.format(repo="shop-api", branch="develop", root="c/")
+                + mapping.format(repo="shop-mobile", branch="main", root="d/"))
+    capsys.readouterr()
+    code, lines = check(capsys)
+    assert code == 1
+    line(lines, "ok   repository 'shop-api' of Shop, branch 'main' (code_mappings[0], code_mappings[1])")
+    develop = line(lines, "FAIL repository 'shop-api' of Shop, branch 'develop'")
+    assert "no such branch (its default is 'main')" in develop
+    assert "code_mappings[2].branch" in fix_after(lines, "FAIL repository 'shop-api' of Shop, branch 'develop'")
+    line(lines, "FAIL repository 'shop-mobile' of Shop, branch 'main' (code_mappings[3])")
+    assert "code_mappings[3].repository" in fix_after(lines, "FAIL repository 'shop-mobile'")
+
+
 def test_missing_and_disabled_hooks_fail_with_the_subscribe_hint(stack: Stack, capsys: Capsys) -> None:
     code, lines = check(capsys)
     assert code == 1

@@ -1,4 +1,4 @@
-"""Git commitsbatch, Build get, and pipeline/release hooks of the ADO emulator, over HTTP."""
+"""Git commitsbatch, items, Build get, and pipeline/release hooks of the ADO emulator, over HTTP."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import base64
 import requests
 
 from sandbox.ado.seed import DEFAULT_TOKEN
+from shared.ado.auth import PatAuth
+from shared.ado.client import AdoClient
 
 
 def _s() -> requests.Session:
@@ -128,3 +130,36 @@ def test_stage_event_carries_the_real_shapes(ado, receiver):
     assert run["name"] == build["buildNumber"] != str(build_id) and run["id"] == build_id
     assert run["resources"]["repositories"]["self"]["version"] == sha
     assert resource["repositories"][0]["change"]["message"] == "change 0\n\nFixes SHOP-0"
+
+
+def test_git_items_of_the_seeded_repository_as_azure_repos_serves_them(ado) -> None:
+    """Items_Get (``path``) answers one GitItem at a branch's head; a file not there is TF401174,
+    a branch that does not exist TF401175, a repository TF401019; the ``scopePath`` listing,
+    repositories and refs agree; a push or a deletion changes what the branch has."""
+    client = AdoClient(ado.base_url, PatAuth(DEFAULT_TOKEN))
+    base = f"{ado.base_url}/Shop/_apis/git/repositories/shop-api"
+    item = requests.get(f"{base}/items", params={"path": "/src/shop/api/orders.py", "api-version": "7.1",
+                                                 "versionDescriptor.version": "main"}, auth=("", DEFAULT_TOKEN),
+                        timeout=10).json()
+    assert (item["path"], item["gitObjectType"], len(item["commitId"])) == ("/src/shop/api/orders.py", "blob", 40)
+    for query, code, key in (({"path": "/src/shop/api/none.py"}, "TF401174", "GitItemNotFoundException"),
+                             ({"path": "/README.md", "versionDescriptor.version": "nope"}, "TF401175",
+                              "GitUnresolvableToCommitException")):
+        resp = requests.get(f"{base}/items", params={**query, "api-version": "7.1"}, auth=("", DEFAULT_TOKEN),
+                            timeout=10)
+        assert resp.status_code == 404 and code in resp.json()["message"] and resp.json()["typeKey"] == key
+    missing_repo = requests.get(f"{ado.base_url}/Shop/_apis/git/repositories/none/items",
+                                params={"path": "/a", "api-version": "7.1"}, auth=("", DEFAULT_TOKEN), timeout=10)
+    assert missing_repo.status_code == 404 and "TF401019" in missing_repo.json()["message"]
+    listing = requests.get(f"{base}/items", params={"scopePath": "/src/shop/api", "recursionLevel": "OneLevel",
+                                                    "api-version": "7.1"}, auth=("", DEFAULT_TOKEN), timeout=10).json()
+    assert [i["path"] for i in listing["value"]] == [
+        "/src/shop/api", "/src/shop/api/__init__.py", "/src/shop/api/orders.py", "/src/shop/api/payments.py"]
+    assert client.git_repository("Shop", "shop-api")["defaultBranch"] == "refs/heads/main"
+    assert client.git_branch_exists("Shop", "shop-api", "main")
+    assert not client.git_branch_exists("Shop", "shop-api", "ma")
+    ado.push_commits("Shop", "shop-api", [{"message": "Move orders", "changes": [
+        {"changeType": "delete", "path": "/src/shop/api/orders.py"}, {"changeType": "add", "path": "/src/orders.py"}]}],
+        branch="main")
+    assert not client.git_item_exists("Shop", "shop-api", "/src/shop/api/orders.py", "main")
+    assert client.git_item_exists("Shop", "shop-api", "/src/orders.py", "main")

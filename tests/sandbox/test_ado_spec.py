@@ -159,6 +159,9 @@ def test_wiql_order_top_and_errors():
     (code_requests.get_commit("Shop", "web", "a" * 40, change_count=10), "git-7.1-git.json"),
     (code_requests.commit_changes("Shop", "web", "a" * 40), "git-7.1-git.json"),
     (ado_endpoints.projects(top=100), "core-7.1-core.json"),
+    (code_requests.git_item("Shop", "shop-api", "/src/shop/api/orders.py", "main"), "git-7.1-git.json"),
+    (code_requests.git_repository("Shop", "shop-api"), "git-7.1-git.json"),
+    (code_requests.git_branch("Shop", "shop-api", "release/2.1"), "git-7.1-git.json"),
 ])
 def test_requests_beyond_work_items_are_checked_against_the_official_specs(request_, spec_file):
     """Builds, releases, commits and projects are validated by Microsoft's published files, not by hand."""

@@ -10,6 +10,7 @@ alert-rule-action). Sentry validates with Draft 7; its rules, re-expressed here:
   (type, name, label; ``default`` only issue.title or issue.description); options are
   ``[value, label]`` pairs.
 - issue-link: ``create`` and ``link``, each with ``uri`` and a non-empty ``required_fields``.
+- stacktrace-link: ``uri``.
 - alert-rule-action: ``title`` and ``settings`` of type alert-rule-settings with ``uri`` and
   ``required_fields``; ``description`` 1-140 characters.
 """
@@ -72,6 +73,8 @@ ALERT_RULE_ACTION = {
                                                "description": {"type": "string", "minLength": 1, "maxLength": 140},
                                                "required_fields": FIELDS, "optional_fields": FIELDS}}},
 }
+STACKTRACE_LINK = {"type": "object", "required": ["type", "uri"],
+                   "properties": {"type": {"const": "stacktrace-link"}, "uri": PATH}}
 SENTRY_RULES = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object", "required": ["elements"],
@@ -81,6 +84,7 @@ SENTRY_RULES = {
         "allOf": [
             {"if": {"properties": {"type": {"const": "issue-link"}}}, "then": ISSUE_LINK},
             {"if": {"properties": {"type": {"const": "alert-rule-action"}}}, "then": ALERT_RULE_ACTION},
+            {"if": {"properties": {"type": {"const": "stacktrace-link"}}}, "then": STACKTRACE_LINK},
         ]}}},
 }
 
@@ -109,6 +113,7 @@ def test_the_schema_passes_sentrys_rules() -> None:
     lambda s: s["elements"][1]["settings"].update(description="x" * 141),
     lambda s: s["elements"].append(copy.deepcopy(s["elements"][0])),
     lambda s: s["elements"][1].pop("title"),
+    lambda s: s["elements"][2].pop("uri"),
 ])
 def test_the_rules_catch_a_broken_schema(break_it: Any) -> None:
     schema = ui_schema()
@@ -128,6 +133,11 @@ def test_create_form_has_project_type_and_title_required_and_description_area_op
     assert (fields["title"]["type"], fields["title"]["default"]) == ("text", "issue.title")
     assert (fields["description"]["type"], fields["description"]["default"]) == ("textarea", "issue.description")
     assert create["uri"] == "/api/sentry/issue-link/create"
+
+
+def test_stack_frames_link_to_the_stacktrace_route() -> None:
+    (element,) = [e for e in ui_schema()["elements"] if e["type"] == "stacktrace-link"]
+    assert element == {"type": "stacktrace-link", "uri": "/api/sentry/stacktrace-link"}
 
 
 def test_link_form_searches_work_items_as_the_user_types() -> None:
