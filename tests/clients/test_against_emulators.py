@@ -170,6 +170,11 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["between"] = call("commits_between", "Shop", "shop-web", shas[0], wide[0], page_size=3)
     r["commit"] = call("get_commit", "Shop", "shop-web", wide[0], change_count=5)
     r["changes"] = call("commit_changes", "Shop", "shop-web", wide[0], page_size=2)
+    r["file_there"] = call("git_item_exists", "Shop", "shop-web", "/src/new4.py", "main")
+    r["file_not_there"] = call("git_item_exists", "Shop", "shop-web", "/src/old.py", "main")
+    r["repository"] = call("git_repository", "Shop", "shop-web")
+    r["branches"] = (call("git_branch_exists", "Shop", "shop-web", "main"),
+                     call("git_branch_exists", "Shop", "shop-web", "mai"))
     r["send"] = call("send", ApiRequest("GET", "/_apis/projects", {"api-version": "7.1", "$top": "1"}))
     r["send_page"] = call("send_page", ApiRequest("GET", "/_apis/projects", {"api-version": "7.1", "$top": "1"}))
     r["ado_request_count"] = call("request_count")
@@ -251,6 +256,12 @@ def test_every_public_client_method_was_exercised(run: Run) -> None:
     wanted = public_methods(AdoClient) | public_methods(SentryClient)
     assert wanted - NOT_EMULATED - run.exercise.called == set()
     assert wanted >= NOT_EMULATED  # the exclusions name real methods
+
+
+def test_azure_repos_files_repositories_and_branches(run: Run) -> None:
+    r = run.exercise.results
+    assert (r["file_there"], r["file_not_there"], r["branches"]) == (True, False, (True, False))
+    assert r["repository"]["name"] == "shop-web" and r["repository"]["defaultBranch"] == "refs/heads/main"
 
 
 def test_ado_metadata_and_projects(run: Run) -> None:
