@@ -294,8 +294,13 @@ def _installation(event: Event, remote: Remote) -> str | None:
 def sentry_drift(event: Event, link: Link | None, config: Config) -> dict[str, Any]:
     """The synced fields that ``data.issue`` (the whole issue, in every ``issue.*`` webhook) shows
     differing from the link's synced values, other than the one the event is about: the trace of an
-    earlier webhook that was lost. Field -> the issue's value (status, or assignee actor)."""
-    if not event.kind.startswith("issue.") or event.kind == "issue.created" or not _is_linked(link):
+    earlier webhook that was lost. Field -> the issue's value (status, or assignee actor).
+
+    Empty for reconciliation's events: the run compared every field already and made one event per
+    field to carry (a conflict's loser is left out on purpose), and the issue it read before the
+    run's first write to this pair may show a status that write has since replaced."""
+    if (not event.kind.startswith("issue.") or event.kind == "issue.created" or event.origin == RECONCILE
+            or not _is_linked(link)):
         return {}
     assert link is not None
     issue = event.data.get("issue")
@@ -806,7 +811,8 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     changed_at = _changed_at(resource)
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
-    deltas = _not_superseded({**_ado_drift(revision, deltas, link), **deltas}, rev, remote, what, skips)
+    lost = {} if reconciled else _ado_drift(revision, deltas, link)  # reconciliation compared every field
+    deltas = _not_superseded({**lost, **deltas}, rev, remote, what, skips)
     changes: dict[str, Any] = {}
     newest = max(r for r in (rev, link.synced.ado_rev) if isinstance(r, int)) if isinstance(rev, int) \
         else link.synced.ado_rev
