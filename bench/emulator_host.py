@@ -7,8 +7,9 @@ route: 10,000 pairs through the public API takes minutes; `bench.seed` builds th
 
     python bench/emulator_host.py --latency-ms 5
 prints one JSON line {"sentry_url", "ado_org_url"} and serves until stdin closes. Then
-``POST {ado_url}/_bench/seed`` with {"links": N, "drift_rate": 0.02, "seed": 7} resets both
-emulators, seeds N pairs, drifts some, and answers {"links": [link dicts], "drifted": [[issue, kind]]}.
+``POST {ado_url}/_bench/seed`` with {"links": N, "drift_rate": 0.02, "seed": 7, "commented_rate": 0.1}
+resets both emulators, seeds N pairs, gives some a carried comment, drifts some, and answers
+{"links": [link dicts], "drifted": [[issue, kind]]}.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from werkzeug.wrappers import Request, Response
 
-from bench.seed import drift_some, seed_pairs
+from bench.seed import comment_some, drift_some, seed_pairs
 from sandbox.ado.emulator import AdoEmulator
 from sandbox.core import Faults, RunningServer
 from sandbox.sentry.emulator import SentryEmulator
@@ -45,6 +46,7 @@ class SeedingHost:
                 emulator.reset_state()
             emulator.journal.clear()
         links = seed_pairs(self.ado, self.sentry, int(body["links"]), self.ado.base_url)
+        links = comment_some(self.ado, self.sentry, links, float(body.get("commented_rate", 0.0)))
         drifted = drift_some(self.ado, self.sentry, links, float(body.get("drift_rate", 0.02)),
                              int(body.get("seed", 7)))
         return {"links": [link.to_dict() for link in links],

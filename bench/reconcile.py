@@ -5,7 +5,10 @@ in another process with added latency per call.
 Prints one JSON object as its last line:
   links, drifted, api_calls (ours), floor_calls (ceil(N/200) ADO batch reads + ceil(N/100) Sentry
   reads + one write per drifted field or lost comment + one comment list per lost comment: a link's
-  comment lists are read only where its comment count or change date moved), comment_drifts,
+  comment lists are read where its comment count or change date moved + turn_reads: the Sentry
+  comment lists of the links with comments whose turn this pass is, about 1 in RECHECK_PASSES of
+  them, since Sentry shows no sign of an edit), comment_drifts, commented (links seeded with a
+  carried comment, COMMENTED_RATE of them), turn_reads,
   naive_api_calls, calls_ratio (naive / ours), wall_s,
   naive_wall_s, wall_ratio (naive / ours), peak_mb (tracemalloc peak of our engine's run, measured
   in a separate run so tracing does not slow the timed one), peak_rss_mb (the peak resident set of
@@ -50,10 +53,13 @@ import requests  # noqa: E402
 
 from bench.seed import COMMENT_DRIFTS, store_links  # noqa: E402
 from sandbox.stack import DEFAULT_SYNC_CONFIG, app_settings, applied_env  # noqa: E402
+from shared.reconcile.comments import Counts, rechecked  # noqa: E402
 from shared.reconcile.engine import Reconciler, Report  # noqa: E402
 from shared.store import Link  # noqa: E402
 
 DRIFT_RATE = 0.02
+COMMENTED_RATE = 0.1  # links whose issue already has a comment, carried: quiet, but read on their turn
+FIRST_PASS = 1  # the benchmark's run is the first pass over a fresh store
 
 
 class NaiveReconciler(Reconciler):
@@ -91,23 +97,32 @@ def sync_config(workdir: Path) -> Path:
 
 
 @contextmanager
-def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int) -> Iterator[tuple[Any, int]]:
+def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int
+                   ) -> Iterator[tuple[Any, int, int, int, int]]:
     """Fresh emulator state with `links` pairs (the same every time), a fresh store holding their
-    links, and a runtime whose caches are warm. Yields (runtime, drifted fields)."""
+    links, and a runtime whose caches are warm. Yields (runtime, drifted fields, lost comments,
+    links with a carried comment, Sentry comment lists read on their turn in the first pass)."""
     from shared.runtime import runtime
 
-    seeded = requests.post(urls["seed_url"], json={"links": links, "drift_rate": DRIFT_RATE}, timeout=600).json()
+    seeded = requests.post(urls["seed_url"], json={"links": links, "drift_rate": DRIFT_RATE,
+                                                   "commented_rate": COMMENTED_RATE}, timeout=600).json()
     comment_drifts = sum(kind in COMMENT_DRIFTS for _, kind in seeded["drifted"])
+    read_by_count = {issue for issue, kind in seeded["drifted"] if kind == "sentry_comment"}
     env = app_settings(urls["sentry_url"], urls["ado_org_url"], str(workdir), sync_config(workdir))
     env["SQLITE_PATH"] = str(workdir / f"{name}.sqlite")
     with applied_env(env):
         rt = runtime()
-        store_links(rt.store, (Link.from_dict(d) for d in seeded["links"]))
+        stored = [Link.from_dict(d) for d in seeded["links"]]
         del seeded["links"]
+        commented = sum(bool(link.synced.sentry_comments) for link in stored)
+        turns = sum(link.sentry_issue_id not in read_by_count and rechecked(
+            link, Counts(link.synced.sentry_comments or 0, 0, None), FIRST_PASS) for link in stored)
+        store_links(rt.store, stored)
+        del stored
         rt.metadata.states("Shop", "Bug")
         rt.metadata.bridge()
         rt.metadata.sentry_members()
-        yield rt, len(seeded["drifted"]), comment_drifts
+        yield rt, len(seeded["drifted"]), comment_drifts, commented, turns
 
 
 def calls(rt: Any) -> int:
@@ -164,7 +179,7 @@ def peak_rss(urls: dict[str, str], workdir: Path, links: int, child: subprocess.
 
 
 def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
-    with seeded_runtime(urls, workdir, f"mem-{links}", links) as (rt, _, _):
+    with seeded_runtime(urls, workdir, f"mem-{links}", links) as (rt, *_):
         reconciler = Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer)
         fill_url_cache()
         tracemalloc.start()
@@ -176,14 +191,15 @@ def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
 
 
 def ours(urls: dict[str, str], workdir: Path, n: int) -> tuple[dict[str, Any], float, int]:
-    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted, comment_lists):
+    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted, comment_lists, commented, turns):
         warm = calls(rt)
         report, used, wall = timed_run(rt, Reconciler, Reconciler.concurrency)
         again, _, _ = timed_run(rt, Reconciler, Reconciler.concurrency)
     print(f"ours at {n}: {used} calls in {wall:.2f}s", file=sys.stderr, flush=True)
     return ({"drifted": drifted, "writes": report.writes, "errors": len(report.errors), "warmup_calls": warm,
-             "comment_drifts": comment_lists,
-             "api_calls": used, "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted + comment_lists,
+             "comment_drifts": comment_lists, "commented": commented, "turn_reads": turns,
+             "api_calls": used,
+             "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted + comment_lists + turns,
              "converged": again.drifted == 0 and again.writes == 0}, wall, used)
 
 
@@ -206,7 +222,7 @@ def main() -> None:
         figures, wall, used = ours(urls, workdir, n)
         out.update(figures, wall_s=round(wall, 3))
         if not args.skip_naive:
-            with seeded_runtime(urls, workdir, "naive", n) as (rt, _, _):
+            with seeded_runtime(urls, workdir, "naive", n) as (rt, *_):
                 naive, naive_used, naive_wall = timed_run(rt, NaiveReconciler, 1)
             print(f"naive: {naive_used} calls in {naive_wall:.2f}s", file=sys.stderr, flush=True)
             out.update(naive_api_calls=naive_used, naive_writes=naive.writes,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sandbox.ado.emulator import AdoEmulator
@@ -21,6 +21,7 @@ from sandbox.ado.workitems import item_links
 from sandbox.sentry.emulator import SentryEmulator
 from sandbox.sentry.model import Assignee, ExternalIssue, Issue
 from sandbox.sentry.seed import INSTALLATION_UUID
+from shared.mapping import comments
 from shared.store import LINKED, Link, LinkStore, SyncedValues
 
 PROJECT, WIT, SENTRY_PROJECT_ID = "Shop", "Bug", 21  # the default sync config's "backend" route
@@ -76,6 +77,32 @@ def seed_pairs(ado: AdoEmulator, sentry: SentryEmulator, n: int, ado_org_url: st
                                     ado_title=fields["System.Title"], sentry_changed_at=seen.isoformat(),
                                     ado_changed_at=current["System.ChangedDate"], ado_rev=item.rev)))
     return links
+
+
+def comment_some(ado: AdoEmulator, sentry: SentryEmulator, links: list[Link], rate: float,
+                 seed: int = 11) -> list[Link]:
+    """Give `rate` of the pairs one Sentry comment already carried to its work item (the note, its
+    ADO copy, and the link mapping them with both counts synced), as the webhook path leaves them:
+    quiet links whose Sentry list reconciliation still reads on their turn."""
+    rng = random.Random(seed)
+    chosen = set(rng.sample(range(len(links)), round(len(links) * rate)))
+    text = "seen in production too"
+    out = []
+    for index, link in enumerate(links):
+        if index not in chosen:
+            out.append(link)
+            continue
+        issue = sentry.world.issue(link.sentry_issue_id)
+        with sentry.lock:
+            note, _ = sentry.world.add_comment(issue, text, sentry._person("carol@example.com"), datetime.now(UTC))
+        copy = ado.add_comment(link.work_item_id or 0, comments.to_ado("Carol", text, True).text, BRIDGE, "markdown")
+        current = ado.work_item(link.work_item_id or 0)
+        source, carried = f"sentry:{note.id}", f"ado:{copy.id}"
+        out.append(replace(link, comment_ids=(source, carried),
+                           comment_copies={source: f"{carried}#{comments.digest(text)}"},
+                           synced=replace(link.synced, sentry_comments=1, ado_comments=1, ado_rev=current.rev,
+                                          ado_changed_at=current.current.fields["System.ChangedDate"])))
+    return out
 
 
 def store_links(store: LinkStore, links: Iterable[Link]) -> None:

@@ -27,6 +27,7 @@ from shared.store.model import LINKED, UNLINKED, Link
 IN_FLIGHT = ("sentry_status", "sentry_assignee")  # what a Sentry update's echo is told by
 # what a copy becomes where the bridge may not delete notes (with the attribution: never carried back)
 DELETED_NOTE = f"**Azure DevOps** ({VIA_ADO}): _(this comment was deleted in Azure DevOps)_"
+EMPTIED_SENTRY_COMMENT = "empty_sentry_comment"  # a deletion done by emptying the copy (see DeleteSentryComment)
 MAX_COMMENT_IDS = 300  # newest ids kept on a link; older ones cannot come back (hooks are not that late)
 
 
@@ -365,7 +366,9 @@ class DeleteSentryComment(Action):
         return sentry.update_comment(self.org, self.issue_id, self.note_id, DELETED_NOTE)
 
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else _counted(_forget_copy(link, self.source_id), -1, 0 if self.counted else -1)
+        emptied = isinstance(response, Mapping)  # the note's new text came back: still counted by Sentry
+        return None if link is None else _counted(_forget_copy(link, self.source_id), 0 if emptied else -1,
+                                                  0 if self.counted else -1)
 
 
 @dataclass(frozen=True)

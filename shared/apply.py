@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.actions import (
+    EMPTIED_SENTRY_COMMENT,
     Action,
     AddAdoComment,
     AddSentryComment,
@@ -227,5 +229,14 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
         after = action.link_after(applied.link, response)
         if after is not None and after != applied.link:
             applied.link = _save(store, after, action, response)
-        applied.done.append(action.to_json())
+        applied.done.append(_outcome(action, response))
     return applied
+
+
+def _outcome(action: Action, response: Any) -> dict[str, Any]:
+    """What was done: a Sentry copy emptied (no event:admin to delete it) says so, since Sentry's
+    comment count did not move (reconciliation's baseline counts follow these kinds)."""
+    done = action.to_json()
+    if isinstance(action, DeleteSentryComment) and isinstance(response, Mapping):
+        done["kind"] = EMPTIED_SENTRY_COMMENT
+    return done

@@ -1,7 +1,14 @@
 """Comment drift: what a link's comment lists say is missing, stale or gone on the other side. Pure.
 
 Reconciliation reads a link's comment lists only when the comment count or the work item's change
-date differs from what was last synced (`needs_read`), so a run with nothing to do reads none. For
+date differs from what was last synced (`needs_read`). ADO's change date moves on every comment
+added, edited or deleted, so the ADO side needs nothing more. Sentry shows no such sign: a note's
+edit moves no count and no date (the note keeps its ``dateCreated``; getsentry/sentry
+`src/sentry/issues/endpoints/group_notes_details.py` leaves a "last_modified" as a wish), and a
+deletion masked by an addition leaves ``numComments`` as it was. So links whose Sentry issue has
+comments also take turns (`rechecked`): one slice of `RECHECK_PASSES` per reconcile pass reads its
+Sentry list, which bounds both at RECHECK_PASSES passes and costs a quiet pass one read per
+RECHECK_PASSES links with comments (nothing for links without). For
 the lists it did read, `comment_actions` compares each person's comment with the link's map of
 carried comments (``Link.comment_copies``, source id -> copy id and digest of the text carried):
 - not carried yet (its webhook was lost)          -> add its copy on the other side;
@@ -16,6 +23,7 @@ marker per source comment) covers a reconcile run racing a late webhook.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +59,24 @@ def counts(issue: Mapping[str, Any], work_item: Mapping[str, Any]) -> Counts:
                   fields.get("System.ChangedDate"))
 
 
-def needs_read(link: Link, now: Counts) -> tuple[bool, bool]:
-    """(read Sentry's list, read ADO's list): only a side whose count or change date moved."""
+RECHECK_PASSES = 24  # a link with Sentry comments reads its Sentry list at least once in this many passes
+
+
+def needs_read(link: Link, now: Counts, pass_number: int | None = None) -> tuple[bool, bool]:
+    """(read Sentry's list, read ADO's list): a side whose count or change date moved, and Sentry's
+    on the link's turn in pass `pass_number` (None: no turns, e.g. a work item just created)."""
     s = link.synced
-    sentry = now.sentry != (s.sentry_comments or 0)
+    sentry = now.sentry != (s.sentry_comments or 0) or (pass_number is not None and rechecked(link, now, pass_number))
     return sentry, now.ado != (s.ado_comments or 0) or _later(now.ado_changed_at, s.ado_changed_at)
+
+
+def rechecked(link: Link, now: Counts, pass_number: int) -> bool:
+    """Whether pass `pass_number` is this link's turn to read its Sentry list although no count
+    moved: a link whose issue has comments, in the slice the pass number picks (the issue id's CRC
+    spreads links evenly over the slices whatever their ids look like)."""
+    if max(now.sentry, link.synced.sentry_comments or 0) == 0:
+        return False
+    return zlib.crc32(link.sentry_issue_id.encode()) % RECHECK_PASSES == pass_number % RECHECK_PASSES
 
 
 def _later(now: str | None, synced: str | None) -> bool:

@@ -149,6 +149,9 @@ class Reconciler:
     page_size: int = PAGE_SIZE
     progress: Callable[[Report], None] | None = None
     clock: Callable[[], float] = time.time
+    # the pass this run belongs to (a run resuming at a checkpoint continues its pass): picks the
+    # links whose Sentry comment list is read on their turn (shared/reconcile/comments.py)
+    pass_number: int | None = field(default=None, init=False)
 
     def run(self, dry_run: bool = False, max_pages: int | None = None, deadline_s: float | None = None) -> Report:
         """One pass. Stops early (checkpoint kept) after `max_pages` or when `deadline_s` has passed."""
@@ -158,6 +161,8 @@ class Reconciler:
         resuming = bool(checkpoint and not checkpoint.get("finished"))
         after = checkpoint.get("after") if checkpoint and resuming else None
         report.resumed_after = after
+        last_pass = int((checkpoint or {}).get("pass") or 0)
+        self.pass_number = last_pass if resuming else last_pass + 1
         report.by_state = dict(checkpoint.get("by_state") or {}) if checkpoint and resuming else {}
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -175,7 +180,7 @@ class Reconciler:
                         report.by_state[state] = report.by_state.get(state, 0) + 1
                     if not dry_run:
                         self.store.set_marker(*CHECKPOINT, {"after": record_key(page[-1]), "finished": False,
-                                                            "by_state": report.by_state})
+                                                            "by_state": report.by_state, "pass": self.pass_number})
                     if self.progress:
                         self.progress(report)
                     out_of_time = deadline_s is not None and self.clock() - report.started > deadline_s
@@ -184,7 +189,7 @@ class Reconciler:
                     del page  # let it go before the store reads the next one: memory stays one page
                 self._lost_creations(pool, report, dry_run)
             if not dry_run:
-                self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True})
+                self.store.set_marker(*CHECKPOINT, {"after": None, "finished": True, "pass": self.pass_number})
                 record.record_link_counts(self.store, report.by_state, self.clock())
             report.finished = True
             return report
@@ -210,7 +215,7 @@ class Reconciler:
                 report.bad.append(BadLink(link_key(link), reason))
             else:
                 result = self._link(link, items.get(link.work_item_id or 0), issues.get(link.sentry_issue_id),
-                                    dry_run)
+                                    dry_run, every_list=True)
                 report.drifted, report.writes = bool(result["events"]), result["writes"]
                 report.unlinked, report.decisions = result["unlinked"], result["decisions"]
                 report.bad, report.planned = result["bad"], result["planned"]
@@ -317,7 +322,7 @@ class Reconciler:
         return found, failed
 
     def _link(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
-              dry_run: bool) -> dict[str, Any]:
+              dry_run: bool, every_list: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "bad": [],
                                   "planned": []}
         try:
@@ -337,7 +342,7 @@ class Reconciler:
             if events and not result["writes"] and not dry_run and work_item and issue and link.is_linked:
                 self._accept_as_synced(link, work_item, issue)
             if work_item and issue and link.is_linked:
-                self._comments(link, work_item, issue, result, dry_run)
+                self._comments(link, work_item, issue, result, dry_run, self.pass_number, every_list)
             shown = self._show_on_sentry(link, dry_run)
             result["planned"].extend(shown)
             result["writes"] += len(shown)
@@ -349,14 +354,16 @@ class Reconciler:
         return result
 
     def _comments(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any], result: dict[str, Any],
-                  dry_run: bool) -> None:
-        """Comments whose webhook was lost, and ADO's edits and deletions (which send no hook), at
-        the cost of a comment list only for a side whose count or change date moved since the last
-        sync. The counts become the baseline only once every write succeeded, so a failed one is
-        found again by the next run (the per-comment claim keeps it at most once)."""
+                  dry_run: bool, pass_number: int | None = None, every_list: bool = False) -> None:
+        """Comments whose webhook was lost, and edits and deletions no hook carried, at the cost of a
+        comment list only for a side whose count or change date moved since the last sync, plus
+        Sentry's on the link's turn in this pass (Sentry shows no sign of an edit); `every_list`
+        reads both (one pair repaired on request). The counts become the baseline only once every
+        write succeeded, so a failed one is found again by the next run (the per-comment claim
+        keeps it at most once)."""
         now = comment_drift.counts(issue, work_item)
         link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
-        read_sentry, read_ado = comment_drift.needs_read(link, now)
+        read_sentry, read_ado = (True, True) if every_list else comment_drift.needs_read(link, now, pass_number)
         if not (read_sentry or read_ado):
             return
         rules = self.config.rules
@@ -477,7 +484,9 @@ class Reconciler:
             self._comments(link, new_item, issue, result, dry_run=False)
         except Exception as exc:  # the next run finds them again (the counts were not saved)
             log.exception("reconcile: comments of new link %s failed", link_key(link))
-            report.errors.append(f"{link_key(link)}: {type(exc).__name__}: {exc}")
+            reason = f"carrying its first comments failed: {type(exc).__name__}: {exc}"
+            report.bad.append(BadLink(link_key(link), reason, sentry_issue_id=link.sentry_issue_id,
+                                      work_item_id=link.work_item_id))
         report.writes += result["writes"]
 
     def _auto_create_candidates(self) -> Iterator[dict[str, Any]]:

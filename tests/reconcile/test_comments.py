@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from shared.actions import (
@@ -13,7 +14,7 @@ from shared.actions import (
     UpdateSentryComment,
 )
 from shared.mapping import comments
-from shared.reconcile.comments import Counts, comment_actions, counts, needs_read
+from shared.reconcile.comments import RECHECK_PASSES, Counts, comment_actions, counts, needs_read, rechecked
 from shared.store.model import LINKED, Link, SyncedValues
 
 BRIDGE = "bridge@contoso.com"
@@ -93,3 +94,34 @@ def test_a_side_that_does_not_sync_comments_is_not_planned():
     actions = comment_actions(link(), [note(5, "x")], [ado(9, "y")], org="acme", to_ado=False, to_sentry=True,
                               ado_markdown=True, bridge_ado_identity=BRIDGE)
     assert [type(a) for a in actions] == [AddSentryComment]
+
+
+def test_links_with_sentry_comments_take_turns_reading_the_list_a_lost_edit_leaves_unmoved():
+    """Sentry shows no sign of an edit (no count or date moves), nor of a deletion masked by an
+    addition: a link with comments reads its Sentry list on its turn, once every RECHECK_PASSES
+    passes; a link without comments never does, and ADO's side never needs a turn."""
+    quiet = Counts(1, 1, "2026-11-30T07:00:00Z")
+    turns = [p for p in range(1, 2 * RECHECK_PASSES + 1) if needs_read(link(), quiet, p)[0]]
+    assert len(turns) == 2 and turns[1] - turns[0] == RECHECK_PASSES
+    assert not any(needs_read(link(), quiet, p)[1] for p in range(1, RECHECK_PASSES + 1))
+    assert needs_read(link(), quiet) == (False, False)  # no pass: no turn (a work item just created)
+    bare = link(synced=SyncedValues(sentry_comments=0, ado_comments=0))
+    assert not any(needs_read(bare, Counts(0, 0, None), p)[0] for p in range(RECHECK_PASSES))
+    # the turns spread links evenly, whatever their ids: a pass reads about 1 in RECHECK_PASSES
+    per_pass = Counter(p for i in range(4_800) for p in range(RECHECK_PASSES)
+                       if rechecked(link(sentry_issue_id=str(1_001_007 + 1000 * i)), quiet, p))
+    assert len(per_pass) == RECHECK_PASSES and sum(per_pass.values()) == 4_800
+    assert max(per_pass.values()) < 1.3 * 4_800 / RECHECK_PASSES
+
+
+def test_a_deletion_masked_by_an_addition_is_found_both_ways():
+    """One comment deleted and one added, both webhooks lost: the count is unchanged. ADO's change
+    date moved (read now); Sentry's list is read on the link's turn. Either list shows both."""
+    lnk = link(comment_ids=("sentry:5", "ado:11", "ado:9", "sentry:12"),
+               comment_copies={"sentry:5": f"ado:11#{comments.digest('gone')}",
+                               "ado:9": f"sentry:12#{comments.digest('gone too')}"})
+    assert needs_read(lnk, Counts(1, 1, "2026-11-30T08:00:00Z")) == (False, True)
+    actions = plan(lnk, [note(6, "new in Sentry")], [ado(9, "gone too", deleted=True), ado(10, "new in ADO")])
+    assert [type(a) for a in actions] == [AddAdoComment, DeleteAdoComment, AddSentryComment, DeleteSentryComment]
+    assert (actions[0].source_id, actions[1].comment_id, actions[2].source_id, actions[3].note_id) == \
+        ("sentry:6", 11, "ado:10", 12)

@@ -268,10 +268,12 @@ def test_a_stopped_run_reports_progress_and_keeps_its_checkpoint(tmp_path: Path)
         first = engine.run(deadline_s=0.5)
         assert not first.finished and first.pages == 1 and [r.links for r in seen] == [2]
         assert rt.store.get_marker("checkpoint", "reconcile") == {"after": f"acme:{links[1].sentry_issue_id.zfill(20)}",
-                                                                  "finished": False, "by_state": {"linked": 2}}
+                                                                  "finished": False, "by_state": {"linked": 2},
+                                                                  "pass": 1}
         assert status_record.link_counts(rt.store) is None  # no complete pass yet
         rest = engine.run()
         assert rest.finished and rest.links == 3 and rest.writes == 1
+        assert engine.pass_number == 1  # the resumed run continued the pass
         # the resumed pass counts the whole store: the links the stopped run read, and its own
         assert status_record.link_counts(rt.store)["by_state"] == {"linked": 5}
         runs = status_record.recent_runs(rt.store)
@@ -279,3 +281,32 @@ def test_a_stopped_run_reports_progress_and_keeps_its_checkpoint(tmp_path: Path)
             (True, 3, 1, True), (False, 2, 0, False)]
         assert runs[0]["api_calls"] > 0 and runs[0]["duration_s"] > 0
         assert stack.ado.work_item(links[4].work_item_id or 0).current.fields["System.State"] == "Closed"
+        assert rt.store.get_marker("checkpoint", "reconcile") == {"after": None, "finished": True, "pass": 1}
+        engine.run()
+        assert engine.pass_number == 2  # a new pass: the next slice of links reads its Sentry comments
+
+
+def test_a_failure_carrying_a_late_work_items_first_comments_is_reported_and_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run that creates a lost ``issue.created``'s work item carries the comments written
+    before it; when that fails, the run's report says so (it was silently dropped) and the next
+    run carries them, once."""
+    with sandbox_stack(workdir=str(tmp_path), with_host=False) as stack:
+        rt = runtime()
+        issue = stack.sentry.new_error("backend", "KeyError", "lost issue.created with a comment")["issue"]
+        stack.sentry.comment("alice@example.com", issue["id"], "written before the work item")
+        failing = rt.sentry.list_comments
+
+        def unavailable(issue_id: str) -> list[dict[str, Any]]:
+            raise RuntimeError("Sentry is unavailable")
+
+        monkeypatch.setattr(rt.sentry, "list_comments", unavailable)
+        first = Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer).run()
+        link = rt.store.get_by_issue("acme", issue["id"])
+        assert first.created == 1 and link is not None and link.is_linked
+        assert any(issue["id"] in e and "Sentry is unavailable" in e for e in first.errors), first.errors
+        monkeypatch.setattr(rt.sentry, "list_comments", failing)
+        Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer).run()
+        Reconciler(rt.config, rt.store, rt.ado, rt.sentry, rt.syncer).run()
+        texts = [c.text for c in stack.ado.work_item(link.work_item_id or 0).comments]
+        assert len(texts) == 1 and texts[0].endswith("written before the work item")
