@@ -203,6 +203,7 @@ class EmulatorApp:
         self.webhooks = WebhookSender(lambda: self.faults, self.rng, self.webhook_timeout_s)
         self.url_map = Map()
         self.lock = threading.RLock()
+        self._lost_answers: list[tuple[str, str, float]] = []  # (method, path part, delay): see lose_answer
 
     def reset_state(self) -> None:  # pragma: no cover - subclasses override
         raise NotImplementedError
@@ -210,6 +211,21 @@ class EmulatorApp:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self.rng.seed(faults.seed)
+
+    def lose_answer(self, method: str, path_part: str = "", delay_s: float = 2.0) -> None:
+        """The next `method` request whose path contains `path_part` is carried out, and answered only
+        after `delay_s`, with 504: a gateway that gave up on a request the service still completed.
+        A client that stopped waiting cannot tell whether its change landed."""
+        with self.lock:
+            self._lost_answers.append((method.upper(), path_part, delay_s))
+
+    def _answer_lost(self, request: Request) -> float | None:
+        with self.lock:
+            for i, (method, part, delay) in enumerate(self._lost_answers):
+                if request.method == method and part in request.path:
+                    del self._lost_answers[i]
+                    return delay
+        return None
 
     def fault_response(self, kind: str) -> Response:
         if kind == "rate_limit":
@@ -270,7 +286,12 @@ class EmulatorApp:
             endpoint, values = adapter.match()
         except HTTPException as exc:
             return self.not_found(request, exc)
-        return endpoint(request, **values)
+        lost = self._answer_lost(request)
+        response = endpoint(request, **values)
+        if lost is None:
+            return response
+        time.sleep(lost)
+        return json_response({"detail": "gateway timeout"}, 504)
 
     def not_found(self, request: Request, exc: HTTPException) -> Response:
         return json_response({"detail": exc.description}, exc.code or 404)

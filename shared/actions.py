@@ -25,6 +25,9 @@ from shared.sentry import endpoints as sentry
 from shared.store.model import LINKED, UNLINKED, Link
 
 IN_FLIGHT = ("sentry_status", "sentry_assignee")  # what a Sentry update's echo is told by
+# in a claim's in_flight: a create was sent and its outcome is unknown (no answer, or a 5xx); holds the
+# title it was sent with, so the next attempt first looks for that work item instead of making another
+CREATE_SENT = "create"
 # what a copy becomes where the bridge may not delete notes (with the attribution: never carried back)
 DELETED_NOTE = f"**Azure DevOps** ({VIA_ADO}): _(this comment was deleted in Azure DevOps)_"
 EMPTIED_SENTRY_COMMENT = "empty_sentry_comment"  # a deletion done by emptying the copy (see DeleteSentryComment)
@@ -119,6 +122,18 @@ class PersonUnmatched(Skip):
 
 
 @dataclass(frozen=True)
+class Agreed(Skip):
+    """Nothing to send: the other side already holds the value this change asks for (our own
+    earlier write whose answer was lost, or a person's same change). The link records that both
+    sides agree, as the write would have, so a later change is measured from what is really there."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)  # SyncedValues fields both sides now hold
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else _with_synced(link, self.values)
+
+
+@dataclass(frozen=True)
 class FollowRevision(Action):
     """A work item revision that asks nothing of Sentry (a comment, a field we do not sync) and
     directly follows the link's rev: the link's rev follows it, so the next write guarded by
@@ -153,11 +168,24 @@ class CreateWorkItem(Action):
     ops: Sequence[Mapping[str, Any]]
     synced: Mapping[str, Any] = field(default_factory=dict)
     installation_uuid: str | None = None
+    # the work item an earlier attempt created though its answer was lost, found by what it holds:
+    # linked instead of created again (no request)
+    landed: Mapping[str, Any] | None = None
     system: ClassVar[str] = "ado"
     kind: ClassVar[str] = "create_work_item"
 
-    def request(self) -> ApiRequest:
-        return ado.create_work_item(self.project, self.work_item_type, self.ops)
+    def request(self) -> ApiRequest | None:
+        return None if self.landed else ado.create_work_item(self.project, self.work_item_type, self.ops)
+
+    def sent(self, claim: Link) -> Link:
+        """The claim once this create was sent and its outcome is unknown: it keeps the title sent."""
+        title = next((str(op.get("value")) for op in self.ops if op.get("path") == "/fields/System.Title"), "")
+        return replace(claim, in_flight={**claim.in_flight, CREATE_SENT: {"title": title}})
+
+    def to_json(self) -> dict[str, Any]:
+        if self.landed:
+            return {"system": "none", "kind": "link_created_work_item", "work_item_id": self.landed.get("id")}
+        return super().to_json()
 
     def link_after(self, link: Link | None, response: Any = None) -> Link:
         if not isinstance(response, Mapping) or not isinstance(response.get("id"), int):
@@ -165,6 +193,7 @@ class CreateWorkItem(Action):
         fields = response.get("fields") or {}
         url = ((response.get("_links") or {}).get("html") or {}).get("href") or response.get("url", "")
         base = _with_synced(link or self.claim, self.synced)
+        base = replace(base, in_flight={k: v for k, v in base.in_flight.items() if k != CREATE_SENT})
         return replace(base, work_item_id=response["id"], work_item_url=url, state=LINKED,
                        work_item_type=fields.get("System.WorkItemType", self.work_item_type),
                        synced=replace(base.synced, ado_rev=response.get("rev"),

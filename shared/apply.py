@@ -35,6 +35,7 @@ from shared.ado.errors import AdoNotFound
 from shared.identifiers import MalformedIdentifier
 from shared.sentry.errors import DuplicateComment, SentryNotFound, SentryPermissionDenied
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
+from shared.transport import NetworkError
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,19 @@ def _send(action: Action, clients: dict[str, Any]) -> Any:
 def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], applied: Applied) -> Link:
     if problems := action.claim.problems():  # the last door: nothing is claimed or created for it
         raise MalformedIdentifier(f"not claiming Sentry issue {action.claim.sentry_issue_id!r}: {'; '.join(problems)}")
-    claimed = store.claim(action.claim)
+    claimed = _take_claim(store, action.claim)
     if claimed is None:
         raise ClaimLost(f"Sentry issue {action.claim.sentry_issue_id} is already claimed")
     try:
-        response = _send(action, clients)
-    except Exception:
-        store.release(claimed)
+        response = action.landed or _send(action, clients)
+    except Exception as exc:
+        if not _may_have_landed(exc):
+            store.release(claimed)
+            raise
+        try:  # the next attempt looks for the work item this one may have made before making one
+            store.save(action.sent(claimed))
+        except ConcurrentUpdate:
+            log.warning("Sentry issue %s: could not mark its create as sent", claimed.sentry_issue_id)
         raise
     link = store.save(action.link_after(claimed, response))
     applied.done.append(action.to_json())
@@ -104,6 +111,23 @@ def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], a
         link = _save(store, follow.link_after(link, response) or link, follow, response)
         applied.done.append(follow.to_json())
     return link
+
+
+def _take_claim(store: LinkStore, claim: Link) -> Link | None:
+    """A new claim (conditional insert), or a claim whose earlier create's outcome was unknown, taken
+    over at the version the plan read (of attempts racing for it, one wins); None when lost."""
+    if claim.etag is None:
+        return store.claim(claim)
+    try:
+        return store.save(claim)
+    except ConcurrentUpdate:
+        return None
+
+
+def _may_have_landed(exc: Exception) -> bool:
+    """No answer after the request was sent, or a gateway's (502, 504: the service behind it may have
+    finished): the create may have been made. Any other answer says it was not."""
+    return isinstance(exc, NetworkError) or getattr(exc, "status", None) in (502, 504)
 
 
 COMMENT_LEASE_S = 60.0  # well inside the queue's retries (host.json: 5 tries, 30 s apart)
@@ -207,6 +231,9 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
                 report_unmatched(store, action)
             applied.done.append(action.to_json())
             log.info("skip: %s", action.reason)
+            after = action.link_after(applied.link)  # `Agreed` records what both sides already hold
+            if after is not None and after != applied.link:
+                applied.link = _save(store, after, action, None)
             continue
         if isinstance(action, CreateWorkItem):
             try:

@@ -19,13 +19,15 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.actions import (
+    CREATE_SENT,
     Action,
     AddAdoComment,
     AddSentryComment,
+    Agreed,
     CreateWorkItem,
     DeleteAdoComment,
     FollowRevision,
@@ -116,6 +118,9 @@ class Remote:
     # an edited Sentry comment's text as Sentry holds it now ("" if it is gone): a late or reordered
     # comment.updated carries the latest text, never the one it was sent with
     current_comment: str | None = None
+    # for a claim whose create's answer was lost: the work item that create made ({} when none landed);
+    # None when not looked for
+    created_work_item: Mapping[str, Any] | None = None
 
 
 def _ado_is_services(config: Config, remote: Remote) -> bool:
@@ -369,10 +374,12 @@ def _with_sentry_repair(event: Event, link: Link, remote: Remote, config: Config
 # --- Sentry: creating work items --------------------------------------------------------------
 
 
-def _existing_link(link: Link | None, what: str) -> list[Action]:
+def _existing_link(link: Link | None, what: str, remote: Remote) -> list[Action]:
     if link is None:
         return []
     if link.state == CLAIMED and link.work_item_id is None:
+        if CREATE_SENT in link.in_flight and remote.created_work_item is not None:
+            return []  # an earlier create's outcome was unknown; what it made is known now
         return [Skip(f"{what}: a work item is already being created (claimed at {link.claimed_at})")]
     if link.state == UNLINKED:
         return [Skip(f"{what}: its work item {link.work_item_id} was deleted in Azure DevOps; not recreated")]
@@ -382,7 +389,7 @@ def _existing_link(link: Link | None, what: str) -> list[Action]:
 def _create(issue: Mapping[str, Any], target: Target, link: Link | None, event: Event, remote: Remote,
             config: Config, note: str | None = None) -> list[Action]:
     what = f"Sentry issue {issue.get('shortId') or issue.get('id')}"
-    existing = _existing_link(link, what)
+    existing = _existing_link(link, what, remote)
     if existing:
         return existing
     url = _sentry_issue_url(issue, config)
@@ -404,7 +411,10 @@ def _create(issue: Mapping[str, Any], target: Target, link: Link | None, event: 
                  sentry_project=str(project.get("slug") or ""), sentry_short_id=str(issue.get("shortId") or ""),
                  sentry_url=url, ado_org_url=config.settings.ado_org_url, ado_project=target.project,
                  work_item_type=target.work_item_type, state=CLAIMED, claimed_at=remote.now)
-    return [CreateWorkItem(claim, target.project, target.work_item_type, ops, synced, _installation(event, remote))]
+    if link is not None:  # the claim of a create whose answer was lost: taken over at the version read
+        claim = replace(claim, etag=link.etag)
+    return [CreateWorkItem(claim, target.project, target.work_item_type, ops, synced, _installation(event, remote),
+                           remote.created_work_item or None)]
 
 
 def _route_target(route: Route) -> Target:
@@ -560,8 +570,8 @@ def _state_for(status: str, substatus: Any, link: Link, remote: Remote, config: 
         result = states.outbound(status, substatus, state, remote.states, wit, config.rules.states)
     except StateMappingError as exc:
         return Skip(f"{what}: {exc}")
-    if isinstance(result, states.Stay):
-        return Skip(f"{what}: {result.reason}")
+    if isinstance(result, states.Stay):  # what the work item holds is this status's (recorded as agreed)
+        return Agreed(f"{what}: {result.reason}", {"sentry_status": status, **({"ado_state": state} if state else {})})
     return [{"op": "add", "path": "/fields/System.State", "value": result.state}], rev
 
 
@@ -587,7 +597,8 @@ def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Con
     current = fields.get("System.AssignedTo")
     wanted = mapped.value if isinstance(mapped, Matched) else None
     if same_ado_identity(current, wanted):
-        return [Skip(f"{what}: work item already {'assigned to ' + wanted if wanted else 'unassigned'}")]
+        return [Agreed(f"{what}: work item already {'assigned to ' + wanted if wanted else 'unassigned'}",
+                       {"sentry_assignee": sentry_actor(assignee), "ado_assignee": wanted})]
     op = ({"op": "add", "path": "/fields/System.AssignedTo", "value": wanted} if wanted
           else {"op": "remove", "path": "/fields/System.AssignedTo"})
     synced = {"sentry_assignee": sentry_actor(assignee), "ado_assignee": wanted, "sentry_changed_at": remote.now}

@@ -25,12 +25,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.actions import Action, CreateWorkItem, UpdateWorkItem
+from shared.actions import CREATE_SENT, Action, CreateWorkItem, UpdateWorkItem
 from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
 from shared.config import Config
 from shared.contract import WORKITEM_UPDATED
 from shared.intake import check_queued
+from shared.issue_link import escape_wiql
 from shared.mapping import states as state_map
 from shared.mapping.identities import AdoIdentity, SentryMember, parse_ado_identity
 from shared.metadata import Metadata
@@ -152,7 +153,14 @@ class Syncer:
             return remote
         linked = link is not None and link.is_linked
         creating = event.kind in CREATING_EVENTS
-        if (link is None) != creating:
+        unsure = creating and link is not None and link.work_item_id is None and CREATE_SENT in link.in_flight
+        if unsure:  # an earlier create's answer was lost: what it made decides between linking and creating
+            assert link is not None
+            found = self._created_work_item(link)
+            if found:
+                return replace(base, created_work_item=found)
+            base = replace(base, created_work_item={})
+        if (link is None or unsure) != creating:
             return base  # nothing linked to update, or a creation already done: a skip, at no API cost
         reads_item = event.kind == WORKITEM_UPDATED or (after_conflict and event.source == SENTRY)
         if linked and work_item is None and reads_item:
@@ -178,6 +186,21 @@ class Syncer:
         if event.source == SENTRY and creating:
             remote = replace(remote, ado_hosted=self.metadata.ado_hosted())  # Markdown or HTML on ADO
         return remote
+
+    def _created_work_item(self, link: Link) -> dict[str, Any]:
+        """The work item an earlier create for this claim made though its answer was lost, found by
+        what it holds: its title (a WIQL query) and its Hyperlink to the Sentry issue; {} if none."""
+        title = str((link.in_flight.get(CREATE_SENT) or {}).get("title") or "")
+        if not title or not link.ado_project:
+            return {}
+        query = ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "  # noqa: S608
+                 f"AND [System.Title] = '{escape_wiql(title)}'")
+        for wid in self.ado.query_ids(link.ado_project, query):
+            item = self.ado.get_work_item(wid, expand="relations")
+            relations = item.get("relations") or []
+            if any(r.get("rel") == "Hyperlink" and r.get("url") == link.sentry_url for r in relations):
+                return item
+        return {}
 
     def _current_note(self, issue_id: str, note_id: str) -> str:
         """The note's text now ("" when it is gone): the one read an edit's carrying costs."""

@@ -147,8 +147,18 @@ def test_sentry_status_moves_the_work_item(states, wit, current, action, status,
 ])
 def test_sentry_status_skips(event, link, rem, reason):
     actions = plan(event, link, rem, CONFIG)
-    assert kinds(actions) == ["Skip"]
+    assert len(actions) == 1 and isinstance(actions[0], Skip)
     assert reason in actions[0].reason
+
+
+def test_a_status_the_work_item_already_agrees_with_is_recorded_as_synced():
+    """Nothing is sent, but the link learns that both sides agree (our earlier write whose answer
+    was lost, found by the re-read after its replay's 412): later changes are measured from it."""
+    actions = plan(issue_event("resolved", "resolved"), linked("Active", sentry_status="unresolved"),
+                   remote(state="Closed", rev=6), CONFIG)
+    assert kinds(actions) == ["Agreed"] and "already agrees" in actions[0].reason
+    after = actions[0].link_after(linked("Active", sentry_status="unresolved"))
+    assert (after.synced.sentry_status, after.synced.ado_state, after.synced.ado_rev) == ("resolved", "Closed", 5)
 
 
 @pytest.mark.parametrize("event", [

@@ -58,7 +58,7 @@ def test_each_status_activity_gets_the_plan_of_its_issue_webhook(kind):
     by_hook = plan(issue_event(action, status, substatus), link, rem, CONFIG)
     assert by_alert == by_hook
     if action == "ignored":  # the default rules leave the work item of an ignored issue as it is
-        assert kinds(by_alert) == ["Skip"] and "ignored_action" in by_alert[0].reason
+        assert kinds(by_alert) == ["Agreed"] and "ignored_action" in by_alert[0].reason
         return
     assert kinds(by_alert) == ["UpdateWorkItem"] and by_alert[0].synced["sentry_status"] == AFTER[action][0]
     assert by_alert[0].ops[-1]["value"] == ("Active" if action == "unresolved" else "Closed")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shared.actions import LinkExternalIssue
+from shared.actions import CREATE_SENT, LinkExternalIssue
 from shared.config import Config
 from shared.contract import WORKITEM_DELETED, WORKITEM_RESTORED
 from shared.error_reporting import error_context
@@ -459,10 +459,11 @@ class Reconciler:
 
     def _lost_creations(self, pool: ThreadPoolExecutor, report: Report, dry_run: bool) -> None:
         for issue in self._auto_create_candidates():
-            if self.store.get_by_issue(self.config.settings.sentry_org, str(issue["id"])) is not None:
-                continue
+            link = self.store.get_by_issue(self.config.settings.sentry_org, str(issue["id"]))
+            if link is not None and CREATE_SENT not in link.in_flight:
+                continue  # linked, or being created; a create whose answer was lost is looked for below
             event = Event(SENTRY, "issue.created", {"data": {"issue": issue}}, RECONCILE)
-            actions = self.syncer.handle(event, None, issue=issue, dry_run=dry_run)
+            actions = self.syncer.handle(event, link, issue=issue, dry_run=dry_run)
             created = [a for a in actions if a.get("kind") == "create_work_item"]
             report.created += len(created)
             report.writes += len([a for a in actions if a.get("kind") != "skip"])
