@@ -305,6 +305,23 @@ class DeleteAdoComment(Action):
 
 
 @dataclass(frozen=True)
+class CommentGone(Action):
+    """A Sentry comment deleted before it was carried (its ``comment.deleted`` overtook its
+    ``comment.created``): the link remembers its id, so the late creation or edit makes no copy of a
+    deleted comment. Changes the link store alone."""
+
+    source_id: str
+    system: ClassVar[str] = "none"
+    kind: ClassVar[str] = "comment_gone"
+
+    def request(self) -> None:
+        return None
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None else replace(link, comment_ids=_remember(link, self.source_id))
+
+
+@dataclass(frozen=True)
 class UpdateSentryIssue(Action):
     org: str
     issue_id: str

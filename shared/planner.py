@@ -28,6 +28,7 @@ from shared.actions import (
     AddAdoComment,
     AddSentryComment,
     Agreed,
+    CommentGone,
     CreateWorkItem,
     DeleteAdoComment,
     FollowRevision,
@@ -618,7 +619,7 @@ def _comment_created(event: Event, link: Link | None, remote: Remote, config: Co
     assert link is not None
     source_id = f"sentry:{data.get('comment_id')}"
     if source_id in link.comment_ids:
-        return [Skip(f"{what}: already carried to work item {link.work_item_id}")]
+        return [Skip(f"{what}: already carried to work item {link.work_item_id} (or deleted before it was)")]
     if not isinstance(text, str) or not text.strip():
         return [Skip(f"{what}: empty comment")]
     author = (event.body.get("actor") or {}).get("name")
@@ -681,6 +682,8 @@ def _comment_deleted(event: Event, link: Link | None, remote: Remote, config: Co
     assert link is not None
     source_id = f"sentry:{data.get('comment_id')}"
     copy = link.copy_of(source_id)
+    if copy is None and source_id not in link.comment_ids:
+        return [CommentGone(source_id)]  # it overtook its comment.created: that one must make no copy
     if copy is None:
         return [Skip(f"{what}: no copy of it on work item {link.work_item_id} is known")]
     return [DeleteAdoComment(link.ado_project, link.work_item_id or 0, copy_number(copy[0]), source_id)]

@@ -326,7 +326,7 @@ def test_comment_created_goes_to_ado_attributed():
     (sentry("comment.updated", data__comment="**Bob** (via Azure DevOps): hi"), carried(), "written by the bridge"),
     (sentry("comment.updated"), carried(), "already has this text"),
     (sentry("comment.updated"), replace(linked(), comment_ids=("sentry:456",)), "is not known"),
-    (sentry("comment.deleted"), linked(), "no copy of it on work item 42 is known"),
+    (sentry("comment.deleted"), replace(linked(), comment_ids=("sentry:456",)), "no copy of it on work item 42"),
 ])
 def test_comment_skips(event, link, reason):
     assert reason in plan(event, link, remote(), CONFIG)[0].reason
@@ -368,6 +368,21 @@ def test_comment_deletion_deletes_its_ado_copy_and_forgets_the_pair():
     assert after.copy_of("sentry:456") is None and "sentry:456" in after.comment_ids  # never carried again
     assert kinds(plan(sentry("comment.deleted"), after, remote(), CONFIG)) == ["Skip"]
     assert kinds(plan(sentry("comment.updated"), after, remote(), CONFIG)) == ["Skip"]
+
+
+def test_a_deletion_that_overtakes_its_creation_leaves_a_tombstone_so_the_late_creation_makes_no_copy():
+    """Reordered deliveries: ``comment.deleted`` of a comment never carried comes before its
+    ``comment.created`` (or an edit). The link remembers the comment as settled (a store write, no
+    call), so the late ones are skipped and no copy of a deleted comment is ever made."""
+    (forget,) = plan(sentry("comment.deleted"), linked(), remote(), CONFIG)
+    assert forget.request() is None and forget.to_json()["request"] is None
+    after = forget.link_after(linked())
+    assert "sentry:456" in after.comment_ids and after.copy_of("sentry:456") is None
+    assert after.synced == linked().synced  # nothing was carried: the counts do not move
+    late = plan(sentry("comment.created"), after, remote(), CONFIG)
+    assert kinds(late) == ["Skip"] and "deleted" in late[0].reason
+    assert kinds(plan(sentry("comment.updated"), after, remote(), CONFIG)) == ["Skip"]
+    assert kinds(plan(sentry("comment.deleted"), after, remote(), CONFIG)) == ["Skip"]  # a re-delivery
 
 
 def test_adding_a_comment_maps_it_to_its_copy():

@@ -75,6 +75,20 @@ def test_an_edit_and_a_deletion_delivered_late_or_twice_change_the_copy_once(sta
     assert stack.host.poison == {}
 
 
+def test_a_deletion_delivered_before_its_creation_and_edit_makes_no_copy(stack: SandboxStack) -> None:
+    issue_id, wid = linked(stack)
+    tap = HookTap(stack.sentry)
+    with tap.hold() as hooks:
+        note = stack.sentry.comment("alice@example.com", issue_id, "said")
+        stack.sentry.edit_note("alice@example.com", issue_id, note["id"], "said, edited")
+        stack.sentry.delete_note("alice@example.com", issue_id, note["id"])
+    created, edited, deleted = hooks
+    deliver(stack, [deleted, edited, created, deleted])
+    writes = [e for e in stack.ado.journal.entries() if e["method"] != "GET" and "/comments" in e["path"]]
+    assert ado_texts(stack, wid) == [] and writes == []
+    assert reconciler(runtime()).run().writes == 0 and ado_texts(stack, wid) == []
+
+
 def notes(stack: SandboxStack, issue_id: str) -> list[str]:
     """The issue's comments as Sentry holds them (read in the emulator: no API call to count)."""
     return [c.text for c in sorted(stack.sentry.world.org.comments.values(), key=lambda c: c.id)
