@@ -24,7 +24,6 @@ from shared.mapping.comments import VIA_ADO
 from shared.sentry import endpoints as sentry
 from shared.store.model import LINKED, UNLINKED, Link
 
-IN_FLIGHT = ("sentry_status", "sentry_assignee")  # what a Sentry update's echo is told by
 # in a claim's in_flight: a create was sent and its outcome is unknown (no answer, or a 5xx); holds the
 # title it was sent with, so the next attempt first looks for that work item instead of making another
 CREATE_SENT = "create"
@@ -77,6 +76,22 @@ def copy_number(copy_id: str) -> int:
 
 def _with_synced(link: Link, synced: Mapping[str, Any]) -> Link:
     return link.with_synced(**synced) if synced else link
+
+
+def _in_flight(synced: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in synced.items() if k in keys}
+
+
+def _announced(link: Link, values: Mapping[str, Any]) -> Link:
+    """The link with a write's values in flight, beside those of other writes being sent."""
+    return replace(link, in_flight={**link.in_flight, **values})
+
+
+def _landed(link: Link, values: Mapping[str, Any]) -> Link:
+    """The link once a write's values are synced, or known not to have landed: no longer in flight
+    (a value another write put in flight since is kept)."""
+    kept = {k: v for k, v in link.in_flight.items() if k not in values or values[k] != v}
+    return link if kept == link.in_flight else replace(link, in_flight=kept)
 
 
 @dataclass(frozen=True)
@@ -222,15 +237,30 @@ class UpdateWorkItem(Action):
     def request(self) -> ApiRequest:
         return ado.update_work_item(self.work_item_id, self.ops, self.rev)
 
+    def in_flight(self) -> dict[str, Any]:
+        """The work item values this write sets: its own revision's hook is told by them."""
+        return _in_flight(self.synced, ("ado_state", "ado_assignee"))
+
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
         if link is None:
             return None
-        after = _with_synced(link, self.synced)
+        after = _with_synced(_landed(link, self.in_flight()), self.synced)
         if isinstance(response, Mapping):  # our own revision: its echo must not look newer than what we know
             fields = response.get("fields") or {}
             after = after.with_synced(ado_rev=response.get("rev", after.synced.ado_rev),
                                       ado_changed_at=fields.get("System.ChangedDate", after.synced.ado_changed_at))
         return after
+
+
+def announced(action: UpdateWorkItem | UpdateSentryIssue, link: Link) -> Link:
+    """The link to save before the request: the values it will set, in flight. Its echo can arrive
+    before the save that follows the write and must still be known by its content."""
+    return _announced(link, action.in_flight())
+
+
+def withdrawn(action: UpdateWorkItem | UpdateSentryIssue, link: Link) -> Link:
+    """The link once the service refused the write: its values are not in flight any more."""
+    return _landed(link, action.in_flight())
 
 
 @dataclass(frozen=True)
@@ -333,12 +363,12 @@ class UpdateSentryIssue(Action):
     def request(self) -> ApiRequest:
         return sentry.update_issue(self.org, self.issue_id, self.changes)
 
-    def announced(self, link: Link) -> Link:
-        """The link to save before the request: the Sentry values it will set, in flight."""
-        return replace(link, in_flight={k: v for k, v in self.synced.items() if k in IN_FLIGHT})
+    def in_flight(self) -> dict[str, Any]:
+        """The Sentry values this update sets: its webhook is told by them."""
+        return _in_flight(self.synced, ("sentry_status", "sentry_assignee"))
 
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
-        return None if link is None else replace(_with_synced(link, self.synced), in_flight={})
+        return None if link is None else _with_synced(_landed(link, self.in_flight()), self.synced)
 
 
 @dataclass(frozen=True)

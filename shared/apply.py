@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,9 @@ from shared.actions import (
     PersonUnmatched,
     Skip,
     UpdateSentryIssue,
+    UpdateWorkItem,
+    announced,
+    withdrawn,
 )
 from shared.ado.errors import AdoNotFound
 from shared.identifiers import MalformedIdentifier
@@ -58,16 +61,18 @@ def _save(store: LinkStore, link: Link, action: Action, response: Any) -> Link:
                                  lambda fresh: action.link_after(fresh, response) or fresh)
 
 
-def _announce(store: LinkStore, link: Link, action: UpdateSentryIssue) -> Link:
-    """Save the Sentry values a write will set before sending it: Sentry's webhook for it can
-    arrive before the save that follows the write, and must still be told as ours."""
-    announced = action.announced(link)
-    if announced == link:
+def _in_flight(store: LinkStore, link: Link, action: UpdateSentryIssue | UpdateWorkItem,
+               change: Callable[[UpdateSentryIssue | UpdateWorkItem, Link], Link]) -> Link:
+    """Save the values a write will set before sending it (``announced``): its webhook can arrive
+    before the save that follows the write, and must still be told as ours by its content; or take
+    them back once the service refused the write (``withdrawn``)."""
+    changed = change(action, link)
+    if changed == link:
         return link
     try:
-        return store.save(announced)
+        return store.save(changed)
     except ConcurrentUpdate:
-        return update_with_retry(store, link.sentry_org, link.sentry_issue_id, action.announced)
+        return update_with_retry(store, link.sentry_org, link.sentry_issue_id, lambda fresh: change(action, fresh))
 
 
 def _send(action: Action, clients: dict[str, Any]) -> Any:
@@ -249,9 +254,15 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
                 applied.link = _save(store, action.link_after(applied.link, response) or applied.link, action,
                                      response)
                 continue
+        elif isinstance(action, UpdateSentryIssue | UpdateWorkItem) and applied.link is not None:
+            applied.link = _in_flight(store, applied.link, action, announced)
+            try:
+                response = _send(action, clients)
+            except Exception as exc:
+                if not _may_have_landed(exc):  # refused (a 412 among them): nothing of it is in flight
+                    _in_flight(store, applied.link, action, withdrawn)
+                raise
         else:
-            if isinstance(action, UpdateSentryIssue) and applied.link is not None:
-                applied.link = _announce(store, applied.link, action)
             response = _send(action, clients)
         after = action.link_after(applied.link, response)
         if after is not None and after != applied.link:

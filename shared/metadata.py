@@ -128,14 +128,6 @@ class Metadata:
         deployment = str(self._connection().get("deployment") or "").lower()
         return {"hosted": True, "onpremises": False}.get(deployment)
 
-    def known_bridge(self) -> str | None:
-        """The bridge's identity when this process or the store's cache knows it already; never a call."""
-        if self._connection_facts is None:
-            marker = self.store.get_marker("connection", self.settings.ado_org_url)
-            if marker and time.time() - marker.get("at", 0) < CACHE_TTL_S:
-                self._connection_facts = marker["value"]
-        return (self._connection_facts or {}).get("identity")
-
     def sentry_members(self) -> tuple[SentryMember, ...]:
         def load() -> list[dict[str, str]]:
             return [asdict(m) for m in sentry_members_from_api(self.sentry.list_members())]

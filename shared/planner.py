@@ -5,10 +5,11 @@ Rules:
   (`Remote`), applies the actions in order and saves ``action.link_after(...)``.
 - Every event yields at least one action; an event that changes nothing yields a `Skip` whose
   reason says why, so every dropped delivery is explained in logs and in ``sentry-ado plan``.
-- Echoes are dropped, decided by content: a Sentry change that matches the link's synced values
-  (Sentry's actor cannot tell our app from another: `_sentry_echo`), ADO revisions made by the
-  bridge's identity, and comments carrying the bridge's marker. `plan_without_remote` decides a
-  Sentry echo before the shell fetches anything.
+- Echoes are dropped, decided by content, never by who sent them: a Sentry change that matches the
+  link's synced values (Sentry's actor cannot tell our app from another: `_sentry_echo`), an ADO
+  revision that sets only what the link holds (`_ado_own_revision`; both also match the values of
+  a write being sent, ``link.in_flight``), and comments carrying the bridge's marker.
+  `plan_without_remote` decides both before the shell fetches anything.
 - Stale and repeated events are dropped: ADO revisions not newer than the link's ``ado_rev``, Sentry
   status events that the current issue (when fetched) contradicts, comments already carried.
 - What a side holds *now* is the freshest of the fetched object and the link's synced values
@@ -261,13 +262,12 @@ def _sentry_echo(event: Event, link: Link | None) -> str | None:
     return None
 
 
-def plan_without_remote(event: Event, link: Link | None, config: Config,
-                        bridge_ado_identity: str | None = None) -> list[Action] | None:
+def plan_without_remote(event: Event, link: Link | None, config: Config) -> list[Action] | None:
     """The plan when the webhook body and the link alone decide it (an echo, a re-delivery, a stale
     revision, an unlinked or unrouted issue or work item), so the shell fetches nothing and the
     event costs no API call; None when the plan needs the remote state."""
     if event.kind == WORKITEM_UPDATED:
-        return _workitem_updated_without_remote(event, link, bridge_ado_identity)
+        return _workitem_updated_without_remote(event, link)
     if event.kind == "issue.created" and link is None:
         return _creation_gate(event.data.get("issue") or {}, config)[1] or None
     if event.source != SENTRY:
@@ -317,13 +317,14 @@ def sentry_drift(event: Event, link: Link | None, config: Config) -> dict[str, A
     status = issue.get("status")
     if (action not in _ACTION_STATUS and isinstance(status, str) and link.synced.sentry_status
             and config.rules.syncs("status", "ado")):
-        try:
-            if states.sentry_status(status) != link.synced.sentry_status:
+        try:  # a value a write being sent sets is known too (its webhook may show it first)
+            if states.sentry_status(status) not in (link.synced.sentry_status, link.in_flight.get("sentry_status")):
                 drift["status"] = states.sentry_status(status)
         except ValueError:
             pass
+    actor = sentry_actor(issue.get("assignedTo"))
     if (action != "assigned" and "assignedTo" in issue and config.rules.syncs("assignee", "ado")
-            and sentry_actor(issue.get("assignedTo")) != link.synced.sentry_assignee):
+            and actor != link.synced.sentry_assignee and actor != link.in_flight.get("sentry_assignee", ...)):
         drift["assignee"] = issue.get("assignedTo")
     return drift
 
@@ -731,6 +732,38 @@ def _ado_echo(by: Any, bridge: str | None) -> bool:
     return bool(bridge) and by is not None and same_ado_identity(by, bridge)
 
 
+_NOT_IN_FLIGHT = object()
+
+
+def _ado_in_flight(link: Link, ref: str, value: Any) -> bool:
+    """A write being sent (``link.in_flight``) sets this work item field to `value`."""
+    key = {"System.State": "ado_state", "System.AssignedTo": "ado_assignee"}[ref]
+    flying = link.in_flight.get(key, _NOT_IN_FLIGHT)
+    if flying is _NOT_IN_FLIGHT:
+        return False
+    return value == flying if key == "ado_state" else same_ado_identity(value, flying)
+
+
+def _ado_own_revision(resource: Mapping[str, Any], link: Link) -> str | None:
+    """Why this revision is the bridge's own write coming back before its save, or None.
+
+    Decided by content, like a Sentry echo: once the write's answer is saved its rev is the link's
+    (`_ado_stale`); before that, every synced field the revision changes is set to what the write
+    being sent sets (``link.in_flight``, saved before it was sent), and the whole revision shows no
+    other synced field the link has not seen (the trace of a lost change). Who made it decides
+    nothing: the bridge's identity may also carry a person's change it re-read."""
+    deltas = resource.get("fields") or {}
+    changed = [ref for ref in ("System.State", "System.AssignedTo") if ref in deltas]
+    if not changed or "System.Title" in deltas:
+        return None
+    if not all(isinstance(deltas[ref], Mapping) and _ado_in_flight(link, ref, deltas[ref].get("newValue"))
+               for ref in changed):
+        return None
+    if _ado_drift((resource.get("revision") or {}).get("fields") or {}, deltas, link):
+        return None
+    return f"it sets {' and '.join(r.split('.')[1] for r in changed)} to what the bridge is writing (its own write)"
+
+
 def _ado_link_check(event: Event, link: Link | None, states_wanted: tuple[str, ...] = (LINKED,)) -> list[Action]:
     wid = _work_item_id(event)
     what = f"work item {wid} {event.kind.split('.', 1)[1]}"
@@ -779,22 +812,22 @@ def _followed(resource: Mapping[str, Any], link: Link, changed_at: Any = None,
 _SYNCED_ADO_FIELDS = ("System.State", "System.AssignedTo", "System.Title")
 
 
-def _workitem_updated_without_remote(event: Event, link: Link | None,
-                                     bridge_ado_identity: str | None) -> list[Action] | None:
-    """An ADO revision decided by the hook, the link and the bridge's (cached) identity alone:
-    unlinked, stale, re-delivered, our own write coming back (its rev is the link's once our save
-    landed; revised by the bridge when the hook overtakes that save), or changing no synced field."""
+def _workitem_updated_without_remote(event: Event, link: Link | None) -> list[Action] | None:
+    """An ADO revision decided by the hook and the link alone: unlinked, stale, re-delivered, our own
+    write coming back (its rev is the link's once our save landed; its values are in flight when
+    the hook overtakes that save), or changing no synced field."""
     problem = _ado_link_check(event, link)
     if problem:
         return problem
     assert link is not None
     resource = event.body.get("resource") or {}
     what = f"work item {link.work_item_id} rev {resource.get('rev')}"
-    if event.origin != RECONCILE and _ado_echo(resource.get("revisedBy"), bridge_ado_identity):
-        return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)
     if stale:
         return [Skip(f"{what}: {stale}")]
+    own = None if event.origin == RECONCILE else _ado_own_revision(resource, link)
+    if own:
+        return [Skip(f"{what}: {own}"), *_followed(resource, link, _changed_at(resource))]
     deltas = resource.get("fields") or {}
     revision = (resource.get("revision") or {}).get("fields") or {}
     if event.origin == RECONCILE or any(ref in deltas for ref in _SYNCED_ADO_FIELDS) or \
@@ -815,11 +848,12 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     # revision nor its order matters (a lost revision may be older than the link's rev, and the
     # newest revision may be the bridge's own write of another field).
     reconciled = event.origin == RECONCILE
-    if not reconciled and _ado_echo(resource.get("revisedBy"), remote.bridge_ado_identity):
-        return [Skip(f"{what}: our own change coming back (revised by the bridge)")]
     stale = _ado_stale(event, link)
     if stale:
         return [Skip(f"{what}: {stale}")]
+    own = None if reconciled else _ado_own_revision(resource, link)
+    if own:
+        return [Skip(f"{what}: {own}"), *_followed(resource, link, _changed_at(resource))]
     rev = resource.get("rev")
     revision = (resource.get("revision") or {}).get("fields") or {}
     changed_at = _changed_at(resource)

@@ -112,8 +112,7 @@ class Syncer:
 
     def _decided(self, event: Event, link: Link | None, dry_run: bool) -> list[dict[str, Any]] | None:
         """Apply the plan the body, the link and the store's cache decide alone (no API call), if any."""
-        bridge = self.metadata.known_bridge() if event.source == "ado" else None
-        decided = plan_without_remote(event, link, self.config, bridge)
+        decided = plan_without_remote(event, link, self.config)
         return None if decided is None else self._apply(decided, link, Remote(now=now_iso()), dry_run).done
 
     # -- link and remote state -----------------------------------------------------------------

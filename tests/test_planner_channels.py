@@ -149,9 +149,12 @@ def test_an_ado_revision_that_agrees_with_the_link_adds_nothing():
     assert not any(isinstance(a, UpdateSentryIssue) for a in actions)
 
 
-def test_a_revision_the_bridge_made_is_still_an_echo_at_no_cost():
+def test_a_revision_the_bridge_made_is_judged_by_its_content():
+    """Made by the bridge's identity, yet it shows a state the link never saw (a person's change whose
+    hook was lost): that change is carried. Echoes are told by content, not by who sent them."""
     event = ado_updated({"System.Title": {"oldValue": "a", "newValue": "b"}},
                         by="Sentry Bridge <sentry-bridge@example.com>")
     event.body["resource"]["revision"]["fields"] |= {"System.State": "Closed"}
-    (skip,) = plan(event, replace(linked("Active")), remote(), CONFIG)
-    assert "our own change" in skip.reason
+    actions = plan(event, replace(linked("Active")), remote(), CONFIG)
+    update = next(a for a in actions if isinstance(a, UpdateSentryIssue))
+    assert update.changes == {"status": "resolved"}
