@@ -11,8 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.ado.errors import AdoAuthError, AdoError, AdoNotFound, AdoPermissionDenied, InvalidFieldValue
-from shared.config import Route
+from shared.ado.errors import (
+    AdoAuthError,
+    AdoBadRequest,
+    AdoError,
+    AdoNotFound,
+    AdoPermissionDenied,
+    AdoProtocolError,
+    InvalidFieldValue,
+)
+from shared.config import ADO_URL_FORM, Route
 from shared.contract import ADO_WORK_ITEM_EVENTS, WORKFLOW_ACTIVITY_TRIGGER, WORKFLOW_APP_ACTION
 from shared.sentry.errors import SentryAuthError, SentryError, SentryNotFound, SentryPermissionDenied
 from shared.setup.manifest import Permission
@@ -20,7 +28,7 @@ from shared.setup.subscriptions import problems_of, targets_app
 from shared.transport import NetworkError
 
 Status = Literal["ok", "FAIL", "skip"]
-SUBSCRIBE_HINT = "run: sentry-ado subscribe --url https://<app>/api/ado/webhook"
+SUBSCRIBE_HINT = "run: sentry-ado subscribe --url https://<app>.azurewebsites.net"
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,15 @@ def sentry_failure(what: str, exc: Exception, scope: str = "") -> CheckResult:
     if isinstance(exc, SentryError):
         return fail(what, str(exc), "see the Sentry message above")
     raise exc
+
+
+def connection_failure(exc: Exception, auth_mode: str) -> CheckResult:
+    """The first ADO call failed: a 404, a page that is not JSON or a refused request there means
+    ADO_ORG_URL is not an organization (a project appended, the organization missing or misspelt)."""
+    what = "ADO reachable and authenticated"
+    if isinstance(exc, (AdoNotFound, AdoProtocolError, AdoBadRequest)):
+        return fail(what, str(exc), f"ADO_ORG_URL: {ADO_URL_FORM}")
+    return ado_failure(what, exc, auth_mode)
 
 
 # --- ADO verdicts from data ------------------------------------------------------------------
@@ -268,3 +285,90 @@ def code_mapping_verdict(indexes: Sequence[int], project: str, repo: str, branch
         return fail(what, "the repository has no such branch" + (f" (its default is {default!r})" if default else ""),
                     f"set {where}.branch to a branch of {repo}")
     return ok(what, "exists")
+
+
+# --- settings and rules verdicts -------------------------------------------------------------
+
+MIN_SECRET_CHARS = 16
+
+
+def secret_verdict(name: str, length: int) -> CheckResult:
+    """A shared secret anyone could guess proves nothing (ADO signs no hook: the header is the proof)."""
+    what = f"{name} strength"
+    if length < MIN_SECRET_CHARS:
+        return fail(what, f"{length} characters: short enough to guess",
+                    f"set {name} to a random value of 32+ characters (openssl rand -hex 32), then run "
+                    "sentry-ado subscribe --force")
+    return ok(what, f"{length} characters")
+
+
+def node_verdict(route_index: int, key: str, path: str, project: str, exc: Exception | None,
+                 auth_mode: str) -> CheckResult:
+    what = f"{key} '{path}' in {project} (routes[{route_index}])"
+    if exc is None:
+        return ok(what, "exists")
+    if isinstance(exc, AdoNotFound):
+        tree = "Project settings > Boards > Project configuration > " + ("Areas" if key == "area_path" else
+                                                                         "Iterations")
+        return fail(what, "does not exist", f"fix routes[{route_index}].{key} (a path such as {project}\\Web, "
+                                           f"with backslashes) or create it under {tree}")
+    return ado_failure(what, exc, auth_mode)
+
+
+def override_type_verdict(wit: str, types: Sequence[str]) -> CheckResult:
+    """`[states.overrides.<type>]` must name a work item type some routed project has."""
+    import difflib
+
+    what = f"states.overrides.{wit}"
+    if wit.lower() in (t.lower() for t in types):
+        return ok(what, "a type of the routed projects")
+    close = difflib.get_close_matches(wit, list(types), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return fail(what, f"no routed project has a work item type {wit!r} (they have: {', '.join(sorted(types))})",
+                f"{hint}rename [states.overrides.{wit}] to one of those types")
+
+
+def override_states_verdict(wit: str, project: str, overrides: Mapping[str, str],
+                            states: Sequence[Mapping[str, Any]]) -> CheckResult:
+    what = f"states.overrides.{wit} in {project}"
+    names = [str(s.get("name")) for s in states]
+    bad = [f"{key} = {value!r}" for key, value in overrides.items() if value.lower() not in (n.lower() for n in names)]
+    if bad:
+        return fail(what, f"{', '.join(bad)}: not a state of {wit} (it has: {', '.join(names)})",
+                    f"use one of those state names in [states.overrides.{wit}]")
+    return ok(what, f"{len(overrides)} state(s) exist")
+
+
+def identity_verdict(email: str, identity: str, exc: Exception | None, auth_mode: str) -> CheckResult:
+    what = f"identities: {email} -> {identity}"
+    if exc is None:
+        return ok(what, "an ADO identity")
+    if isinstance(exc, InvalidFieldValue):
+        return fail(what, f"Azure DevOps does not know {identity!r} as an assignee ({exc.message[:120]})",
+                    "use the person's ADO sign-in name (uniqueName, usually the email), and check they are "
+                    "a member of the organization with access to the project")
+    return ado_failure(what, exc, auth_mode)
+
+
+def repository_verdict(index: int, name: str, found_in: str | None, searched: Sequence[str]) -> CheckResult:
+    what = f"releases.repositories[{index}].ado_repository {name!r}"
+    if found_in:
+        return ok(what, f"in {found_in}")
+    return fail(what, f"no Git repository of that name or id in {', '.join(searched) or 'any project'}",
+                "use the repository's name as shown in Repos > Files (or its id)")
+
+
+def installation_verdict(uuid: str | None, installations: Sequence[Mapping[str, Any]]) -> CheckResult:
+    """The installation shows work items on Sentry issues; a wrong one makes every such call 404."""
+    what = "Sentry installation"
+    uuids = [str(i.get("uuid")) for i in installations]
+    if not uuid:
+        if len(uuids) == 1:
+            return ok(what, f"SENTRY_INSTALLATION_UUID not set; learned from webhooks (the organization has one: "
+                            f"{uuids[0]})")
+        return ok(what, "SENTRY_INSTALLATION_UUID not set; learned from the first webhook (its installation.uuid)")
+    if uuid in uuids:
+        return ok(what, f"{uuid} is installed")
+    return fail(what, f"SENTRY_INSTALLATION_UUID {uuid} is not an installation of this organization "
+                      f"(it has: {', '.join(uuids) or 'none'})",
+                "unset SENTRY_INSTALLATION_UUID (the app learns it from each webhook) or set it to one of those")

@@ -1,4 +1,5 @@
-"""GET /api/health: is the config loaded and the link store reachable? Never shows a secret."""
+"""GET /api/health: is the config loaded, the link store reachable, and does every route's ADO
+project and work item type exist (shared/setup/route_health.py)? Never shows a secret."""
 
 from __future__ import annotations
 
@@ -26,5 +27,12 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     except StoreUnavailable as exc:
         return json_response({"ok": False, "config": "loaded", "store": str(exc)}, 503)
     s = rt.config.settings
-    return json_response({"ok": True, "config": "loaded", "store": s.link_store,
-                          "routes": len(rt.config.rules.routes), "ado": s.ado_org_url, "sentry_org": s.sentry_org})
+    from shared.setup.clients import ado_client  # deferred: the ADO client is not needed to start
+    from shared.setup.route_health import QUICK, route_health
+
+    routes = route_health(lambda: ado_client(s, QUICK), rt.config.rules, s.ado_org_url)
+    ok = not routes["problems"]
+    return json_response({"ok": ok, "config": "loaded", "store": s.link_store,
+                          "routes": len(rt.config.rules.routes), "route_problems": routes["problems"],
+                          "routes_checked": routes["checked"], "ado": s.ado_org_url, "sentry_org": s.sentry_org},
+                         200 if ok else 503)

@@ -30,4 +30,6 @@ def reconcile(timer: func.TimerRequest) -> None:
     report = reconciler(rt).run(deadline_s=BUDGET_S)
     for decision in report.decisions:
         log.info("conflict: %s", decision)
+    for outcome in report.outcomes:
+        log.info("drift: %s", outcome)
     log.info(summary(report))

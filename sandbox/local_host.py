@@ -6,9 +6,10 @@ bindings to the queue-triggered functions through in-process queues, and runs ti
 Queue semantics follow host.json: a message whose function raises is retried up to
 ``maxDequeueCount`` times (each attempt sees its ``dequeue_count``), then moved to ``<queue>-poison``,
 as the real host does; messages a function writes to a queue nothing consumes (its own
-``<queue>-poison`` output) are kept in `poison` too. The host answers
-the app's queue questions (`shared.queues.QueueAccess`: depth, peek, take, put, remove) over these
-in-memory queues, so the status page and poison replay work under `serve --sandbox` as on Storage.
+``<queue>-poison`` output) are kept in `poison` too. Retries wait ``retry_delay_s``: at once by
+default (tests), or, given None, host.json's ``visibilityTimeout`` as Azure does (serve). The host
+answers the app's queue questions (`shared.queues.QueueAccess`: depth, peek, take, put, remove) over
+these in-memory queues, so the status page and poison replay work under `serve --sandbox` as on Storage.
 
 Nothing here decides anything about syncing; it only moves requests and messages between the same
 function objects Azure would call.
@@ -83,23 +84,40 @@ def indexed_functions(app: func.FunctionApp) -> list[Any]:
     return _INDEXED[id(app)]
 
 
-def _max_dequeue_count() -> int:
+def _queue_setting(name: str) -> Any:
     try:
-        return int(json.loads(HOST_JSON.read_text())["extensions"]["queues"]["maxDequeueCount"])
+        return json.loads(HOST_JSON.read_text())["extensions"]["queues"].get(name)
     except (OSError, KeyError, ValueError):
-        return 5
+        return None
+
+
+def _max_dequeue_count() -> int:
+    value = _queue_setting("maxDequeueCount")
+    return int(value) if isinstance(value, int) else 5
+
+
+def _visibility_timeout_s() -> float:
+    """host.json's ``visibilityTimeout`` (hh:mm:ss): how long a failed message waits to be retried."""
+    value = _queue_setting("visibilityTimeout")
+    try:
+        h, m, sec = (float(part) for part in str(value).split(":"))
+    except ValueError:
+        return 0.0
+    return h * 3600 + m * 60 + sec
 
 
 class LocalHost:
     """Routes HTTP requests to HTTP functions and queue messages to queue functions, in-process."""
 
-    def __init__(self, app: func.FunctionApp, max_dequeue_count: int | None = None) -> None:
+    def __init__(self, app: func.FunctionApp, max_dequeue_count: int | None = None,
+                 retry_delay_s: float | None = 0.0) -> None:
         self.functions: dict[str, FunctionEntry] = {}
         self.url_map = Map()
         self.queues: dict[str, queue.Queue[tuple[str, int]]] = {}
         self.poison: dict[str, list[str]] = {}
         self._poisoned_at: dict[str, list[float]] = {}
         self.max_dequeue_count = max_dequeue_count or _max_dequeue_count()
+        self.retry_delay_s = _visibility_timeout_s() if retry_delay_s is None else retry_delay_s
         self._pending = 0
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -129,13 +147,16 @@ class LocalHost:
         if queue_name not in self.queues:  # a poison queue (the functions write to it), or a mistake
             if not queue_name.endswith("-poison"):
                 log.warning("queue %s has no consumer in this app; message kept in .poison", queue_name)
-            with self._cond:
-                self.poison.setdefault(queue_name, []).append(message)
-                self._poisoned_at.setdefault(queue_name, []).append(time.time())
+            self._poison(queue_name, message)
             return
         with self._cond:
             self._pending += 1
         self.queues[queue_name].put((message, 1))
+
+    def _poison(self, poison_queue: str, message: str) -> None:
+        with self._cond:
+            self.poison.setdefault(poison_queue, []).append(message)
+            self._poisoned_at.setdefault(poison_queue, []).append(time.time())
 
     def _consume(self, queue_name: str, entry: FunctionEntry) -> None:
         q = self.queues[queue_name]
@@ -144,22 +165,30 @@ class LocalHost:
             try:
                 self._invoke(entry, {entry.trigger["name"]: HostQueueMessage(
                     id=uuid.uuid4().hex, body=message.encode("utf-8"), dequeue_count=dequeue_count)})
-            except Exception:
+            except Exception as exc:
+                log.debug("%s: attempt %d failed", entry.name, dequeue_count, exc_info=True)
                 if dequeue_count >= self.max_dequeue_count:
-                    log.exception("%s: message failed %d times; moved to %s-poison", entry.name,
-                                  dequeue_count, queue_name)
-                    with self._cond:
-                        self.poison.setdefault(f"{queue_name}-poison", []).append(message)
-                        self._poisoned_at.setdefault(f"{queue_name}-poison", []).append(time.time())
+                    log.error("%s: message failed %d times (last: %s: %s); moved to %s-poison", entry.name,
+                              dequeue_count, type(exc).__name__, exc, queue_name)
+                    self._poison(f"{queue_name}-poison", message)
                 else:
-                    log.warning("%s: attempt %d failed; will retry", entry.name, dequeue_count, exc_info=True)
+                    log.warning("%s: attempt %d of %d failed (%s: %s); retried in %gs", entry.name, dequeue_count,
+                                self.max_dequeue_count, type(exc).__name__, exc, self.retry_delay_s)
                     with self._cond:
                         self._pending += 1
-                    q.put((message, dequeue_count + 1))
+                    self._retry_later(q, message, dequeue_count + 1)
             finally:
                 with self._cond:
                     self._pending -= 1
                     self._cond.notify_all()
+
+    def _retry_later(self, q: queue.Queue[tuple[str, int]], message: str, dequeue_count: int) -> None:
+        if self.retry_delay_s <= 0:
+            q.put((message, dequeue_count))
+            return
+        timer = threading.Timer(self.retry_delay_s, q.put, args=((message, dequeue_count),))
+        timer.daemon = True
+        timer.start()
 
     # -- the app's view of the queues (shared.queues.QueueAccess) ------------------------------------
 

@@ -29,6 +29,7 @@ DEFAULT_SYNC_CONFIG = Path(__file__).resolve().parent / "default-sync.toml"
 ADO_PAT = "sandbox-ado-pat"  # the emulator's token for the bridge identity (see sandbox/ado/seed.py)
 HOOK_SECRET = "sandbox-hook-secret"
 BRIDGE_PROJECT = "backend"  # where the sandboxed bridge reports its own errors (report_errors)
+RETRY_DELAY_S = 0.0  # tests and the demo: retry at once (serve --sandbox waits as Azure does)
 
 
 @dataclass
@@ -141,12 +142,15 @@ def server_sync_config(sync_config: Path, workdir: str) -> Path:
 def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_CONFIG,
                   with_host: bool = True, faults: Faults | None = None,
                   projects: tuple[str, ...] = ("Shop", "Basic"), app_port: int = 0,
-                  ado_server: bool = False, report_errors: bool = False) -> Iterator[SandboxStack]:
+                  ado_server: bool = False, report_errors: bool = False,
+                  retry_delay_s: float | None = RETRY_DELAY_S) -> Iterator[SandboxStack]:
     """Start the emulators (and the local host with the real function app), wired together.
     ``ado_server``: Azure DevOps Server 2022.1 (collection URL, domain accounts, HTML, German
     state names) instead of Services; the identity table is rewritten to domain accounts. With
     ``report_errors`` the app reports its own errors to the Sentry emulator (SENTRY_DSN), as a
-    team's deployment would to its Sentry; off by default, since the SDK hooks the process's logging."""
+    team's deployment would to its Sentry; off by default, since the SDK hooks the process's logging.
+    A failed queue message is retried after ``retry_delay_s``; None waits host.json's
+    ``visibilityTimeout`` (30 s) as Azure does; the default, at once, suits stories and tests."""
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     workdir = workdir or (tmp.name if tmp else ".")
     sentry, sentry_server = serve_sentry(SentryEmulator(faults=faults))
@@ -159,7 +163,8 @@ def sandbox_stack(workdir: str | None = None, sync_config: Path = DEFAULT_SYNC_C
     if with_host:
         import function_app
 
-        host = LocalHost(function_app.app)  # indexing reads no settings; they are read per request
+        # indexing reads no settings; they are read per request
+        host = LocalHost(function_app.app, retry_delay_s=retry_delay_s)
         host_server = RunningServer(host, port=app_port)
     env = app_settings(sentry_server.url, ado.base_url, workdir, sync_config)
     if host_server:

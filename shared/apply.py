@@ -235,7 +235,7 @@ def apply_plan(actions: list[Action], link: Link | None, store: LinkStore, clien
             if isinstance(action, PersonUnmatched) and action.person:
                 report_unmatched(store, action)
             applied.done.append(action.to_json())
-            log.info("skip: %s", action.reason)
+            log.debug("skip: %s", action.reason)
             after = action.link_after(applied.link)  # `Agreed` records what both sides already hold
             if after is not None and after != applied.link:
                 applied.link = _save(store, after, action, None)

@@ -452,7 +452,8 @@ def _issue_created(event: Event, link: Link | None, remote: Remote, config: Conf
     auto = route.auto_create
     environment = (remote.latest_event or {}).get("environment") or _event_tag(remote.latest_event, "environment")
     if auto.environments and environment not in auto.environments:
-        return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')}: environment {environment!r} is not in "
+        seen = f"environment {environment!r}" if environment else "its latest event has no environment, which"
+        return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')}: {seen} is not in "
                      f"auto_create.environments {list(auto.environments)}")]
     return _create(issue, _route_target(route), link, event, remote, config)
 

@@ -52,6 +52,7 @@ from shared.store.model import Link
 
 log = logging.getLogger(__name__)
 STALE_RETRIES = 3
+INSTALLATION_MARKER = ("sentry", "installation")
 
 
 def now_iso() -> str:
@@ -70,6 +71,7 @@ class Syncer:
         self.sentry = sentry
         self.clients = {"ado": ado, "sentry": sentry}
         self.metadata = metadata or Metadata(store, ado, sentry, config.settings)
+        self._installation: str | None = None
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -80,6 +82,7 @@ class Syncer:
         check_queued(message)
         if message.get("source") == SENTRY:
             raw: dict[str, Any] = {"resource": message.get("resource"), "body": message.get("body")}
+            self.learn_installation(((message.get("body") or {}).get("installation") or {}).get("uuid"))
         else:
             raw = message.get("body") or {}
         return self.handle_event(raw)
@@ -128,6 +131,43 @@ class Syncer:
         wid = resource.get("workItemId", resource.get("id"))
         return self.store.get_by_work_item(self.config.settings.ado_org_url, wid) if isinstance(wid, int) else None
 
+    # -- the Sentry installation (where work items are shown on Sentry issues) --------------------
+
+    def learn_installation(self, uuid: Any) -> None:
+        """Every Sentry webhook names the installation it was sent for; keep the newest one, so
+        reconciliation and the issue-link UI can show work items on Sentry issues without
+        SENTRY_INSTALLATION_UUID. One store write when it changes, none otherwise."""
+        if not isinstance(uuid, str) or not uuid or uuid == self._installation:
+            return
+        if self.config.settings.sentry_installation_uuid:
+            return
+        self._installation = uuid
+        self.store.set_marker(*INSTALLATION_MARKER, {"uuid": uuid, "learned_at": now_iso()})
+
+    def installation_uuid(self) -> str | None:
+        """SENTRY_INSTALLATION_UUID, else the one learned from webhooks, else the organization's only
+        installation (asked once per process and remembered)."""
+        if self.config.settings.sentry_installation_uuid:
+            return self.config.settings.sentry_installation_uuid
+        if self._installation:
+            return self._installation
+        marker = self.store.get_marker(*INSTALLATION_MARKER)
+        if marker and marker.get("uuid"):
+            self._installation = str(marker["uuid"])
+            return self._installation
+        try:
+            installations = self.sentry.list_installations()
+        except SentryError as exc:
+            log.warning("Sentry installation unknown (SENTRY_INSTALLATION_UUID unset, no webhook yet, and the "
+                        "installations could not be listed: %s)", exc)
+            return None
+        if len(installations) == 1 and installations[0].get("uuid"):
+            self.learn_installation(str(installations[0]["uuid"]))
+            return self._installation
+        log.warning("Sentry installation unknown: SENTRY_INSTALLATION_UUID is unset, no webhook has named it yet "
+                    "and the organization has %d installations", len(installations))
+        return None
+
     def _reload(self, link: Link | None) -> Link | None:
         return self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) if link else None
 
@@ -139,7 +179,7 @@ class Syncer:
         re-reads the work item: ``after_conflict``), Sentry updates are idempotent. Type states,
         the bridge's identity and Sentry members come from the store's cache."""
         s = self.config.settings
-        base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or None)
+        base = Remote(now=now_iso(), installation_uuid=s.sentry_installation_uuid or self._installation)
         if event.kind.startswith("comment."):  # the link says where it goes; only the format is asked
             carried = event.kind != "comment.deleted" and link is not None and link.is_linked
             if not carried:

@@ -47,12 +47,14 @@ def test_a_sync_that_lands_in_the_poison_queue_arrives_in_sentry_tagged(stack: S
         stack.ado.add_token(ADO_PAT, BRIDGE.distinct())
     assert len(stack.host.poison["sentry-events-poison"]) == 1
     events = wait_for_events(stack, before + 1)
-    (event,) = [e for e in events[before:] if e.get("level") == "error"]  # one event: the attempt that gave up
+    # a refused credential is permanent: one attempt, one event, naming the cause and the fix
+    (event,) = [e for e in events[before:] if e.get("level") == "error"]
     tags = dict(event["tags"])
     assert tags["function"] == "sync sentry-events" and tags["event_type"] == "issue.resolved"
     assert tags["sentry_issue"] == issue["id"]
-    assert "moved to the poison queue" in json.dumps(event)
-    assert event["exception"]["values"][-1]["type"]  # the exception itself, with its stack trace
+    text = json.dumps(event)
+    assert "AdoAuthError" in text and "not retried, moved to sentry-events-poison" in text
+    assert "fix: ADO_PAT was refused" in text
 
 
 def test_no_secret_leaves(stack: SandboxStack) -> None:

@@ -8,20 +8,23 @@ failed is reported as ``skip`` instead of piling up follow-on failures.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from cli import checks as c
 from shared.ado.client import AdoClient
-from shared.ado.errors import AdoError, AdoNotFound
-from shared.config import SyncRules, load_config
+from shared.ado.errors import AdoError, AdoNotFound, InvalidFieldValue
+from shared.config import Settings, SyncRules, load_config
+from shared.runtime import open_store
 from shared.sentry import endpoints as sentry_endpoints
 from shared.sentry.client import SentryClient
 from shared.sentry.errors import SentryAuthError, SentryError
 from shared.setup.clients import ado_client, sentry_client
 from shared.setup.manifest import BASE_PERMISSIONS, COMMIT_TRACKING_PERMISSIONS
-from shared.setup.subscriptions import CONSUMER_ID, PUBLISHER_ID
+from shared.setup.subscriptions import CONSUMER_ID, events_for, publisher_of
 from shared.transport import NetworkError, RetryPolicy
 
 NAME = "check"
@@ -34,7 +37,25 @@ SENTRY_ERRORS = (SentryError, NetworkError)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults()
+    parser.add_argument("--json", action="store_true",
+                        help="print {ok, failed, checks: [{status, what, detail, fix}]} instead of lines")
+
+
+def store_check(settings: Settings) -> c.CheckResult:
+    """Reachable and writable: the app claims, saves and checkpoints there on every sync."""
+    what = f"link store ({settings.link_store})"
+    fix = ("check LINK_STORE and, for table, AzureWebJobsStorage (locally start Azurite) and the identity's "
+           "'Storage Table Data Contributor' role; for sqlite, that SQLITE_PATH's folder is writable")
+    try:
+        store = open_store(settings)
+        store.ping()
+        stamp = {"at": datetime.now(UTC).isoformat()}
+        store.set_marker("check", "write-test", stamp)
+        if store.get_marker("check", "write-test") != stamp:
+            return c.fail(what, "a record written was not read back", fix)
+    except Exception as exc:  # any failure here is the store's; the check reports it and goes on
+        return c.fail(what, f"{type(exc).__name__}: {exc}", fix)
+    return c.ok(what, "reachable and writable")
 
 
 def routes_check(rules: SyncRules) -> c.CheckResult:
@@ -49,7 +70,7 @@ def ado_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.C
     try:
         connection = c.connection_verdict(ado.connection_data())
     except ADO_ERRORS as exc:
-        connection = c.ado_failure("ADO reachable and authenticated", exc, auth_mode)
+        connection = c.connection_failure(exc, auth_mode)
     yield connection
     if connection.failed:
         yield c.skipped("ADO projects, types, permissions and service hooks", "ADO not reachable")
@@ -68,17 +89,22 @@ def ado_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.C
             continue
         found[str(project.get("id"))] = dict(project)
         yield from _type_and_create(ado, i, route, auth_mode)
+    yield from _overrides(ado, rules, auth_mode)
+    yield from _identities(ado, rules, auth_mode)
+    yield from _repositories(ado, rules, projects, auth_mode)
     if not found:
         return
+    events = events_for(rules.commit_tracking)
     try:
-        subscriptions = ado.list_hook_subscriptions(PUBLISHER_ID, None, CONSUMER_ID)
+        subscriptions = [sub for publisher in sorted({publisher_of(e)[0] for e in events})
+                         for sub in ado.list_hook_subscriptions(publisher, None, CONSUMER_ID)]
     except ADO_ERRORS as exc:
         yield c.ado_failure("list ADO service hook subscriptions", exc, auth_mode,
                             "give the identity 'View subscriptions' for service hooks (PAT scope: Service Hooks "
                             "Read & write)")
         return
     for project in found.values():
-        yield c.hooks_verdict(project, subscriptions)
+        yield c.hooks_verdict(project, subscriptions, events)
 
 
 def code_mapping_checks(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.CheckResult]:
@@ -109,6 +135,15 @@ def _type_and_create(ado: AdoClient, i: int, route: Any, auth_mode: str) -> Iter
     yield verdict
     if verdict.failed:
         return
+    for key, group in (("area_path", "areas"), ("iteration_path", "iterations")):
+        path = getattr(route, key)
+        if path:
+            try:
+                ado.classification_node(route.ado_project, group, path)
+                error: Exception | None = None
+            except ADO_ERRORS as exc:
+                error = exc
+            yield c.node_verdict(i, key, path, route.ado_project, error, auth_mode)
     try:
         ado.create_work_item(route.ado_project, route.work_item_type, c.validation_ops(route), validate_only=True)
     except ADO_ERRORS as exc:
@@ -117,9 +152,88 @@ def _type_and_create(ado: AdoClient, i: int, route: Any, auth_mode: str) -> Iter
     yield c.ok(f"create {route.work_item_type} in {route.ado_project} (validateOnly)", "allowed")
 
 
+def _overrides(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.CheckResult]:
+    """Each [states.overrides.<type>] names a type of a routed project, and states that type has."""
+    if not rules.states.overrides:
+        return
+    types: dict[str, list[str]] = {}  # type (lower) -> projects having it
+    names: dict[str, str] = {}
+    for project in dict.fromkeys(r.ado_project for r in rules.routes):
+        try:
+            for t in ado.work_item_types(project):
+                types.setdefault(str(t.get("name")).lower(), []).append(project)
+                names[str(t.get("name")).lower()] = str(t.get("name"))
+        except ADO_ERRORS:
+            continue  # the route's own check reports it
+    for wit, overrides in rules.states.overrides.items():
+        verdict = c.override_type_verdict(wit, sorted(set(names.values())))
+        yield verdict
+        if verdict.failed:
+            continue
+        for project in types.get(wit.lower(), []):
+            what = f"states.overrides.{wit} in {project}"
+            try:
+                states = ado.work_item_type_states(project, names[wit.lower()])
+            except ADO_ERRORS as exc:
+                yield c.ado_failure(what, exc, auth_mode)
+                continue
+            yield c.override_states_verdict(wit, project, overrides, states)
+
+
+def _identities(ado: AdoClient, rules: SyncRules, auth_mode: str) -> Iterator[c.CheckResult]:
+    """ADO has no cheap "does this person exist" call that works for PATs on Services and Server
+    alike; a validate-only create assigned to them answers exactly what an assignment would."""
+    if not rules.identities or not rules.routes:
+        return
+    route = rules.routes[0]
+    for email, identity in rules.identities.items():
+        ops = [{"op": "add", "path": "/fields/System.Title", "value": "sentry-ado check (validate only)"},
+               *({"op": "add", "path": f"/fields/{k}", "value": v} for k, v in route.fields.items()),
+               {"op": "add", "path": "/fields/System.AssignedTo", "value": identity}]
+        try:
+            ado.create_work_item(route.ado_project, route.work_item_type, ops, validate_only=True)
+            error: Exception | None = None
+        except InvalidFieldValue as exc:
+            if exc.field not in (None, "System.AssignedTo", "Assigned To"):
+                yield c.skipped(f"identities: {email} -> {identity}", f"a rule refused {exc.field} first")
+                continue
+            error = exc
+        except ADO_ERRORS as exc:
+            error = exc
+        yield c.identity_verdict(email, identity, error, auth_mode)
+
+
+def _repositories(ado: AdoClient, rules: SyncRules, projects: list[dict[str, Any]],
+                  auth_mode: str) -> Iterator[c.CheckResult]:
+    """[releases] repositories exist: searched in the routed projects first, then the others."""
+    wanted = list(rules.releases.repositories) if rules.releases else []
+    if not wanted:
+        return
+    routed = {r.ado_project.lower() for r in rules.routes}
+    order = sorted(projects, key=lambda p: str(p.get("name", "")).lower() not in routed)
+    found: dict[int, str] = {}
+    searched: list[str] = []
+    for project in order:
+        if len(found) == len(wanted):
+            break
+        name = str(project.get("name"))
+        try:
+            repos = ado.repositories(name)
+        except ADO_ERRORS as exc:
+            yield c.ado_failure(f"list Git repositories of {name}", exc, auth_mode,
+                                "give the identity Code (Read) on the project (PAT scope: Code read)")
+            continue
+        searched.append(name)
+        for i, rule in enumerate(wanted):
+            if i not in found and any(rule.matches(str(r.get("id", "")), str(r.get("name", ""))) for r in repos):
+                found[i] = name
+    for i, rule in enumerate(wanted):
+        yield c.repository_verdict(i, rule.ado_repository, found.get(i), searched)
+
+
 def sentry_checks(sentry: SentryClient, rules: SyncRules,
                   installation_uuid: str | None = None) -> Iterator[c.CheckResult]:
-    """Token, organization, routed projects, members, the issue activity channel."""
+    """Token, organization, routed projects, members, the installation, the issue activity channel."""
     org_what = f"Sentry organization {sentry.org!r}"
     try:
         sentry.send(sentry_endpoints.get_organization(sentry.org))
@@ -156,14 +270,20 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules,
         yield c.sentry_failure("Sentry members readable", exc, "Member: Read")
     else:
         yield c.ok("Sentry members readable", f"{len(members or [])} on the first page")
-    yield activity_channel_check(sentry, installation_uuid)
+    try:
+        installations = _all(sentry, sentry_endpoints.list_installations)
+    except SENTRY_ERRORS as exc:
+        yield c.sentry_failure("Sentry installation", exc, "Organization: Read")
+        return
+    yield c.installation_verdict(installation_uuid, installations)
+    yield activity_channel_check(sentry, installations, installation_uuid)
 
 
-def activity_channel_check(sentry: SentryClient, installation_uuid: str | None) -> c.CheckResult:
+def activity_channel_check(sentry: SentryClient, installations: list[dict[str, Any]],
+                           installation_uuid: str | None) -> c.CheckResult:
     """Whether a workflow sends issue activity to the app (a second channel beside the webhooks)."""
     try:
         workflows = _all(sentry, sentry_endpoints.list_workflows)
-        installations = _all(sentry, sentry_endpoints.list_installations)
     except SENTRY_ERRORS as exc:
         if isinstance(exc, SentryError) and exc.status == 404:  # a Sentry older than workflows
             return c.ok(c.ACTIVITY_CHANNEL, "this Sentry has no workflow API; issue activity comes by webhooks")
@@ -195,16 +315,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot build the API clients: {exc}", file=sys.stderr)
         return 2
     results: list[c.CheckResult] = []
-    for result in (routes_check(config.rules), *ado_checks(ado, config.rules, settings.ado_auth),
-                   *code_mapping_checks(ado, config.rules, settings.ado_auth),
-                   *sentry_checks(sentry, config.rules, settings.sentry_installation_uuid or None)):
-        print(result.line(), flush=True)
+    checks = (routes_check(config.rules), store_check(settings),
+              c.secret_verdict("ADO_HOOK_SECRET", len(settings.ado_hook_secret.reveal())),
+              *ado_checks(ado, config.rules, settings.ado_auth),
+              *code_mapping_checks(ado, config.rules, settings.ado_auth),
+              *sentry_checks(sentry, config.rules, settings.sentry_installation_uuid or None))
+    for result in checks:
+        if not args.json:
+            print(result.line(), flush=True)
         results.append(result)
+    lines, bad_links = _stored_links(results)
+    failures = sum(r.failed for r in results) + bad_links
+    if args.json:
+        print(json.dumps({"ok": not failures, "failed": failures,
+                          "checks": [{"status": r.status, "what": r.what, "detail": r.detail, "fix": r.hint}
+                                     for r in results], "stored_links": lines}, indent=2))
+    else:
+        print("\n".join(lines))
+        print(f"{failures} check(s) failed" if failures else f"all {len(results)} checks passed")
+    return 1 if failures else 0
+
+
+def _stored_links(results: list[c.CheckResult]) -> tuple[list[str], int]:
+    """`links check`'s report (malformed stored links, reconcile's last skips); nothing when the
+    store check already failed (it is unreachable: that failure says so)."""
+    if any(r.failed and r.what.startswith("link store") for r in results):
+        return [], 0
     from cli.commands.links import check_lines
     from shared.runtime import runtime
 
-    lines, bad_links = check_lines(runtime().store)  # the store only: malformed links, last skips
-    print("\n".join(lines))
-    failures = sum(r.failed for r in results) + bad_links
-    print(f"{failures} check(s) failed" if failures else f"all {len(results)} checks passed")
-    return 1 if failures else 0
+    return check_lines(runtime().store)

@@ -35,7 +35,6 @@ FRAMES = [{"filename": "flask/app.py", "function": "dispatch_request", "lineno":
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", type=Path, help="write the sandbox's request journal (JSON Lines) here")
-    parser.add_argument("--log-level", default="WARNING", help="log level of the app while the story plays")
 
 
 class Story:
@@ -62,7 +61,7 @@ class Story:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="   [%(levelname)s %(name)s] %(message)s")
+    logging.basicConfig(level=args.log_level or "WARNING", force=True, format="   [%(levelname)s %(name)s] %(message)s")
     from sandbox.stack import sandbox_stack
 
     story = Story()

@@ -128,6 +128,9 @@ def _link(args: argparse.Namespace) -> Link | None:
 
 def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
+    if not env.get("SYNC_CONFIG_PATH"):
+        print(f"sentry-ado plan: SYNC_CONFIG_PATH is not set, so these are the SANDBOX's sync rules "
+              f"({DEFAULT_RULES.name}), not yours; set SYNC_CONFIG_PATH to plan with your rules", file=sys.stderr)
     try:
         config = load_plan_config(env)
         body = _read_json(args.file, "webhook body")

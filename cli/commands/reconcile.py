@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     report = reconciler(rt, progress).run(dry_run=args.dry_run, max_pages=args.max_pages)
     for decision in report.decisions:
         print(f"conflict: {decision}")
+    for outcome in report.outcomes:
+        print(f"drift: {outcome}")
     if args.dry_run:
         print(json.dumps({"actions": [a for a in report.planned if a.get("kind") != "skip"]}, indent=2))
     for bad in report.bad:

@@ -57,7 +57,8 @@ class PipelineRoutes:
         return {"Builds_Get": self._get_build, "Commits_Get Commits Batch": self._commits_batch,
                 "Commits_Get": self._get_commit, "Commits_Get Changes": self._get_changes,
                 "Items_List": self._items, "Items_Get": self._items,
-                "Repositories_Get Repository": self._get_repository, "Refs_List": self._refs}
+                "Repositories_Get Repository": self._get_repository, "Refs_List": self._refs,
+                "Repositories_List": self._list_repositories}
 
     # ----- Python API -----------------------------------------------------------------------
     def repository(self: Any, project: str, name: str, create: bool = False) -> Repository:
@@ -194,6 +195,15 @@ class PipelineRoutes:
     def _repo_urls(self: Any, repo: Repository) -> tuple[str, str]:
         return (f"{self.base_url}/{repo.project_id}/_apis/git/repositories/{repo.id}",
                 f"{self.base_url}/{repo.project_id}/_git/{repo.name}")
+
+    def _list_repositories(self: Any, call: Any) -> dict[str, Any]:
+        """GitRepository objects of one project (git 7.1 spec: id, name, project, url, defaultBranch)."""
+        proj = self.project(call.values.get("project"))
+        repos = sorted((r for r in self.repos.values() if r.project_id == proj.id), key=lambda r: r.name.lower())
+        return self._collection([{"id": r.id, "name": r.name, "url": f"{self.base_url}/{proj.id}/_apis/git/"
+                                  f"repositories/{r.id}", "project": {"id": proj.id, "name": proj.name},
+                                  "defaultBranch": "refs/heads/main", "remoteUrl": f"{self.base_url}/{proj.name}/"
+                                  f"_git/{r.name}"} for r in repos])
 
     def _get_build(self: Any, call: Any) -> dict[str, Any]:
         self.project(call.values["project"])

@@ -184,6 +184,12 @@ class AdoClient:
         """The area tree root node (``name``, ``path``, ``children``)."""
         return self.send(build.classification_nodes(project, "areas", depth))
 
+    def classification_node(self, project: str, structure_group: str, path: str) -> dict[str, Any]:
+        return self.send(build.classification_node(project, structure_group, path))
+
+    def repositories(self, project: str) -> list[dict[str, Any]]:
+        return (self.send(code.list_repositories(project)) or {}).get("value", [])
+
     def projects(self) -> list[dict[str, Any]]:
         """Every project of the organization: the service answers 100 per call and names the
         next page in the ``x-ms-continuationtoken`` header."""

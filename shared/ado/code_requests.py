@@ -43,6 +43,11 @@ def _repo_path(project: str, repo: str) -> str:
     return f"/{_segment(project, 'project')}/_apis/git/repositories/{_segment(repo, 'repository')}"
 
 
+def list_repositories(project: str) -> ApiRequest:
+    """GET a project's Git repositories (`sentry-ado check` looks for ``[releases]``' repositories)."""
+    return ApiRequest("GET", f"/{_segment(project, 'project')}/_apis/git/repositories", {"api-version": API_VERSION})
+
+
 def get_build(project: str, build_id: int) -> ApiRequest:
     """The build's ``sourceVersion`` (SHA) and ``repository.id`` say what was deployed."""
     path = f"/{_segment(project, 'project')}/_apis/build/builds/{_work_item_id(build_id, 'build id')}"

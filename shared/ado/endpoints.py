@@ -236,6 +236,19 @@ def classification_nodes(project: str, structure_group: str = "areas", depth: in
     return ApiRequest("GET", path, _query(**{"$depth": None if depth is None else str(depth)}))
 
 
+def classification_node(project: str, structure_group: str, path: str) -> ApiRequest:
+    """GET one area or iteration node by its path below the project root (``Shop\\Web`` -> ``Web``),
+    so `sentry-ado check` can tell a route's area or iteration path exists (404 VS402485 if not)."""
+    if structure_group not in STRUCTURE_GROUPS:
+        raise ValueError(f"structure_group must be 'areas' or 'iterations', got {structure_group!r}")
+    parts = [p for p in str(path).replace("/", "\\").split("\\") if p]
+    if parts and parts[0].lower() == project.lower():
+        parts = parts[1:]
+    rel = "/".join(quote(p, safe="") for p in parts)
+    base = f"/{_segment(project, 'project')}/_apis/wit/classificationnodes/{structure_group}"
+    return ApiRequest("GET", f"{base}/{rel}" if rel else base, _query())
+
+
 def projects(top: int | None = None, continuation_token: str | None = None) -> ApiRequest:
     """GET the collection's projects (core API; next page via the X-MS-ContinuationToken header)."""
     return ApiRequest("GET", "/_apis/projects",

@@ -77,6 +77,8 @@ class EventSyncer(Protocol):
 
     def comment_context(self) -> tuple[bool, str | None]: ...
 
+    def installation_uuid(self) -> str | None: ...
+
 
 def removal(key: str) -> str:
     """The command that removes a link the bridge can no longer use."""
@@ -124,6 +126,8 @@ class Report:
     duration_s: float = 0.0
     api_calls: int = 0
     by_state: dict[str, int] = field(default_factory=dict)  # links counted so far in this pass
+    # one line per drifted pair: what was done about it, or why nothing was (a skip's reason)
+    outcomes: list[str] = field(default_factory=list)
 
     def as_record(self) -> dict[str, Any]:
         """What the status view keeps of a run (no plan, a bounded list of errors)."""
@@ -136,6 +140,15 @@ class Report:
     @property
     def errors(self) -> list[str]:
         return [str(b) for b in self.bad]
+
+
+def outcome_line(link: Link, actions: list[dict[str, Any]]) -> str:
+    """A drifted pair and what became of it: each write's kind, or each skip's reason. A drift
+    the planner answered with nothing at all is said to be so, never left silent."""
+    pair = f"{link.sentry_short_id or link.sentry_issue_id} <-> work item {link.work_item_id}"
+    said = [f"skip: {a.get('reason')}" if a.get("kind") == "skip" else
+            f"error: {a.get('reason')}" if a.get("kind") == "error" else str(a.get("kind")) for a in actions]
+    return f"{pair}: {'; '.join(said) or 'skip: nothing to do, both sides agree under the sync rules'}"
 
 
 @dataclass
@@ -256,6 +269,8 @@ class Reconciler:
             report.unlinked += result["unlinked"]
             report.decisions.extend(result["decisions"])
             report.bad.extend(result["bad"])
+            if result["events"]:
+                report.outcomes.append(outcome_line(result["link"], result["outcome"]))
             if dry_run:
                 report.planned.extend(result["planned"])
 
@@ -324,7 +339,7 @@ class Reconciler:
     def _link(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
               dry_run: bool, every_list: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "bad": [],
-                                  "planned": []}
+                                  "planned": [], "outcome": [], "link": link}
         try:
             if work_item is not None and issue is None and link.state == LINKED:
                 # deleted or merged in Sentry, or out of the token's reach: nothing can be carried
@@ -335,6 +350,7 @@ class Reconciler:
             for event in events:
                 actions = self.syncer.handle(event, link, work_item=work_item, issue=issue, dry_run=dry_run)
                 result["planned"].extend(actions)
+                result["outcome"].extend(actions)
                 writes = [a for a in actions if a.get("kind") != "skip"]
                 result["writes"] += len(writes)
                 result["unlinked"] += any(a.get("kind") == "unlink" for a in writes)
@@ -351,6 +367,7 @@ class Reconciler:
                 log.exception("reconcile: link %s failed", link_key(link))
             result["bad"].append(BadLink(link_key(link), f"{type(exc).__name__}: {exc}",
                                          sentry_issue_id=link.sentry_issue_id, work_item_id=link.work_item_id))
+            result["outcome"].append({"kind": "error", "reason": f"{type(exc).__name__}: {exc}"})
         return result
 
     def _comments(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any], result: dict[str, Any],
@@ -419,8 +436,10 @@ class Reconciler:
     def _show_on_sentry(self, link: Link, dry_run: bool) -> list[dict[str, Any]]:
         """A linked work item whose link on the Sentry issue page is missing (the follow-up call
         failed after the work item was created) gets it now; the call is an upsert."""
-        installation = self.config.settings.sentry_installation_uuid
-        if not (installation and link.is_linked and not link.external_issue_id and link.work_item_url):
+        if not (link.is_linked and not link.external_issue_id and link.work_item_url):
+            return []
+        installation = self.syncer.installation_uuid()
+        if not installation:
             return []
         action = LinkExternalIssue(installation, link.sentry_issue_id, link.work_item_url, link.ado_project,
                                    str(link.work_item_id))

@@ -15,7 +15,7 @@ from shared.config import Config
 from shared.contract import ADO_WEBHOOK_PATH
 from shared.reconcile.engine import Reconciler, Report
 from shared.reconcile.regressions import ScanReport, scan
-from shared.setup.subscriptions import Change, ensure_subscriptions
+from shared.setup.subscriptions import Change, ensure_subscriptions, events_for
 from shared.status import record
 from shared.store import LinkStore
 
@@ -60,7 +60,8 @@ def repair_subscriptions(rt: Runtime, dry_run: bool = False) -> list[str]:
     projects = sorted({r.ado_project for r in rt.config.rules.routes})
     try:
         changes = ensure_subscriptions(rt.ado, projects, f"{s.app_base_url}{ADO_WEBHOOK_PATH}",
-                                       s.ado_hook_secret.reveal(), dry_run=dry_run)
+                                       s.ado_hook_secret.reveal(), dry_run=dry_run,
+                                       events=events_for(rt.config.rules.commit_tracking))
     except Exception as exc:
         if not dry_run:
             record.record_subscriptions(rt.store, [], time.time(), f"could not check: {type(exc).__name__}: {exc}")

@@ -174,6 +174,11 @@ class SentryClient:
 
     # --- external issue links ---
 
+    def list_installations(self) -> list[dict[str, Any]]:
+        def page(cursor: str | None) -> ApiRequest:
+            return build.list_installations(self.org, cursor)
+        return list(self._all_pages(page(None), page))
+
     def create_external_issue(self, installation_uuid: str, issue_id: int | str, web_url: str,
                               project: str, identifier: str) -> dict[str, Any]:
         """An upsert of the one link per (issue, app), so a replay is harmless."""

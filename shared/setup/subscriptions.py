@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlparse
 
-from shared.contract import ADO_SECRET_HEADER, ADO_WEBHOOK_PATH, ADO_WORK_ITEM_EVENTS
+from shared.contract import ADO_SECRET_HEADER, ADO_WEBHOOK_PATH, ADO_WORK_ITEM_EVENTS, STAGE_EVENT
 from shared.setup.manifest import LOOPBACK_HOSTS
 
 PUBLISHER_ID = "tfs"
@@ -33,6 +33,10 @@ CONSUMER_ACTION_ID = "httpRequest"
 RESOURCE_VERSION = "1.0"
 ENABLED = "enabled"
 MASK = "********"
+# Events from another publisher than work item tracking's: (publisherId, resourceVersion). A YAML
+# pipeline's stage completions come from the ``pipelines`` publisher (service-hooks events reference,
+# MicrosoftDocs/azure-devops-docs docs/service-hooks/events.md "Stage state changed").
+OTHER_PUBLISHERS = {STAGE_EVENT: ("pipelines", "5.1-preview.1")}
 # Publisher inputs that narrow which events are delivered; any non-empty one would lose events.
 FILTER_INPUTS = ("areaPath", "workItemType", "changedFields", "commentPattern", "linksChanged", "tag")
 
@@ -58,8 +62,9 @@ class Change:
 
 
 def webhook_url(url: str) -> str:
-    """Validate ``--url``: an absolute https URL of the app's ``/api/ado/webhook`` route (plain
-    http only on loopback, for the sandbox). Returns it without a trailing slash."""
+    """Validate ``--url``: the app's absolute https base URL (the same ``--url`` as the manifest's),
+    or its ``/api/ado/webhook`` route (plain http only on loopback, for the sandbox). Returns the
+    route's URL without a trailing slash."""
     if not isinstance(url, str) or not url.strip():
         raise ValueError(f"--url: expected https://<app>{ADO_WEBHOOK_PATH}, got an empty value")
     value = url.strip().rstrip("/")
@@ -71,9 +76,11 @@ def webhook_url(url: str) -> str:
     if parsed.query or parsed.fragment:
         raise ValueError(f"--url: the ADO webhook route takes no query or fragment (it authenticates with "
                          f"the {ADO_SECRET_HEADER} header), got {value!r}")
+    if parsed.path in ("", "/"):  # the app's base URL, as `sentry-ado manifest --url` takes it
+        return value + ADO_WEBHOOK_PATH
     if not parsed.path.endswith(ADO_WEBHOOK_PATH):
-        raise ValueError(f"--url: the path must end with {ADO_WEBHOOK_PATH} (the app's ADO webhook route), "
-                         f"got {parsed.path or '/'!r}")
+        raise ValueError(f"--url: expected the app's base URL https://<app>.azurewebsites.net (or its "
+                         f"{ADO_WEBHOOK_PATH} route), got a path {parsed.path!r}")
     return value
 
 
@@ -87,10 +94,21 @@ def hook_secret(secret: str) -> str:
     return secret
 
 
+def publisher_of(event_type: str) -> tuple[str, str]:
+    """(publisherId, resourceVersion) of the subscription for ``event_type``."""
+    return OTHER_PUBLISHERS.get(event_type, (PUBLISHER_ID, RESOURCE_VERSION))
+
+
+def events_for(commit_tracking: bool) -> tuple[str, ...]:
+    """The events to subscribe: work item changes, and with ``[releases]`` YAML stage completions."""
+    return ADO_WORK_ITEM_EVENTS + ((STAGE_EVENT,) if commit_tracking else ())
+
+
 def desired_subscription(project_id: str, event_type: str, url: str, secret: str) -> dict[str, Any]:
     """The create body for one (project, event)."""
+    publisher, version = publisher_of(event_type)
     return {
-        "publisherId": PUBLISHER_ID, "eventType": event_type, "resourceVersion": RESOURCE_VERSION,
+        "publisherId": publisher, "eventType": event_type, "resourceVersion": version,
         "consumerId": CONSUMER_ID, "consumerActionId": CONSUMER_ACTION_ID,
         "publisherInputs": {"projectId": project_id},
         "consumerInputs": {"url": url, "httpHeaders": f"{ADO_SECRET_HEADER}:{secret}"},
@@ -113,7 +131,7 @@ def targets_app(sub: Mapping[str, Any], url: str | None) -> bool:
 
 
 def _is_for(sub: Mapping[str, Any], project_id: str, event_type: str) -> bool:
-    return (sub.get("publisherId") == PUBLISHER_ID and sub.get("consumerId") == CONSUMER_ID
+    return (sub.get("publisherId") == publisher_of(event_type)[0] and sub.get("consumerId") == CONSUMER_ID
             and sub.get("eventType") == event_type
             and str((sub.get("publisherInputs") or {}).get("projectId") or "").lower() == project_id.lower())
 
@@ -134,8 +152,9 @@ def problems_of(sub: Mapping[str, Any], secret: str | None) -> list[str]:
     status = sub.get("status") or ENABLED
     if status != ENABLED:
         problems.append(f"status {status}")
-    if sub.get("resourceVersion") != RESOURCE_VERSION:
-        problems.append(f"resource version {sub.get('resourceVersion')!r}, expected {RESOURCE_VERSION}")
+    version = publisher_of(str(sub.get("eventType") or ""))[1]
+    if sub.get("resourceVersion") != version:
+        problems.append(f"resource version {sub.get('resourceVersion')!r}, expected {version}")
     if sub.get("consumerActionId", CONSUMER_ACTION_ID) != CONSUMER_ACTION_ID:
         problems.append(f"consumer action {sub.get('consumerActionId')!r}, expected {CONSUMER_ACTION_ID}")
     inputs = sub.get("publisherInputs") or {}
@@ -220,13 +239,15 @@ def select_projects(available: Sequence[Mapping[str, Any]], wanted: Sequence[str
 
 def ensure_subscriptions(ado: HookApi, project_names: Sequence[str], url: str, secret: str,
                          force: bool = False, dry_run: bool = False,
-                         report: Callable[[Change], None] | None = None) -> list[Change]:
+                         report: Callable[[Change], None] | None = None,
+                         events: Sequence[str] = ADO_WORK_ITEM_EVENTS) -> list[Change]:
     """List, plan and apply; returns the changes as applied (created ones carry the new id).
     ``report`` sees each change right after it was applied, so a failure half-way still leaves
     an accurate account of what was done."""
     projects = select_projects(ado.projects(), project_names)
-    existing = ado.list_hook_subscriptions(PUBLISHER_ID, None, CONSUMER_ID)
-    plan = plan_subscriptions(existing, projects, url, secret, force)
+    publishers = sorted({publisher_of(e)[0] for e in events})
+    existing = [sub for publisher in publishers for sub in ado.list_hook_subscriptions(publisher, None, CONSUMER_ID)]
+    plan = plan_subscriptions(existing, projects, url, secret, force, events)
     if dry_run:
         plan = [Change(ch.action, ch.event_type, ch.project, ch.subscription_id, ch.reason) for ch in plan]
         for change in plan:

@@ -207,3 +207,81 @@ def test_malformed_stored_links_are_listed_with_the_command_that_removes_them(st
     assert "ok   stored links: every one is well formed" in capsys.readouterr().out
     assert store.get_by_issue("acme", "8") is not None
     runtime.reset()
+
+
+TRUTH_RULES = """
+[[routes]]
+sentry_projects = ["backend"]
+ado_project = "Shop"
+area_path = "Shop\\\\Nowhere"
+iteration_path = "Shop\\\\Sprint 99"
+
+[states.overrides.Bugg]
+resolved = "Closed"
+
+[states.overrides.Bug]
+resolved = "Closd"
+
+[identities]
+"alice@example.com" = "nobody@contoso.com"
+"bob@example.com" = "jamal@contoso.com"
+
+[[releases.repositories]]
+ado_repository = "no-such-repo"
+sentry_repository = "Shop Web"
+sentry_projects = ["backend"]
+"""
+
+
+def test_check_tells_the_truth_about_everything_the_app_depends_on(stack: Stack, capsys: Capsys) -> None:
+    """Each of these passed `check` before and failed in production."""
+    main(["subscribe", "--url", stack.hook_url])
+    capsys.readouterr()
+    stack.rules(TRUTH_RULES)
+    stack.env(ADO_HOOK_SECRET="abc", SENTRY_INSTALLATION_UUID="00000000-0000-4000-8000-000000000000",
+              SQLITE_PATH="/proc/no-such-dir/links.sqlite")
+    code, lines = check(capsys)
+    assert code == 1
+    assert "unable to open" in line(lines, "FAIL link store (sqlite)")
+    assert "3 characters" in line(lines, "FAIL ADO_HOOK_SECRET strength")
+    assert "openssl rand -hex 32" in fix_after(lines, "FAIL ADO_HOOK_SECRET strength")
+    assert "does not exist" in line(lines, "FAIL area_path 'Shop\\Nowhere' in Shop (routes[0])")
+    line(lines, "FAIL iteration_path 'Shop\\Sprint 99' in Shop (routes[0])")
+    assert "did you mean 'Bug'?" in fix_after(lines, "FAIL states.overrides.Bugg")
+    assert "resolved = 'Closd': not a state of Bug" in line(lines, "FAIL states.overrides.Bug in Shop")
+    line(lines, "FAIL identities: alice@example.com -> nobody@contoso.com")
+    line(lines, "ok   identities: bob@example.com -> jamal@contoso.com")
+    line(lines, "FAIL releases.repositories[0].ado_repository 'no-such-repo'")
+    assert "SENTRY_INSTALLATION_UUID 00000000" in line(lines, "FAIL Sentry installation")
+
+
+def test_check_json(stack: Stack, capsys: Capsys) -> None:
+    import json
+
+    stack.env(ADO_HOOK_SECRET="abc")
+    code = main(["check", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["ok"] is False and report["failed"] >= 1
+    weak = next(c for c in report["checks"] if c["what"] == "ADO_HOOK_SECRET strength")
+    assert weak["status"] == "FAIL" and "openssl" in weak["fix"]
+    assert {c["status"] for c in report["checks"]} <= {"ok", "FAIL", "skip"}
+
+
+def test_a_release_repository_that_exists_passes(stack: Stack, capsys: Capsys) -> None:
+    stack.ado.push_commits("Shop", "shop-web", [{"message": "init", "author": "Ava Chen <ava@contoso.com>",
+                                                 "changes": [{"changeType": "add", "path": "/README.md"}]}])
+    stack.rules(RULES_WITH_REPO)
+    _, lines = check(capsys)
+    line(lines, "ok   releases.repositories[0].ado_repository 'shop-web': in Shop")
+
+
+RULES_WITH_REPO = """
+[[routes]]
+sentry_projects = ["backend"]
+ado_project = "Shop"
+
+[[releases.repositories]]
+ado_repository = "shop-web"
+sentry_repository = "Shop Web"
+sentry_projects = ["backend"]
+"""

@@ -84,9 +84,12 @@ def test_bad_states_file_is_named(tmp_path, capsys):
 def test_sync_config_path_is_used(tmp_path, capsys, monkeypatch):
     rules = _write(tmp_path, "r.toml", '[[routes]]\nsentry_projects = ["ipe"]\nado_project = "Ops"\n'
                                        "[routes.auto_create]\nenabled = true\n")
+    code, _, err = _run(capsys, "sentry", str(EXAMPLES / "issue.created.json"))
+    assert code == 0 and "SYNC_CONFIG_PATH is not set, so these are the SANDBOX's sync rules" in err
     monkeypatch.setenv("SYNC_CONFIG_PATH", str(rules))
-    code, out, _ = _run(capsys, "sentry", str(EXAMPLES / "issue.created.json"))
+    code, out, err = _run(capsys, "sentry", str(EXAMPLES / "issue.created.json"))
     assert code == 0 and out["actions"][0]["request"]["path"].startswith("/Ops/_apis/wit/workitems/$Bug")
+    assert "SANDBOX" not in err
 
 
 def test_missing_file_exits_2(capsys, tmp_path):
@@ -105,7 +108,7 @@ def test_missing_file_exits_2(capsys, tmp_path):
 def test_resources_newer_than_the_app_are_explained_not_refused(tmp_path, capsys, resource, body, reason):
     extra = ["--resource", resource] if resource else []
     code, out, err = _run(capsys, "sentry", str(_write(tmp_path, "r.json", body)), *extra)
-    assert code == 0 and err == ""
+    assert code == 0 and [x for x in err.splitlines() if "SANDBOX" not in x] == []
     (action,) = out["actions"]
     assert action["kind"] == "skip" and reason in action["reason"]
 

@@ -62,11 +62,35 @@ def test_dry_run_prints_the_plan_and_changes_nothing(stack: Stack, capsys: Capsy
     assert stack.ado.subscriptions == {}
 
 
-def test_a_url_that_is_not_the_webhook_route_is_bad_input(stack: Stack, capsys: Capsys) -> None:
-    code = main(["subscribe", "--url", stack.receiver_url])
+def test_the_url_is_the_apps_base_url_as_for_the_manifest(stack: Stack, capsys: Capsys) -> None:
+    assert main(["subscribe", "--url", stack.receiver_url]) == 0
+    assert {s.consumer_inputs["url"] for s in stack.ado.subscriptions.values()} == {stack.hook_url}
+    assert main(["subscribe", "--url", stack.hook_url]) == 0  # the route itself: the same subscriptions
+    assert "0 changed" in capsys.readouterr().out
+
+
+def test_a_url_with_another_path_is_bad_input(stack: Stack, capsys: Capsys) -> None:
+    code = main(["subscribe", "--url", f"{stack.receiver_url}/api/sentry/webhook"])
     err = capsys.readouterr().err
-    assert code == 2 and "--url: the path must end with /api/ado/webhook" in err
+    assert code == 2 and "--url: expected the app's base URL" in err
     assert stack.ado.subscriptions == {}
+
+
+def test_with_releases_the_stage_hooks_are_subscribed_too_and_check_sees_them(stack: Stack, capsys: Capsys) -> None:
+    import json
+
+    stack.rules('[[routes]]\nsentry_projects = ["backend"]\nado_project = "Shop"\n'
+                '[[releases.repositories]]\nado_repository = "shop-web"\nsentry_repository = "Shop Web"\n'
+                'sentry_projects = ["backend"]\n')
+    assert main(["subscribe", "--url", stack.receiver_url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    stage = [s for s in report["subscriptions"] if s["event_type"] == "ms.vss-pipelines.stage-state-changed-event"]
+    assert [(s["action"], s["project"]) for s in stage] == [("create", "Shop")] and report["changed"] == 5
+    sub = next(s for s in stack.ado.subscriptions.values() if s.event_type == stage[0]["event_type"])
+    assert (sub.publisher_id, sub.resource_version) == ("pipelines", "5.1-preview.1")
+    assert main(["subscribe", "--url", stack.receiver_url]) == 0 and "0 changed" in capsys.readouterr().out
+    main(["check"])
+    assert "ok   ADO service hooks for Shop: 5 events subscribed and enabled" in capsys.readouterr().out
 
 
 def test_an_unknown_ado_project_is_named(stack: Stack, capsys: Capsys) -> None:
@@ -75,8 +99,8 @@ def test_an_unknown_ado_project_is_named(stack: Stack, capsys: Capsys) -> None:
     assert code == 2 and "ADO project(s) Nope not found" in capsys.readouterr().err
 
 
-def test_refused_credentials_fail_with_exit_1_without_echoing_them(stack: Stack, capsys: Capsys) -> None:
+def test_refused_credentials_fail_with_exit_3_without_echoing_them(stack: Stack, capsys: Capsys) -> None:
     stack.env(ADO_PAT="not-the-pat")
     code = main(["subscribe", "--url", stack.hook_url])
     out = capsys.readouterr()
-    assert code == 1 and "401" in out.err and "not-the-pat" not in out.out + out.err
+    assert code == 3 and "401" in out.err and "fix: ADO_PAT" in out.err and "not-the-pat" not in out.out + out.err

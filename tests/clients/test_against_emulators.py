@@ -123,6 +123,10 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["states"] = call("work_item_type_states", "Shop", "Bug")
     r["fields"] = call("work_item_type_fields", "Shop", "Bug")
     r["areas"] = call("area_paths", "Shop")
+    r["area_node"] = call("classification_node", "Shop", "areas", "Shop\\Web")
+    ado.push_commits("Shop", "shop-web", [{"message": "init", "author": "Ava Chen <ava@contoso.com>",
+                                           "changes": [{"changeType": "add", "path": "/README.md"}]}])
+    r["repositories"] = call("repositories", "Shop")
     ops = [{"op": "add", "path": "/fields/System.Title", "value": "KeyError in cart"},
            {"op": "add", "path": "/fields/Microsoft.VSTS.TCM.ReproSteps", "value": "<p>Open <b>cart</b></p>"},
            {"op": "add", "path": "/fields/System.Tags", "value": "sentry; backend"},
@@ -185,6 +189,7 @@ def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) 
     r = ex.results
     call: Callable[..., Any] = lambda method, /, *a, **k: ex.call(client, method, *a, **k)  # noqa: E731
     r["organization"] = call("get_organization")
+    r["installations"] = call("list_installations")
     r["sentry_projects"] = call("list_projects")
     issues = [sentry.new_error("backend", "KeyError", f"k{n}", fingerprint=f"f{n}")["issue"] for n in range(BATCH)]
     r["issue_ids"] = [i["id"] for i in issues]
@@ -272,6 +277,10 @@ def test_ado_metadata_and_projects(run: Run) -> None:
     assert {s["category"] for s in r["states"]} >= {"Proposed", "InProgress", "Completed"}
     assert "System.Title" in {f["referenceName"] for f in r["fields"]}
     assert r["areas"]["name"] == "Shop" and "Web" in {c["name"] for c in r["areas"]["children"]}
+    assert r["area_node"]["name"] == "Web" and r["area_node"]["path"] == "\\Shop\\Area\\Web"
+    assert [(x["name"], x["project"]["name"]) for x in r["repositories"]] == [("shop-api", "Shop"),
+                                                                              ("shop-web", "Shop")]
+    assert [i["uuid"] for i in run.exercise.results["installations"]] == [INSTALLATION_UUID]
     assert r["send"]["count"] == len(r["send"]["value"]) == 1
     body, token = r["send_page"]
     assert len(body["value"]) == 1 and token == "1"  # the next page is named in the header only

@@ -303,3 +303,23 @@ def test_a_bad_queue_message_goes_to_poison_with_its_reason_and_blocks_no_other(
     assert alert_failure["attempt"] == 1 and "data.event.issue_id must be a Sentry issue id" in alert_failure["reason"]
     assert update_failure["attempt"] == 1 and "resource.workItemId must be a work item id" in update_failure["reason"]
     assert runtime().store.get_by_issue("acme", "0") is None
+
+
+def test_a_route_to_a_missing_project_fails_once_with_the_fix_and_lands_in_poison(tmp_path, caplog) -> None:
+    """A permanent failure (ADO has no such project) is not retried: one attempt, one ERROR line
+    naming the cause and `sentry-ado check`, no traceback, and the message kept in the poison queue."""
+    rules = tmp_path / "sync.toml"
+    rules.write_text('[[routes]]\nsentry_projects = ["backend"]\nado_project = "NoSuchProject"\n'
+                     'auto_create = { enabled = true }\n', encoding="utf-8")
+    caplog.set_level("INFO")
+    with sandbox_stack(sync_config=rules, projects=("Shop",)) as stack:
+        stack.sentry.new_error("backend", "KeyError", "boom")
+        stack.settle()
+        tried = [e for e in stack.ado.journal.entries() if "/NoSuchProject/" in e["path"]]
+        assert len(tried) == 1, tried  # one attempt, not five
+        assert len(stack.host.poison.get("sentry-events-poison", [])) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1, errors
+    assert "NoSuchProject" in errors[0] and "sentry-ado check" in errors[0] and "not retried" in errors[0]
+    assert "Traceback" not in caplog.text
+

@@ -105,6 +105,46 @@ def test_a_damaged_link_sends_its_messages_to_the_poison_queue(app_env) -> None:
         _reason("sentry-events", json.dumps(body))["reason"]
 
 
+ISSUE_CREATED = {"source": "sentry", "resource": "issue", "request_id": None, "body": {
+    "action": "created", "installation": {"uuid": "i-1"}, "actor": {"type": "application", "id": "s", "name": "S"},
+    "data": {"issue": {"id": "42", "shortId": "BACKEND-1", "title": "boom", "status": "unresolved",
+                       "level": "error", "count": "1", "project": {"slug": "backend", "id": "1"},
+                       "permalink": "https://sentry.example/issues/42/"}}}}
+
+
+def test_a_permanent_failure_is_logged_once_with_its_fix_and_not_retried(app_env, monkeypatch, caplog) -> None:
+    """A route to an ADO project that does not exist: retrying cannot help, so the message goes to
+    the poison queue at once, with one line that names the cause and points at `sentry-ado check`."""
+    from shared.ado.errors import AdoNotFound
+
+    calls: list[Any] = []
+
+    def refuse(message: Any) -> Any:
+        calls.append(message)
+        raise AdoNotFound("TF200016: The following project does not exist: Nope", status=404, method="POST",
+                          path="/Nope/_apis/wit/workitems/$Bug")
+
+    monkeypatch.setattr(runtime().syncer, "handle_message", refuse)
+    caplog.set_level("INFO")
+    poison = run_queue_function(sync_from_sentry, message(ISSUE_CREATED))
+    assert len(calls) == 1 and poison is not None and json.loads(poison) == ISSUE_CREATED
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "TF200016" in errors[0].getMessage()
+    assert "sentry-ado check" in errors[0].getMessage() and "not retried" in errors[0].getMessage()
+    assert "Traceback" not in caplog.text
+
+
+def test_a_transient_failure_raises_so_the_host_retries_it(app_env, monkeypatch) -> None:
+    from shared.ado.errors import AdoServerError
+
+    def fail(message: Any) -> Any:
+        raise AdoServerError("busy", status=503)
+
+    monkeypatch.setattr(runtime().syncer, "handle_message", fail)
+    with pytest.raises(AdoServerError):
+        run_queue_function(sync_from_sentry, message(ISSUE_CREATED))
+
+
 def test_timer_runs_a_reconcile_over_an_empty_store(app_env, caplog) -> None:
     caplog.set_level("INFO")
     reconcile.build().get_user_function()(TimerRequest(past_due=True))

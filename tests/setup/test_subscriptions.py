@@ -115,12 +115,16 @@ def test_describe_never_shows_the_secret() -> None:
         assert SECRET not in change.describe() and SECRET not in repr(change)
 
 
+def test_the_base_url_means_the_webhook_route() -> None:
+    assert webhook_url("https://sync.example.net/") == "https://sync.example.net/api/ado/webhook"
+    assert webhook_url("https://sync.example.net/api/ado/webhook") == "https://sync.example.net/api/ado/webhook"
+
+
 @pytest.mark.parametrize(("url", "message"), [
     ("", "empty"),
     ("sync.example.net/api/ado/webhook", "absolute URL"),
     ("http://sync.example.net/api/ado/webhook", "https"),
-    ("https://sync.example.net", "must end with /api/ado/webhook"),
-    ("https://sync.example.net/api/sentry/webhook", "must end with /api/ado/webhook"),
+    ("https://sync.example.net/api/sentry/webhook", "expected the app's base URL"),
     ("https://sync.example.net/api/ado/webhook?code=abc", "no query"),
 ])
 def test_bad_urls_are_refused_by_name(url: str, message: str) -> None:
