@@ -367,6 +367,13 @@ class UpdateSentryIssue(Action):
         """The Sentry values this update sets: its webhook is told by them."""
         return _in_flight(self.synced, ("sentry_status", "sentry_assignee"))
 
+    def without_release(self) -> UpdateSentryIssue | None:
+        """The same update resolving plainly, for when Sentry refuses to resolve in a release because
+        the issue's project has none (``mapping.states.resolution``); None without release details."""
+        if "statusDetails" not in self.changes or self.changes.get("status") != "resolved":
+            return None
+        return replace(self, changes={k: v for k, v in self.changes.items() if k != "statusDetails"})
+
     def link_after(self, link: Link | None, response: Any = None) -> Link | None:
         return None if link is None else _with_synced(_landed(link, self.in_flight()), self.synced)
 

@@ -36,7 +36,7 @@ from shared.actions import (
 )
 from shared.ado.errors import AdoNotFound
 from shared.identifiers import MalformedIdentifier
-from shared.sentry.errors import DuplicateComment, SentryNotFound, SentryPermissionDenied
+from shared.sentry.errors import DuplicateComment, SentryBadRequest, SentryNotFound, SentryPermissionDenied
 from shared.store import ConcurrentUpdate, Link, LinkStore, update_with_retry
 from shared.transport import NetworkError
 
@@ -90,6 +90,12 @@ def _send(action: Action, clients: dict[str, Any]) -> Any:
             log.info("comment %s: no event:admin scope to delete its Sentry copy; emptied instead", action.source_id)
             return clients["sentry"].send(action.without_admin())
         raise
+    except SentryBadRequest as exc:
+        plain = action.without_release() if isinstance(action, UpdateSentryIssue) else None
+        if plain is None or "statusDetails" not in exc.field_errors:
+            raise
+        log.info("Sentry issue %s: %s; resolved plainly", action.issue_id, exc.detail)
+        return clients["sentry"].send(plain.request())
 
 
 def _create(action: CreateWorkItem, store: LinkStore, clients: dict[str, Any], applied: Applied) -> Link:

@@ -40,14 +40,20 @@ STATE_CATEGORIES = ("Proposed", "InProgress", "Resolved", "Completed", "Removed"
 SENTRY_LEVELS = ("fatal", "error", "warning", "info", "debug", "sample")
 SENTRY_PRIORITIES = ("high", "medium", "low")
 IGNORED_ACTIONS = ("none", "resolve", "remove")
+# How a work item moving to done resolves its Sentry issue (Sentry's Jira/GitHub resolution_strategy).
+RESOLUTION_STRATEGIES = ("resolve", "resolve_in_next_release", "resolve_in_current_release")
+ARCHIVED_SUBSTATUSES = ("archived_until_escalating", "archived_until_condition_met", "archived_forever")
+# Sentry's own Azure DevOps integration counts both as done (reference: anchor-sentry-vsts §1.6).
+DEFAULT_DONE_CATEGORIES = ("Resolved", "Completed")
 DEFAULT_SCHEDULE = "0 */15 * * * *"
 # The keys each table of the sync rules accepts (sync.example.toml documents each one; a test compares).
 RULES_KEYS = frozenset({"routes", "states", "sync", "priority", "severity", "identities", "releases",
                         "code_mappings"})
 ROUTE_KEYS = frozenset({"sentry_projects", "ado_project", "work_item_type", "area_path", "iteration_path", "tags",
-                        "fields", "auto_create"})
+                        "fields", "auto_create", "resolution_strategy"})
 AUTO_CREATE_KEYS = frozenset({"enabled", "levels", "environments", "min_events"})
-STATES_KEYS = frozenset({"done_categories", "ignored_action", "reopen_on_regression", "overrides"})
+STATES_KEYS = frozenset({"done_categories", "ignored_action", "reopen_on_regression", "overrides",
+                         "resolution_strategy", "done_resolves_archived"})
 OVERRIDE_KEYS = frozenset({"resolved", "unresolved", "ignored"})
 SYNC_KEYS = frozenset(SYNCED_FIELDS) | {"conflict", "lookback_hours"}
 
@@ -271,15 +277,18 @@ class Route:
     tags: tuple[str, ...] = ("sentry",)
     fields: Mapping[str, Any] = field(default_factory=dict)
     auto_create: AutoCreate = AutoCreate()
+    resolution_strategy: str | None = None  # None: [states] resolution_strategy
 
 
 @dataclass(frozen=True)
 class StateRules:
     """How Sentry statuses and ADO state categories correspond; see shared/mapping/states.py."""
 
-    done_categories: tuple[str, ...] = ("Completed",)
+    done_categories: tuple[str, ...] = DEFAULT_DONE_CATEGORIES
     ignored_action: str = "none"
     reopen_on_regression: bool = True
+    resolution_strategy: str = "resolve"  # the default of routes that name none
+    done_resolves_archived: tuple[str, ...] = ()  # archived substatuses a work item moving to done resolves
     # work item type -> {"resolved": state name, "unresolved": state name, "ignored": state name}
     overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -313,6 +322,11 @@ class SyncRules:
     def route_for(self, sentry_project: str) -> Route | None:
         """The route for a Sentry project slug, or None when the project is not synced."""
         return next((r for r in self.routes if sentry_project in r.sentry_projects), None)
+
+    def resolution_strategy(self, sentry_project: str) -> str:
+        """How a work item moving to done resolves an issue of this project: its route's, else the default."""
+        route = self.route_for(sentry_project)
+        return (route.resolution_strategy if route else None) or self.states.resolution_strategy
 
     def direction(self, field_name: str) -> str:
         return self.directions.get(field_name, "off")
@@ -403,6 +417,8 @@ def _parse_route(rr: _RulesReader, i: int, raw: Any) -> Route | None:
         tags=rr.strs(f"{where}.tags", raw.get("tags", ["sentry"])),
         fields=dict(fields_raw),
         auto_create=auto,
+        resolution_strategy=(rr.one_of(f"{where}.resolution_strategy", raw["resolution_strategy"],
+                                       RESOLUTION_STRATEGIES) if "resolution_strategy" in raw else None),
     )
 
 
@@ -418,14 +434,21 @@ def _parse_states(rr: _RulesReader, raw: Any) -> StateRules:
         overrides = {}
     for wit, table in overrides.items():
         rr.check_keys(f"states.overrides.{wit}", table, OVERRIDE_KEYS)
-    done = rr.strs("states.done_categories", raw.get("done_categories", ["Completed"]),
+    done = rr.strs("states.done_categories", raw.get("done_categories", list(DEFAULT_DONE_CATEGORIES)),
                    STATE_CATEGORIES)
     if not done:
         rr.problems.append("states.done_categories: name at least one category, e.g. [\"Completed\"]")
+    if "Removed" in done:
+        rr.problems.append("states.done_categories: Removed never resolves the Sentry issue (a removed item is "
+                           "off the board, not fixed); to archive the issue instead, set ignored_action = \"remove\"")
     return StateRules(
         done_categories=done,
         ignored_action=rr.one_of("states.ignored_action", raw.get("ignored_action", "none"), IGNORED_ACTIONS),
         reopen_on_regression=bool(raw.get("reopen_on_regression", True)),
+        resolution_strategy=rr.one_of("states.resolution_strategy", raw.get("resolution_strategy", "resolve"),
+                                      RESOLUTION_STRATEGIES),
+        done_resolves_archived=rr.strs("states.done_resolves_archived", raw.get("done_resolves_archived", []),
+                                       ARCHIVED_SUBSTATUSES),
         overrides={k: dict(v) for k, v in overrides.items()},
     )
 

@@ -943,7 +943,13 @@ def _state_change(delta: Mapping[str, Any], revision: Mapping[str, Any], link: L
         skips.append(Skip(f"{what}: Sentry issue already {status}"))
         synced["sentry_status"] = status
         return
-    changes["status"] = status
+    substatus = remote.issue.get("substatus") if remote.issue is not None else None
+    held = states.archived_stays(status, current, substatus, config.rules.states)
+    if held:
+        skips.append(Skip(f"{what}: {held}"))
+        return
+    strategy = config.rules.resolution_strategy(link.sentry_project)
+    changes.update(states.resolution(strategy).changes if status == "resolved" else {"status": status})
     if status == "ignored":
         changes["substatus"] = "archived_forever"
     synced["sentry_status"] = status

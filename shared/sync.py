@@ -205,7 +205,10 @@ class Syncer:
         if linked and work_item is None and reads_item:
             work_item = self._get_work_item(link.work_item_id)
         issue_id = link.sentry_issue_id if link else self._issue_id(event)
-        reads_issue = (linked and event.source == SENTRY) or event.kind == "event_alert.triggered"
+        reads_issue = (linked and event.source == SENTRY) or event.kind == "event_alert.triggered" or (
+            # an archived issue's substatus decides whether done resolves it (states.archived_stays)
+            linked and event.kind == WORKITEM_UPDATED and link.synced.sentry_status == "ignored"
+            and bool(self.config.rules.states.done_resolves_archived))
         if issue is None and issue_id and reads_issue:
             issue = self._get_issue(issue_id)
         fields = (work_item or {}).get("fields") or {}

@@ -120,6 +120,13 @@ def test_rules_parse() -> None:
     ("[[routes]]\nsentry_projects=['a']\nado_project='X'\ncolour='red'", "routes[0].colour: unknown key"),
     ("[states]\ndone_categories = ['Finished']", "'Finished' is not one of Proposed"),
     ("[states]\nignored_action = 'explode'", "states.ignored_action: expected one of none, resolve, remove"),
+    ("[states]\ndone_categories = ['Completed', 'Removed']", "Removed never resolves the Sentry issue"),
+    ("[states]\nresolution_strategy = 'next'", "states.resolution_strategy: expected one of resolve, "
+                                              "resolve_in_next_release, resolve_in_current_release"),
+    ("[states]\ndone_resolves_archived = ['ignored']", "states.done_resolves_archived: 'ignored' is not one of "
+                                                      "archived_until_escalating"),
+    ("[[routes]]\nsentry_projects=['a']\nado_project='X'\nresolution_strategy='later'",
+     "routes[0].resolution_strategy: expected one of resolve"),
     ("[sync]\nstatus = 'sideways'", "sync.status: expected one of both"),
     ("[priority]\nhigh = 9", "priority.high: expected an ADO priority 1-4"),
     ("[[routes]]\nsentry_projects=['a']\nado_project='X'\n[[routes]]\nsentry_projects=['a']\nado_project='Y'",

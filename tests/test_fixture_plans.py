@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared.actions import Action, AddAdoComment, CommentGone, CreateWorkItem, Skip, UpdateWorkItem
+from shared.actions import Action, AddAdoComment, Agreed, CommentGone, CreateWorkItem, Skip, UpdateWorkItem
 from shared.config import Config, parse_rules
 from shared.mapping.identities import SentryMember
 from shared.planner import Remote, parse_webhook, plan
@@ -98,11 +98,14 @@ ROWS = [
     # Sentry's example app (getsentry/integration-platform-example)
     Row("sentry-example-app/issue.created", None, (creates("Shop", "Bug", "Error #1: This is a test error!"),)),
     Row("sentry-example-app/issue.assigned", link("123"), (sets("System.AssignedTo", "person@contoso.com"),)),
-    Row("sentry-example-app/issue.resolved", link("123"), (sets("System.State", "Closed"),)),
+    Row("sentry-example-app/issue.resolved", link("123"), (sets("System.State", "Resolved"),)),
     # its issue is assigned to Person, which the link's baseline never saw (a lost issue.assigned):
-    # the assignment is carried with it, and the ignore itself leaves the work item as it is
+    # the assignment is carried with it, and the ignore itself leaves the work item as it is (the
+    # link records the status as agreed)
     Row("sentry-example-app/issue.ignored", link("123"),
-        (sets("System.AssignedTo", "person@contoso.com"), skips('states.ignored_action = "none"'))),
+        (sets("System.AssignedTo", "person@contoso.com"),
+         lambda a: isinstance(a, Agreed) and 'states.ignored_action = "none"' in a.reason
+         and a.values.get("sentry_status") == "ignored")),
     Row("sentry-example-app/comment.created", link("123"),
         (comments("**name** (via Sentry): this is a test comment"),)),
     # an edit of a comment never carried (its comment.created was lost) is carried in its latest text

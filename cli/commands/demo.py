@@ -10,7 +10,9 @@ It starts both emulators and the local function host (SQLite link store), then p
    reopens the work item;
 6. a commit with "Fixes <short id>" is deployed to production by Azure Pipelines and Sentry shows
    the release, its commits and the deploy, with the issue resolved in that release;
-7. the bridge's PAT expires: an assignment fails into the poison queue and the bridge's own error
+7. a frontend work item moves to Done: its route resolves the issue in the next release, so the next
+   event from the old release leaves it resolved (no reopen), and one from a newer release reopens it;
+8. the bridge's PAT expires: an assignment fails into the poison queue and the bridge's own error
    arrives in Sentry (SENTRY_DSN); once the PAT is renewed, replaying the poison queue carries it.
 Every step checks what really happened in the emulators; the command exits 1 if one did not.
 """
@@ -102,7 +104,7 @@ def _issue(issue_id: str) -> dict[str, Any]:
 
 def play(stack: Any, story: Story) -> None:
     for scene in (_alert_creates_work_item, _stack_frame_link, _comment, _assign, _close, _lost_webhook, _deploy,
-                  _expired_pat):
+                  _next_release, _expired_pat):
         if not scene(stack, story):
             story.show("(the rest of the story depends on this step; stopping)")
             return
@@ -247,6 +249,39 @@ def _deploy(stack: Any, story: Story) -> bool:
                               version, f"{short_id} is resolved in that release")
 
 
+def _next_release(stack: Any, story: Story) -> bool:
+    from shared.reconcile.run import reconciler
+    from shared.runtime import runtime
+
+    story.step("A web work item moves to Done when the fix merges; Sentry resolves the issue in the next release")
+    old, new = "web@1.4.0", "web@1.5.0"
+    issue = stack.sentry.new_error("frontend", "TypeError", "cart is undefined", release=old)["issue"]
+    stack.settle()
+    link = _link(issue["id"])
+    if not story.check(link is not None and link.is_linked, f"{issue['shortId']} (seen in {old}) has a work item"):
+        return False
+    stack.ado.act_update(link.work_item_id, {"System.State": "Done"}, as_=ENGINEER)
+    stack.settle()
+    resolved = _issue(issue["id"])
+    story.show(f"{issue['shortId']}: {resolved['status']} {resolved.get('statusDetails')}")
+    if not story.check(resolved["status"] == "resolved" and resolved.get("statusDetails") == {"inNextRelease": True},
+                       'resolved "in the next release" (the frontend route\'s resolution_strategy)'):
+        return False
+    patches = len([e for e in stack.ado.journal.entries() if e["method"] == "PATCH"])
+    stack.sentry.new_error("frontend", "TypeError", "cart is undefined", release=old)
+    stack.settle()
+    again = _issue(issue["id"])
+    state = _item_fields(stack, link.work_item_id)["System.State"]
+    story.show(f"another event from {old} (the fix is not deployed yet): {again['status']}, work item {state}")
+    ok = story.check(again["status"] == "resolved" and state == "Done" and patches == len(
+        [e for e in stack.ado.journal.entries() if e["method"] == "PATCH"]),
+        "no regression, no reopen: the issue stays resolved and the work item Done")
+    stack.sentry.new_error("frontend", "TypeError", "cart is undefined", release=new)
+    stack.settle()
+    reconciler(runtime()).run()  # the regression scan or the unresolved webhook does this within minutes
+    state = _item_fields(stack, link.work_item_id)["System.State"]
+    story.show(f"an event from {new}: {_issue(issue['id'])['substatus']}, work item {state}")
+    return ok and story.check(state == "Doing", f"a true regression (seen in {new}) reopens the work item")
 
 
 class _Quiet(logging.Filter):

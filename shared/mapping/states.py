@@ -11,10 +11,11 @@ Rules of this module:
 
 Theory of operation. Every state category *means* one of four things, given the rules:
 
-    DONE     a category listed in ``done_categories`` (default: Completed only)
+    DONE     a category listed in ``done_categories`` (default: Resolved and Completed, as Sentry's
+             own Azure DevOps integration counts them; never Removed)
     IGNORED  Removed, when ``ignored_action = "remove"`` (a removed item is an archived issue)
     INERT    Removed otherwise: someone took the item off the board; it says nothing about Sentry
-    OPEN     every other category (Proposed, InProgress, and Resolved unless it counts as done)
+    OPEN     every other category (Proposed, InProgress, and Resolved when it is not done)
 
 Outbound (Sentry -> ADO), `OUTBOUND` says, for the Sentry status and the meaning of the item's
 current state, which meaning the item must move to (or ``None``: leave it). The target meaning is
@@ -34,6 +35,18 @@ Exceptions, written out beside the tables:
 - Removed never reopens a Sentry issue (INERT rows are all ``None``), and a Sentry change never
   pulls an item out of an INERT Removed state: it was removed on purpose.
 - A missing old state (a new item, or an ``oldValue`` absent from the hook) counts as OPEN.
+- An archived Sentry issue stays archived when its work item moves to done, unless its substatus is
+  listed in ``done_resolves_archived`` (`archived_stays`): archiving was a decision about the
+  issue, finishing the work item is not a reason to undo it. Escalation (``issue.unresolved`` with
+  substatus ``escalating``) then reopens the item like a regression.
+
+How a resolve is written (`resolution`): ``resolution_strategy`` per route, as Sentry's Jira and
+GitHub integrations have it (getsentry/sentry ``src/sentry/integrations/tasks/sync_status_inbound.py``):
+``resolve`` plainly, ``resolve_in_next_release`` (``statusDetails.inNextRelease``: the next event
+from a release the fix is not in is no regression) or ``resolve_in_current_release``
+(``statusDetails.inRelease = "latest"``). Both release strategies apply only when the issue's
+project has a release; Sentry refuses them otherwise (400 on ``statusDetails``) and the applier
+sends the plain resolve instead.
 
 Rejected transitions: ADO validates transitions per type (TF401320). `fallback_state` gives the next
 state of the same category, so the applier can retry once with an equally correct state.
@@ -138,12 +151,13 @@ def sentry_status(status: object) -> str | None:
 
 
 def meaning_of_category(category: str, rules: StateRules) -> str:
+    """Removed is decided first: it never means done, whatever ``done_categories`` says."""
     if category not in STATE_CATEGORIES:
         raise StateMappingError(f"unknown state category {category!r}")
-    if category in rules.done_categories:
-        return DONE
     if category == "Removed":
         return IGNORED if rules.ignored_action == "remove" else INERT
+    if category in rules.done_categories:
+        return DONE
     return OPEN
 
 
@@ -192,7 +206,7 @@ def _status_key(status: str, rules: StateRules) -> str:
 
 def _target_categories(meaning: str, rules: StateRules) -> tuple[str, ...]:
     if meaning == DONE:
-        return tuple(c for c in STATE_CATEGORIES if c in rules.done_categories)
+        return tuple(c for c in STATE_CATEGORIES if c in rules.done_categories and c != "Removed")
     return TARGET_CATEGORIES[meaning]
 
 
@@ -262,3 +276,34 @@ def inbound(old: str | None, new: str, states: Sequence[WorkItemState], work_ite
     before = meaning_of_state(old, states, work_item_type, rules)
     after = meaning_of_state(new, states, work_item_type, rules)
     return INBOUND.get((before, after))
+
+
+def archived_stays(asked: str, status: str | None, substatus: str | None, rules: StateRules) -> str | None:
+    """Why an archived Sentry issue is left archived though its work item asks for `asked`, or None.
+    Only a resolve is held back; `substatus` None (not known) counts as not listed."""
+    if asked != "resolved" or status != "ignored" or substatus in rules.done_resolves_archived:
+        return None
+    listed = ", ".join(rules.done_resolves_archived) or "none"
+    return (f"the Sentry issue is archived ({substatus or 'substatus unknown'}) and stays archived: a work item "
+            f"moving to done resolves only states.done_resolves_archived ({listed})")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The issue update that resolves per the strategy. Its ``statusDetails`` (if any) name a
+    release; the same update without them is the plain resolve (``UpdateSentryIssue.without_release``)."""
+
+    changes: Mapping[str, Any]
+
+
+_RESOLUTIONS: Mapping[str, Resolution] = {
+    "resolve": Resolution({"status": "resolved"}),
+    "resolve_in_next_release": Resolution({"status": "resolved", "statusDetails": {"inNextRelease": True}}),
+    "resolve_in_current_release": Resolution({"status": "resolved", "statusDetails": {"inRelease": "latest"}}),
+}
+
+
+def resolution(strategy: str) -> Resolution:
+    if strategy not in _RESOLUTIONS:
+        raise StateMappingError(f"resolution_strategy must be one of {', '.join(_RESOLUTIONS)}, got {strategy!r}")
+    return _RESOLUTIONS[strategy]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from tests.mapping.processes import AGILE_BUG, BASIC_ISSUE, CMMI_BUG, CUSTOM_BUG
 
 DEFAULT = StateRules()
 BOTH_DONE = StateRules(done_categories=("Resolved", "Completed"))
+COMPLETED = StateRules(done_categories=("Completed",))
 REMOVE = StateRules(ignored_action="remove")
 
 
@@ -23,7 +26,7 @@ REMOVE = StateRules(ignored_action="remove")
     (BASIC_ISSUE, "Issue", "resolved", "Doing", "Done"),
     (BASIC_ISSUE, "Issue", "unresolved", "Done", "Doing"),
     (AGILE_BUG, "Bug", "resolved", "New", "Closed"),
-    (AGILE_BUG, "Bug", "resolved", "Resolved", "Closed"),  # Resolved is not done by default
+    (AGILE_BUG, "Bug", "resolved", "Resolved", "Closed"),  # Resolved is not done with Completed alone
     (AGILE_BUG, "Bug", "unresolved", "Closed", "Active"),
     (SCRUM_BUG, "Bug", "resolved", "Approved", "Done"),
     (SCRUM_BUG, "Bug", "unresolved", "Done", "Committed"),
@@ -34,7 +37,7 @@ REMOVE = StateRules(ignored_action="remove")
     (AGILE_BUG, "bug", "resolved", "new", "Closed"),  # type and state names are case-insensitive
 ])
 def test_outbound_moves(states, wit, status, current, expected):
-    result = sm.outbound(status, None, current, states, wit, DEFAULT)
+    result = sm.outbound(status, None, current, states, wit, COMPLETED)
     assert isinstance(result, MoveTo)
     assert result.state == expected
 
@@ -43,7 +46,7 @@ def test_outbound_moves(states, wit, status, current, expected):
     (AGILE_BUG, "resolved", "Closed", DEFAULT),
     (AGILE_BUG, "resolved", "Resolved", BOTH_DONE),
     (AGILE_BUG, "unresolved", "Active", DEFAULT),
-    (AGILE_BUG, "unresolved", "Resolved", DEFAULT),  # Resolved counts as open unless configured done
+    (AGILE_BUG, "unresolved", "Resolved", COMPLETED),  # Resolved counts as open unless configured done
     (AGILE_BUG, "ignored", "Active", DEFAULT),  # ignored_action none leaves ADO alone
     (SCRUM_BUG, "unresolved", "Removed", DEFAULT),  # Removed is never reopened
     (SCRUM_BUG, "resolved", "Removed", DEFAULT),
@@ -51,6 +54,21 @@ def test_outbound_moves(states, wit, status, current, expected):
 ])
 def test_outbound_stays(states, status, current, rules):
     assert isinstance(sm.outbound(status, None, current, states, "Bug", rules), Stay)
+
+
+def test_by_default_resolved_and_completed_are_done_as_in_sentrys_own_integration():
+    assert DEFAULT.done_categories == ("Resolved", "Completed")
+    assert sm.outbound("resolved", None, "Active", AGILE_BUG, "Bug", DEFAULT) == MoveTo("Resolved", "Resolved")
+    assert sm.inbound("Active", "Resolved", AGILE_BUG, "Bug", DEFAULT) == "resolved"
+    assert sm.inbound("Resolved", "Closed", AGILE_BUG, "Bug", DEFAULT) is None
+
+
+@pytest.mark.parametrize("rules", [DEFAULT, StateRules(done_categories=("Resolved", "Completed", "Removed"))])
+def test_removed_never_resolves_unless_it_means_archived(rules):
+    for old in ("New", "Committed", "Done"):
+        assert sm.inbound(old, "Removed", SCRUM_BUG, "Bug", rules) is None
+    assert sm.inbound("Committed", "Removed", SCRUM_BUG, "Bug", replace(rules, ignored_action="remove")) == "ignored"
+    assert sm.outbound("resolved", None, "Committed", SCRUM_BUG, "Bug", rules) == MoveTo("Done", "Completed")
 
 
 def test_done_categories_pick_the_earliest_done_category_in_workflow_order():
@@ -66,7 +84,7 @@ def test_type_without_any_done_category_is_named_in_the_error():
 
 
 @pytest.mark.parametrize(("action", "states", "current", "expected"), [
-    ("resolve", AGILE_BUG, "Active", MoveTo("Closed", "Completed")),
+    ("resolve", AGILE_BUG, "Active", MoveTo("Resolved", "Resolved")),
     ("remove", SCRUM_BUG, "Committed", MoveTo("Removed", "Removed")),
     ("remove", SCRUM_BUG, "Done", MoveTo("Removed", "Removed")),
 ])
@@ -132,8 +150,8 @@ def test_parse_states_reads_the_rest_answer():
     (BASIC_ISSUE, "Doing", "Done", DEFAULT, "resolved"),
     (BASIC_ISSUE, "Done", "Doing", DEFAULT, "unresolved"),
     (BASIC_ISSUE, "To Do", "Doing", DEFAULT, None),
-    (AGILE_BUG, "Active", "Resolved", DEFAULT, None),  # Resolved is not done by default (sentry#79668)
-    (AGILE_BUG, "Resolved", "Closed", DEFAULT, "resolved"),
+    (AGILE_BUG, "Active", "Resolved", COMPLETED, None),  # Resolved is not done if configured so (sentry#79668)
+    (AGILE_BUG, "Resolved", "Closed", COMPLETED, "resolved"),
     (AGILE_BUG, "Active", "Resolved", BOTH_DONE, "resolved"),
     (AGILE_BUG, "Resolved", "Closed", BOTH_DONE, None),  # done -> done is no change
     (AGILE_BUG, "Closed", "Active", DEFAULT, "unresolved"),
