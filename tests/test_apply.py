@@ -14,12 +14,13 @@ from sandbox.ado.seed import BRIDGE, DEFAULT_TOKEN
 from sandbox.ado.testing import running_ado
 from sandbox.sentry import seed
 from sandbox.sentry.emulator import serve
-from shared.actions import AddAdoComment, AddSentryComment
+from shared.actions import AddAdoComment, AddSentryComment, UpdateSentryIssue
 from shared.ado.auth import PatAuth
 from shared.ado.client import AdoClient
 from shared.apply import CommentInFlight, apply_plan
 from shared.mapping.comments import digest
 from shared.sentry.client import SentryClient
+from shared.sentry.errors import SentryBadRequest
 from shared.store import StoreUnavailable
 from shared.store.model import LINKED, Link
 from shared.store.sqlite import SqliteLinkStore
@@ -166,3 +167,19 @@ def test_a_retry_after_the_save_failed_keeps_the_copy_so_edits_reach_it(tmp_path
     again = apply_plan([action(issue_id)], store.get_by_issue("acme", issue_id), store, {"sentry": client})
     [note] = client.list_comments(issue_id)
     assert again.link.copy_of("ado:77") == (f"sentry:{note['id']}", "")
+
+
+def test_a_release_resolve_sentry_refuses_for_want_of_a_release_is_sent_plainly(world) -> None:
+    """The issue's project has no release: Sentry refuses ``inNextRelease`` (400 on statusDetails)
+    and the same update is sent without it; any other refusal is raised."""
+    client, store, link, issue_id = world
+    resolve = UpdateSentryIssue("acme", issue_id, {"status": "resolved", "statusDetails": {"inNextRelease": True}},
+                                {"sentry_status": "resolved"})
+    done = apply_plan([resolve], link, store, {"sentry": client})
+    issue = client.get_issue(issue_id)
+    assert (issue["status"], issue["statusDetails"]) == ("resolved", {})
+    assert done.link.synced.sentry_status == "resolved"
+    wrong = UpdateSentryIssue("acme", issue_id, {"status": "resolved", "substatus": "ongoing",
+                                                 "statusDetails": {"inNextRelease": True}})
+    with pytest.raises(SentryBadRequest):
+        apply_plan([wrong], done.link, store, {"sentry": client})
