@@ -137,7 +137,7 @@ def html_page(snap: dict[str, Any]) -> str:
                 for s in subs.get("subscriptions") or []]
     cfg = snap["config"]
     route_rows = [[", ".join(r["sentry_projects"]), r["ado_project"], r["work_item_type"], r["area_path"],
-                   "yes" if r["auto_create"] else "no"] for r in cfg["routes"]]
+                   "yes" if r["auto_create"] else "no", r.get("resolution", "resolve")] for r in cfg["routes"]]
     rules = cfg["rules"]
     rules_rows = [["directions", ", ".join(f"{k}: {v}" for k, v in rules["directions"].items())],
                   ["conflicts", rules["conflict"]], ["done categories", ", ".join(rules["done_categories"])],
@@ -168,7 +168,8 @@ def html_page(snap: dict[str, Any]) -> str:
 {_table(["project", "event", "health", "detail"], sub_rows, set(), "not checked yet (the reconcile timer checks them)")}
 <p class="muted">{_e("as last checked " + _iso(subs["at"])) if subs.get("at") else ""}</p>
 <h2>Configuration in force</h2>
-{_table(["Sentry projects", "ADO project", "type", "area", "auto-create"], route_rows, set(), "no route")}
+{_table(["Sentry projects", "ADO project", "type", "area", "auto-create", "resolution strategy"], route_rows, set(),
+         "no route")}
 <h2>Sync rules</h2>{_table(["rule", "value"], rules_rows)}
 <h2>Settings</h2>{_table(["setting", "value"], setting_rows)}
 </main></body></html>

@@ -85,7 +85,9 @@ def config_view(config: Config) -> dict[str, Any]:
         "secrets": {name: "set" if value else "not set" for name, value in secrets.items()},
         "routes": [{"sentry_projects": list(r.sentry_projects), "ado_project": r.ado_project,
                     "work_item_type": r.work_item_type, "area_path": r.area_path or "",
-                    "iteration_path": r.iteration_path or "", "auto_create": r.auto_create.enabled}
+                    "iteration_path": r.iteration_path or "", "auto_create": r.auto_create.enabled,
+                    "resolution": rules.resolution_strategy(r.sentry_projects[0]) if r.sentry_projects
+                    else rules.states.resolution_strategy}
                    for r in rules.routes],
         "rules": {"directions": dict(rules.directions), "conflict": rules.conflict,
                   "done_categories": list(rules.states.done_categories), "ignored": rules.states.ignored_action,
