@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from shared.actions import Skip, UpdateSentryIssue, UpdateWorkItem
+from shared.actions import RecordSentryStatus, Skip, UpdateSentryIssue, UpdateWorkItem
 from shared.config import ARCHIVED_SUBSTATUSES, RESOLUTION_STRATEGIES, Config, parse_rules
 from shared.planner import plan
 from shared.reconcile import drift
@@ -182,3 +182,18 @@ def test_removed_archives_when_the_rules_map_it_to_ignored():
 
 def test_the_sandbox_rules_resolve_plainly():
     assert CONFIG.rules.resolution_strategy("backend") == "resolve"
+
+
+def test_a_lost_archive_a_later_hook_shows_is_recorded_so_done_leaves_it_archived():
+    """An ``issue.assigned`` whose issue shows it archived (its ``issue.ignored`` was lost): the work
+    item is left alone (ignored_action none) and the link records the status, at no call."""
+    config = rules()
+    hook = issue_event("assigned", "ignored", "archived_forever")
+    actions = plan(hook, linked("Active"), remote(AGILE_BUG, "Active"), config)
+    recorded = [a for a in actions if isinstance(a, RecordSentryStatus)]
+    assert [a.status for a in recorded] == ["ignored"] and all(a.request() is None for a in actions
+                                                                  if not isinstance(a, UpdateWorkItem))
+    after = recorded[0].link_after(linked("Active"))
+    done = plan(ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}), after,
+                remote(AGILE_BUG, "Active"), config)
+    assert not any(isinstance(a, UpdateSentryIssue) for a in done) and "stays archived" in done[0].reason
