@@ -347,7 +347,7 @@ def _with_sentry_repair(event: Event, link: Link, remote: Remote, config: Config
         outcome = _state_for(status, current.get("substatus"), link, remote, config,
                              f"{what} status {status} (a change not carried before)")
         if isinstance(outcome, Skip):
-            notes += [outcome, RecordSentryStatus(status)] if isinstance(outcome, Stayed) else [outcome]
+            notes.append(outcome)  # an `Agreed` records the status the work item is left alone for
         else:
             ops += outcome[0]
             synced |= {"sentry_status": status, "ado_state": outcome[0][0]["value"]}

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from shared.actions import RecordSentryStatus, Skip, UpdateSentryIssue, UpdateWorkItem
+from shared.actions import Agreed, Skip, UpdateSentryIssue, UpdateWorkItem
 from shared.config import ARCHIVED_SUBSTATUSES, RESOLUTION_STRATEGIES, Config, parse_rules
 from shared.planner import plan
 from shared.reconcile import drift
@@ -190,9 +190,9 @@ def test_a_lost_archive_a_later_hook_shows_is_recorded_so_done_leaves_it_archive
     config = rules()
     hook = issue_event("assigned", "ignored", "archived_forever")
     actions = plan(hook, linked("Active"), remote(AGILE_BUG, "Active"), config)
-    recorded = [a for a in actions if isinstance(a, RecordSentryStatus)]
-    assert [a.status for a in recorded] == ["ignored"] and all(a.request() is None for a in actions
-                                                                  if not isinstance(a, UpdateWorkItem))
+    recorded = [a for a in actions if isinstance(a, Agreed)]
+    assert [a.values["sentry_status"] for a in recorded] == ["ignored"]
+    assert all(a.request() is None for a in actions)
     after = recorded[0].link_after(linked("Active"))
     done = plan(ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}), after,
                 remote(AGILE_BUG, "Active"), config)
