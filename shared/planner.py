@@ -283,6 +283,19 @@ def plan_without_remote(event: Event, link: Link | None, config: Config) -> list
                  f"{reason}")]
 
 
+def creation_requested(event: Event) -> bool:
+    """Whether this event makes a work item for an issue that has none: ``issue.created``, or an alert
+    carrying the bridge's alert-rule action settings (the shell claims the issue before it reads)."""
+    data = event.data
+    if event.kind == "issue.created":
+        return True
+    if event.kind == "event_alert.triggered":
+        return isinstance((data.get("issue_alert") or {}).get("settings"), list)
+    if event.kind == "activity_alert.triggered":
+        return isinstance((data.get("alert") or {}).get("settings"), list)
+    return False
+
+
 def _event_assignee(data: Mapping[str, Any]) -> Any:
     """Who the issue is assigned to now: ``assignedTo`` of the issue Sentry sent (``data.assignee``
     is only a summary of the same actor, and may name a team differently)."""

@@ -38,9 +38,11 @@ from shared.metadata import Metadata
 from shared.planner import (
     CREATING_EVENTS,
     SENTRY,
+    WEBHOOK,
     Event,
     Remote,
     as_issue_event,
+    creation_requested,
     parse_webhook,
     plan,
     plan_without_remote,
@@ -48,7 +50,7 @@ from shared.planner import (
 )
 from shared.sentry.errors import SentryError
 from shared.store import LinkStore
-from shared.store.model import Link
+from shared.store.model import CLAIMED, Link
 
 log = logging.getLogger(__name__)
 STALE_RETRIES = 3
@@ -103,15 +105,42 @@ class Syncer:
             done = self._decided(event, link, dry_run)
             if done is not None:
                 return done
-            remote = self._remote(event, link, work_item if attempt == 0 else None, issue, after_conflict=attempt > 0)
-            actions = plan(event, link, remote, self.config)
-            actions = self._with_type_fields(event, link, remote, actions)
+            held = self._hold(event, link, dry_run)
+            if held is False:  # another delivery claimed the issue first: decided by its claim, at no call
+                link = self._load_link(event)
+                continue
             try:
+                remote = self._remote(event, link, work_item if attempt == 0 else None, issue,
+                                      after_conflict=attempt > 0)
+                actions = self._with_type_fields(event, link, remote, plan(event, link, remote, self.config))
+                actions = self._holding(actions, held) if held else actions
                 return self._apply(actions, link, remote, dry_run).done
             except StaleRevision:
                 log.info("stale rev on work item %s; re-reading (attempt %d)", link and link.work_item_id, attempt + 1)
                 link = self._reload(link) if link else None
+            finally:
+                if held:  # conditional on its version: a no-op once the create took it over
+                    self.store.release(held)
         raise StaleRevision(f"work item kept changing; gave up after {STALE_RETRIES} tries")
+
+    def _hold(self, event: Event, link: Link | None, dry_run: bool) -> Link | bool | None:
+        """Claim a new issue before reading anything for its work item: of concurrent deliveries of
+        one new issue (the alert action and ``issue.created``), those that find it claimed decide from
+        that claim, like a re-delivery, at no API call. The claim (False when another holds it; None
+        when this event creates nothing) is taken over by the create, or released."""
+        if link is not None or dry_run or event.origin != WEBHOOK or not creation_requested(event):
+            return None
+        issue_id = self._issue_id(event)
+        placeholder = Link(self.config.settings.sentry_org, str(issue_id or ""), state=CLAIMED, claimed_at=now_iso())
+        if placeholder.problems():
+            return None  # the plan says what is wrong with the event
+        return self.store.claim(placeholder) or False
+
+    @staticmethod
+    def _holding(actions: list[Action], held: Link) -> list[Action]:
+        """The create takes over the claim this attempt holds (at its version)."""
+        return [replace(a, claim=replace(a.claim, etag=held.etag)) if isinstance(a, CreateWorkItem) else a
+                for a in actions]
 
     def _decided(self, event: Event, link: Link | None, dry_run: bool) -> list[dict[str, Any]] | None:
         """Apply the plan the body, the link and the store's cache decide alone (no API call), if any."""

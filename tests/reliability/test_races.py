@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sandbox.core import Webhook
 from sandbox.stack import SandboxStack, sandbox_stack
 from shared.reconcile.run import reconciler
 from shared.runtime import runtime
@@ -98,3 +101,47 @@ def test_a_create_whose_answer_was_lost_is_found_not_made_again(stack: SandboxSt
     externals = [x for x in stack.sentry.world.org.external_issues.values() if str(x.issue_id) == issue["id"]]
     assert [x.identifier for x in externals] == [str(link.work_item_id)]
     assert stack.host.poison == {}
+
+
+def test_the_second_delivery_of_a_new_issue_costs_no_call_while_the_first_reads(stack: SandboxStack) -> None:
+    """``issue.created`` and the alert action for one new issue, handled at once by two workers: the
+    first claims the issue before it reads (here its read is held until the second is done); the
+    second finds the claim and is decided by it, at no API call. One work item."""
+    stack.sentry.add_alert_rule("create work item", [{"name": "project", "value": "Shop"},
+                                                     {"name": "work_item_type", "value": "Bug"}])
+    tap = HookTap(stack.sentry)
+    with tap.hold() as held:
+        issue = stack.sentry.new_error("backend", "KeyError", "two deliveries")["issue"]
+    created, alert = (next(h for h in held if h.headers["Sentry-Hook-Resource"] == kind)
+                      for kind in ("issue", "event_alert"))
+    reading, release = threading.Event(), threading.Event()
+    dispatch = stack.sentry.dispatch
+
+    def held_read(request):  # an observer on the emulator: the first read waits for the test
+        if request.method == "GET" and "/events/" in request.path and not release.is_set():
+            reading.set()
+            release.wait(30)
+        return dispatch(request)
+
+    stack.sentry.dispatch = held_read
+    syncer = runtime().syncer
+    first = threading.Thread(target=syncer.handle_event, args=(raw_of(created),))
+    first.start()
+    assert reading.wait(30)
+    clients = (runtime().ado.transport, runtime().sentry.transport)
+    before = sum(c.request_count for c in clients)
+    done = syncer.handle_event(raw_of(alert))
+    calls = sum(c.request_count for c in clients) - before
+    release.set()
+    first.join(30)
+    print(f"\nsecond delivery: {calls} call(s), {[d.get('reason') or d['kind'] for d in done]}")
+    assert calls == 0 and [d["kind"] for d in done] == ["skip"]
+    link = runtime().store.get_by_issue("acme", issue["id"])
+    made = [w.id for w in stack.ado.items.values()
+            if f"/issues/{issue['id']}/" in json.dumps(w.current.relations, default=str)]
+    assert link is not None and link.is_linked and made == [link.work_item_id]
+
+
+def raw_of(hook: Webhook) -> dict[str, Any]:
+    """What the queue function hands the syncer for a Sentry delivery."""
+    return {"resource": hook.headers["Sentry-Hook-Resource"], "body": json.loads(hook.body)}
