@@ -24,7 +24,7 @@ from cli import settings as local_settings
 from shared.failures import Failure, classify
 
 COMMANDS = ("demo", "serve", "sandbox", "plan", "reconcile", "check", "subscribe", "manifest", "status",
-            "replay-poison", "links")
+            "replay-poison", "links", "import-links")
 EXIT_CODES = {"config": 2, "bad-record": 2, "auth": 3, "permission": 3, "network": 4, "throttled": 4, "server": 4,
               "conflict": 4, "not-found": 5, "rejected": 5, "store": 6}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = _load(name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"cli.commands.{name}":
+            if exc.name != f"cli.commands.{name.replace('-', '_')}":
                 raise
             continue
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP, parents=[common_options(False)])

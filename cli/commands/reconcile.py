@@ -4,6 +4,8 @@ Uses the same app settings as the deployed app. ``--dry-run`` prints what it wou
 JSON actions, and changes nothing (not even the checkpoint). ``--link`` repairs one pair now, named
 by its Sentry issue id or its work item id (``sentry:ID`` / ``ado:ID`` when a number is both), and
 prints each action it took.
+``--json`` prints one JSON object instead of lines: the counts, each drift's outcome, conflicts,
+errors (and the actions, dry run).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pages", type=int, default=None, help="stop after N pages (resume next run)")
     parser.add_argument("--link", metavar="ISSUE_ID|WORK_ITEM_ID",
                         help="repair one pair now: a Sentry issue id or a work item id (prefix sentry: or ado:)")
+    parser.add_argument("--json", action="store_true", help="print one JSON report instead of lines")
 
 
 def find_link(store: LinkStore, settings: Settings, ref: str) -> Link:
@@ -83,9 +86,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"  page {report.pages}: {report.links} links, {report.drifted} drifted, {report.writes} writes",
               file=sys.stderr, flush=True)
 
-    for line in repair_subscriptions(rt, dry_run=args.dry_run):
+    subscriptions = repair_subscriptions(rt, dry_run=args.dry_run)
+    report = reconciler(rt, None if args.json else progress).run(dry_run=args.dry_run, max_pages=args.max_pages)
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "finished": report.finished, "links": report.links,
+                          "pages": report.pages, "drifted": report.drifted, "writes": report.writes,
+                          "created": report.created, "unlinked": report.unlinked, "drift": report.outcomes,
+                          "conflicts": report.decisions, "errors": report.errors, "subscriptions": subscriptions,
+                          **({"actions": report.planned} if args.dry_run else {})}, indent=2))
+        return 1 if report.errors else 0
+    for line in subscriptions:
         print(line)
-    report = reconciler(rt, progress).run(dry_run=args.dry_run, max_pages=args.max_pages)
     for decision in report.decisions:
         print(f"conflict: {decision}")
     for outcome in report.outcomes:

@@ -386,6 +386,12 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
             if not path.lower().startswith(ado_server.VIRTUAL_DIRECTORY + "/"):
                 raise AdoError(404, "VssResourceNotFoundException", f"No collection at {path}.")
             path = path[len(ado_server.VIRTUAL_DIRECTORY):]
+        named = path.lstrip("/").split("/", 1)[0]
+        if named.lower() != self.org.lower():
+            # Azure DevOps answers an organization that does not exist with 404 (Azure/azure-cli#32897:
+            # "an invalid organization name ... the underlying API gives a 404 Not Found").
+            raise AdoError(404, "VssResourceNotFoundException",
+                           f"No {'collection' if self.server else 'organization'} named '{named}' here.")
         if request.method != "OPTIONS" and "api-version" not in query and "_apis" in path \
                 and not path.lower().endswith(("/connectiondata", "/resourceareas")):
             raise missing_api_version(request.method)

@@ -13,6 +13,8 @@ a Python method of the same meaning:
 - ``issues/<id>/update``      {as: email|username, <issue PUT body>}                         → act
 - ``issues/<id>/comments``    {as, text}                                                     → comment
 - ``webhook``                 {url, client_secret?} for the seeded installation              → configure_webhook
+- ``builtin-links``           {issue, work_item, instance, title?, area_path?} (the built-in
+                              Azure DevOps integration links a work item)                     → link_builtin
 - ``installations``           {url, client_secret, app_slug, as} (fires installation.created) → install
 - ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
 - ``tokens``                  {token, as: email|username|"application"|"app:<slug>", scopes?} → add_token
@@ -47,7 +49,7 @@ from sandbox.sentry.envelopes import Envelope, InvalidEnvelope, decompress, sent
 from sandbox.sentry.envelopes import parse as parse_envelope
 from sandbox.sentry.issue_search import InvalidSearch, in_window, search, sort_issues, time_window
 from sandbox.sentry.issue_update import InvalidUpdate
-from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, Issue, Member, User
+from sandbox.sentry.model import SYSTEM, Actor, AlertRule, Installation, IntegrationIssue, Issue, Member, User
 from sandbox.sentry.pagination import InvalidCursor, paginate
 from sandbox.sentry.ratelimit import RateLimiter, exhausted, too_many_requests_message
 from sandbox.sentry.releases import (
@@ -193,6 +195,7 @@ class SentryEmulator(EmulatorApp):
                 (f"{scope}/", ["PUT"], self.put_issue),
                 (f"{scope}/events/<which>/", ["GET"], self.get_event),
                 (f"{scope}/external-issues/", ["GET"], self.list_external),
+                (f"{scope}/integrations/", ["GET"], self.list_issue_integrations),
             ]
             for alias in ("comments", "notes"):
                 routes += [
@@ -526,6 +529,10 @@ class SentryEmulator(EmulatorApp):
         links = [x for x in org.external_issues.values() if x.issue_id == found.id]
         return json_response([serialize.external_issue_json(org, x) for x in links])
 
+    def list_issue_integrations(self, request: Request, call: Call, notices: list[Notice], issue: str) -> Response:
+        found = self.world.issue(issue)
+        return json_response(serialize.issue_integrations_json(self.world.org, found.id))
+
     # --- releases, commits, deploys (later phase; see releases.py for what is simplified) -------
 
     def _release(self, version: str) -> Release:
@@ -681,6 +688,20 @@ class SentryEmulator(EmulatorApp):
         def operation() -> tuple[Any, list[Notice]]:
             return None, self.world.delete_comment(self.world.issue(str(issue_id)), str(note_id), self._person(who))
         self._run(operation)
+
+    def link_builtin(self, issue_id: str | int, work_item_id: int, instance: str, title: str = "",
+                     area_path: str = "") -> dict[str, Any]:
+        """Sentry's built-in Azure DevOps integration links a work item to an issue (as a person does
+        from the issue page with that integration): what `sentry-ado import-links` adopts."""
+        if not isinstance(instance, str) or not instance.startswith(("http://", "https://")):
+            raise InvalidUpdate({"instance": [f"the integration's account URL, got {instance!r}"]})
+        with self.lock:
+            issue = self.world.issue(str(issue_id))
+            org = self.world.org
+            link = IntegrationIssue(org.new_id(), issue.id, str(int(work_item_id)), instance.rstrip("/") + "/",
+                                    title or issue.title, area_path or "")
+            org.integration_issues[link.id] = link
+            return {"id": str(link.id), "issueId": str(issue.id), "key": link.key}
 
     def configure_webhook(self, url: str, client_secret: str | None = None) -> None:
         """Point the seeded internal integration at ``url`` (internal apps get no installation.created)."""
@@ -870,6 +891,10 @@ class SentryEmulator(EmulatorApp):
             if parts[2] == "update":
                 return json_response(self.act(who, parts[1], body))
             return json_response(self.comment(who, parts[1], body.get("text")), 201)
+        if action == "builtin-links":
+            return json_response(self.link_builtin(body.get("issue", ""), int(body.get("work_item", 0)),
+                                                   body.get("instance", ""), body.get("title", ""),
+                                                   body.get("area_path", "")), 201)
         if action == "webhook":
             self.configure_webhook(body.get("url"), body.get("client_secret"))
             return json_response({"configured": True})

@@ -31,6 +31,9 @@ _NOTE_SOURCE = ("getsentry/sentry src/sentry/issues/endpoints/group_notes.py, gr
 
 _UPDATE_SOURCE = ("getsentry/sentry src/sentry/api/urls.py (deprecated /api/0/issues/{id}/ GroupDetailsEndpoint, "
                   "same validator as updateOrganizationIssue)")
+_INTEGRATIONS_SOURCE = ("getsentry/sentry src/sentry/integrations/api/endpoints/group_integrations.py "
+                        "(GroupIntegrationsEndpoint, IntegrationIssueSerializer: externalIssues [{id, key, url, title, "
+                        "description, displayName}]) and src/sentry/api/urls.py")
 _EVENT_SOURCE = "getsentry/sentry src/sentry/api/urls.py (deprecated /api/0/issues/{id}/events/{event_id}/)"
 
 
@@ -62,6 +65,11 @@ def extra_operations(update_body: dict[str, Any]) -> dict[tuple[str, str], dict[
                                           "schema": {"type": "string", "enum": ["latest", "oldest", "recommended"]}}],
             "source": _EVENT_SOURCE},
         ("get", f"{legacy}/external-issues/"): {"parameters": _ISSUE_PATH, "source": _UPDATE_SOURCE},
+        # the issue's integrations, each with the external issues it linked (the built-in Azure DevOps
+        # integration's work items among them): GroupIntegrationsEndpoint
+        ("get", f"{org_issue}/integrations/"): {"parameters": [*_ORG_PATH, *_ISSUE_PATH, *_CURSOR],
+                                                "source": _INTEGRATIONS_SOURCE},
+        ("get", f"{legacy}/integrations/"): {"parameters": [*_ISSUE_PATH, *_CURSOR], "source": _INTEGRATIONS_SOURCE},
     }
     ops.update(_notes_ops(_ISSUE_PATH, legacy))
     ops.update(_notes_ops([*_ORG_PATH, *_ISSUE_PATH], org_issue))

@@ -1,6 +1,7 @@
 """Sentry's issue search, the subset our clients and sentry-cli use, as pure functions.
 
-Supported tokens: ``is:unresolved|resolved|ignored|archived|assigned|unassigned`` (and ``!is:``),
+Supported tokens: ``is:unresolved|resolved|ignored|archived|assigned|unassigned|linked|unlinked``
+(and ``!is:``),
 ``assigned:me|<email>|<username>|user:<id>|#<team>`` (``me`` = the caller), ``level:``,
 ``issue:<SHORT-ID>``, ``project:<slug>``, ``lastSeen:``/``firstSeen:`` (``>``/``>=``/``<``/``<=`` an
 ISO time, or ``-1h`` for the last hour), any other ``key:value`` as an event tag of the latest
@@ -59,8 +60,11 @@ def time_window(stats_period: str | None, start: str | None, end: str | None,
     return None, None
 
 
-def _status_test(value: str) -> Callable[[Issue], bool]:
+def _status_test(value: str, org: Organization) -> Callable[[Issue], bool]:
+    linked = {x.issue_id for x in org.external_issues.values()} | {x.issue_id for x in org.integration_issues.values()}
     tests: dict[str, Callable[[Issue], bool]] = {
+        # linked to a Sentry App's external issue or an integration's (search/snuba/backend.py linked_filter)
+        "linked": lambda i: i.id in linked, "unlinked": lambda i: i.id not in linked,
         "unresolved": lambda i: i.status == "unresolved", "resolved": lambda i: i.status == "resolved",
         "ignored": lambda i: i.status == "ignored", "archived": lambda i: i.status == "ignored",
         "muted": lambda i: i.status == "ignored", "assigned": lambda i: i.assigned_to is not None,
@@ -116,7 +120,7 @@ def _token_test(org: Organization, token: str, caller_user_id: int | None,
         text = token.lower()
         return lambda i: text in i.title.lower() or text in i.culprit.lower()
     if key == "is":
-        test = _status_test(value)
+        test = _status_test(value, org)
     elif key in ("assigned", "assigned_or_suggested"):
         test = _assigned_test(org, value, caller_user_id)
     elif key == "level":

@@ -141,6 +141,20 @@ class ExternalIssue:
 
 
 @dataclass
+class IntegrationIssue:
+    """A work item linked by Sentry's built-in Azure DevOps integration (an ``ExternalIssue`` of the
+    ``vsts`` provider joined to the issue by a ``GroupLink``), as GET .../issues/{id}/integrations/
+    shows it (getsentry/sentry src/sentry/integrations/api/endpoints/group_integrations.py)."""
+
+    id: int
+    issue_id: int
+    key: str  # the work item id
+    instance: str  # the integration's account URL, https://<org>.visualstudio.com/ or dev.azure.com/<org>/
+    title: str
+    area_path: str
+
+
+@dataclass
 class AlertRule:
     """An issue alert rule whose action is "send a notification via <our app>"."""
 
@@ -192,6 +206,7 @@ class Organization:
     comments: dict[int, Comment] = field(default_factory=dict)
     installations: dict[str, Installation] = field(default_factory=dict)
     external_issues: dict[int, ExternalIssue] = field(default_factory=dict)
+    integration_issues: dict[int, IntegrationIssue] = field(default_factory=dict)  # the built-in integration's
     alert_rules: dict[int, AlertRule] = field(default_factory=dict)
     workflows: dict[int, Workflow] = field(default_factory=dict)
     tokens: dict[str, Actor] = field(default_factory=dict, repr=False)

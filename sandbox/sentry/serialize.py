@@ -173,6 +173,28 @@ def external_issue_json(org: Organization, link: ExternalIssue) -> dict[str, Any
             "displayName": html.escape(f"{link.project}#{link.identifier}"), "webUrl": link.web_url}
 
 
+BUILTIN_INTEGRATION_ID = 501  # the organization's one installation of the built-in Azure DevOps integration
+
+
+def issue_integrations_json(org: Organization, issue_id: int) -> list[dict[str, Any]]:
+    """GET .../issues/{id}/integrations/: each issue-tracking integration of the organization with
+    ``externalIssues``, the items it linked to this issue (IntegrationIssueSerializer in getsentry/sentry
+    src/sentry/integrations/api/endpoints/group_integrations.py; IntegrationSerializer and the vsts
+    provider's get_issue_url / get_issue_display_name in src/sentry/integrations/vsts/issues.py)."""
+    if not org.integration_issues:
+        return []
+    instance = next(iter(org.integration_issues.values())).instance
+    linked = [x for x in org.integration_issues.values() if x.issue_id == issue_id]
+    return [{"id": str(BUILTIN_INTEGRATION_ID), "name": instance.rstrip("/").rsplit("/", 1)[-1].split(".")[0],
+             "icon": None, "domainName": instance.split("://", 1)[-1].rstrip("/"), "accountType": None,
+             "scopes": None, "status": "active",
+             "provider": {"key": "vsts", "slug": "vsts", "name": "Azure DevOps", "canAdd": True, "canDisable": False,
+                          "features": ["commits", "issue-basic", "issue-sync"], "aspects": {}},
+             "externalIssues": [{"id": str(x.id), "key": x.key, "url": f"{x.instance}_workitems/edit/{x.key}",
+                                 "title": x.title, "description": "", "displayName": f"{x.area_path}#{x.key}"}
+                                for x in linked]}]
+
+
 def installation_json(org: Organization, installation: Installation) -> dict[str, Any]:
     return {"app": {"uuid": installation.app_uuid, "slug": installation.app_slug,
                     "sentryAppId": installation.app_id},

@@ -174,6 +174,11 @@ class SentryClient:
 
     # --- external issue links ---
 
+    def issue_integrations(self, issue_id: int | str) -> list[dict[str, Any]]:
+        def page(cursor: str | None) -> ApiRequest:
+            return build.issue_integrations(self.org, issue_id, cursor)
+        return list(self._all_pages(page(None), page))
+
     def list_installations(self) -> list[dict[str, Any]]:
         def page(cursor: str | None) -> ApiRequest:
             return build.list_installations(self.org, cursor)

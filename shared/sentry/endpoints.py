@@ -168,6 +168,13 @@ def list_workflows(org: str, cursor: str | None = None) -> ApiRequest:
     return ApiRequest("GET", f"{_org(org)}/workflows/", {"cursor": cursor} if cursor else {})
 
 
+def issue_integrations(org: str, issue_id: int | str, cursor: str | None = None) -> ApiRequest:
+    """The issue's integrations, each with ``externalIssues``: what Sentry's built-in integrations
+    (Azure DevOps among them, provider key ``vsts``) linked to it (GroupIntegrationsEndpoint in
+    getsentry/sentry src/sentry/integrations/api/endpoints/group_integrations.py)."""
+    return ApiRequest("GET", f"{_issue(org, issue_id)}/integrations/", {"cursor": cursor} if cursor else {})
+
+
 def list_installations(org: str, cursor: str | None = None) -> ApiRequest:
     """The organization's Sentry App installations (each with its app's ``sentryAppId``)."""
     return ApiRequest("GET", f"{_org(org)}/sentry-app-installations/", {"cursor": cursor} if cursor else {})

@@ -285,3 +285,16 @@ ado_repository = "shop-web"
 sentry_repository = "Shop Web"
 sentry_projects = ["backend"]
 """
+
+
+def test_an_organization_ado_does_not_have_is_a_404_and_check_names_the_url_form(stack: Stack, capsys: Capsys) -> None:
+    import requests
+
+    wrong = stack.ado.base_url.rsplit("/", 1)[0] + "/contoso-typo"
+    answer = requests.get(f"{wrong}/_apis/projects", params={"api-version": "7.1"}, auth=("", DEFAULT_TOKEN),
+                          timeout=10)
+    assert answer.status_code == 404  # not the projects of some other organization
+    stack.env(ADO_ORG_URL=wrong)
+    code, lines = check(capsys)
+    assert code == 1 and "404" in line(lines, "FAIL ADO reachable and authenticated")
+    assert "https://dev.azure.com/<organization>" in fix_after(lines, "FAIL ADO reachable and authenticated")

@@ -58,7 +58,8 @@ MEMBERS = ("GET", "/api/0/organizations/{organization_id_or_slug}/members/")
 # Sentry's code), so only sandbox/sentry/extra_spec.py checks them. External issues are public.
 SENTRY_ABSENT_FROM_SPEC = frozenset({("GET", f"{ISSUE}/comments/"), ("POST", f"{ISSUE}/comments/"),
                                      ("PUT", f"{ISSUE}/comments/{{note_id}}/"),
-                                     ("DELETE", f"{ISSUE}/comments/{{note_id}}/")})
+                                     ("DELETE", f"{ISSUE}/comments/{{note_id}}/"),
+                                     ("GET", f"{ISSUE}/integrations/")})
 # Query parameters Sentry reads on a documented route without declaring them.
 SENTRY_UNDECLARED_QUERY = frozenset({(*ORG_ISSUES, "group"), (*MEMBERS, "query")})
 # ADO operations outside the wit/hooks 7.1 files, described by sandbox/ado/extra_spec.py.
@@ -197,6 +198,8 @@ def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) 
     r["paged_issues"] = list(call("iter_issues", query="", project_ids=[21], limit=40))
     r["by_ids"] = call("get_issues_by_ids", [*r["issue_ids"], 999_999_999, first])
     r["issue"] = call("get_issue", first)
+    sentry.link_builtin(first, 7, "https://contoso.visualstudio.com/", area_path="Shop")
+    r["issue_integrations"] = call("issue_integrations", first)
     r["resolved"] = call("update_issue", first, {"status": "resolved"})
     r["event"] = call("latest_event", first)
     for n in range(COMMENTS):
@@ -281,6 +284,9 @@ def test_ado_metadata_and_projects(run: Run) -> None:
     assert [(x["name"], x["project"]["name"]) for x in r["repositories"]] == [("shop-api", "Shop"),
                                                                               ("shop-web", "Shop")]
     assert [i["uuid"] for i in run.exercise.results["installations"]] == [INSTALLATION_UUID]
+    [builtin] = run.exercise.results["issue_integrations"]
+    assert builtin["provider"]["key"] == "vsts" and [(x["key"], x["url"]) for x in builtin["externalIssues"]] == [
+        ("7", "https://contoso.visualstudio.com/_workitems/edit/7")]
     assert r["send"]["count"] == len(r["send"]["value"]) == 1
     body, token = r["send_page"]
     assert len(body["value"]) == 1 and token == "1"  # the next page is named in the header only

@@ -3,6 +3,7 @@ Sentry installation is learned rather than required, and reconcile explains ever
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -91,6 +92,10 @@ def test_every_drift_reconcile_counts_says_what_became_of_it(stack: SandboxStack
     drift = [x for x in out.splitlines() if x.startswith("drift: ")]
     assert len(drift) == 1 and f"work item {link.work_item_id}" in drift[0]
     assert "skip: " in drift[0] and "work item already agrees" in drift[0], drift
+    assert cli(["reconcile", "--dry-run", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["drifted"] == 1 and report["drift"] == [drift[0].removeprefix("drift: ")]
+    assert any(a.get("kind") == "skip" for a in report["actions"])
     assert cli(["reconcile"]) == 0
     out = capsys.readouterr().out
     assert "1 drifted" in out and [x for x in out.splitlines() if x.startswith("drift: ")] == drift
