@@ -123,3 +123,45 @@ def test_one_info_line_per_delivery_and_a_missing_timestamp_is_refused(stack: Sa
     old = requests.post(f"{stack.app_url}/api/sentry/webhook", data=body, timeout=10,
                         headers={**headers, "Sentry-Hook-Timestamp": str(int(time.time()) - 3600)})
     assert old.status_code == 401 and "s old; the window is 300s" in old.json()["error"]
+
+
+def test_a_reopened_issue_whose_work_item_sits_in_resolved_says_why_nothing_is_written(stack: SandboxStack,
+                                                                                       caplog) -> None:
+    """The issue report's silent gap, through the webhook: Sentry reopens an issue while its work item
+    sits in Resolved (a Resolved-category state the default rules do not count as done). The
+    delivery is answered with one INFO line giving the skip's reason (reconcile's `drift:` line is
+    test_every_drift_reconcile_counts_says_what_became_of_it)."""
+    from sandbox.sentry.emulator import UNRESOLVED_FLAG
+
+    issue, link = linked_issue(stack)
+    stack.sentry.set_feature(UNRESOLVED_FLAG, True)
+    stack.ado.act_update(link.work_item_id, {"System.State": "Resolved"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    org = stack.sentry.world.org
+    org.issues[int(issue["id"])].status = "resolved"  # resolved in Sentry, as the bridge last synced it
+    stored = runtime().store.get_by_issue("acme", issue["id"])
+    runtime().store.save(stored.with_synced(sentry_status="resolved", ado_state="Resolved"))
+    caplog.set_level("INFO")
+    stack.sentry.act("alice@example.com", issue["id"], {"status": "unresolved"})
+    stack.settle()
+    lines = [r.getMessage() for r in caplog.records if r.name == "functions.sync"]
+    reopened = [x for x in lines if x.startswith("sentry-events: issue.unresolved")]
+    assert len(reopened) == 1 and "skip: " in reopened[0] and "already agrees" in reopened[0], lines
+    assert runtime().ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Resolved"
+
+
+def test_a_dropped_webhook_is_one_info_line_naming_what_was_dropped(stack: SandboxStack, caplog) -> None:
+    import json
+    import time
+
+    from shared.intake import sentry_signature
+
+    caplog.set_level("INFO")
+    body = json.dumps({"action": "created", "data": {}, "installation": {"uuid": seed.INSTALLATION_UUID}}).encode()
+    headers = {"Content-Type": "application/json", "Sentry-Hook-Resource": "seer",
+               "Sentry-Hook-Timestamp": str(int(time.time())),
+               "Sentry-Hook-Signature": sentry_signature(seed.CLIENT_SECRET, body)}
+    resp = requests.post(f"{stack.app_url}/api/sentry/webhook", data=body, headers=headers, timeout=10)
+    assert resp.status_code == 202
+    dropped = [r for r in caplog.records if "webhook dropped" in r.getMessage()]
+    assert len(dropped) == 1 and dropped[0].levelname == "INFO" and "'seer'" in dropped[0].getMessage()
