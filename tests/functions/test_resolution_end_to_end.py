@@ -108,3 +108,26 @@ def test_reconcile_resolves_a_lost_done_in_the_next_release_too(stack: SandboxSt
     assert requests.post(f"{stack.app_url}/admin/timers/reconcile", timeout=60).status_code == 200
     issue = runtime().sentry.get_issue(issue_id)
     assert (issue["status"], issue["statusDetails"]) == ("resolved", {"inNextRelease": True})
+
+
+def test_done_resolves_an_archived_substatus_the_rules_list(tmp_path: Path) -> None:
+    """With ``done_resolves_archived`` naming the issue's substatus, the hook's plan reads the issue
+    (the link knows it is archived, not how) and done resolves it, in the next release."""
+    rules = tmp_path / "sync.toml"
+    rules.write_text(RULES.replace("[states]\n", '[states]\ndone_resolves_archived = ["archived_until_escalating"]\n'))
+    with sandbox_stack(workdir=str(tmp_path), sync_config=rules) as stack:
+        forever_id, forever_wid = linked(stack)
+        escalating_id = stack.sentry.new_error("backend", "TypeError", "other", release="backend@1.0.0")["issue"]["id"]
+        stack.settle()
+        escalating_wid = runtime().store.get_by_issue("acme", escalating_id).work_item_id
+        stack.sentry.act("alice@example.com", forever_id, {"status": "ignored", "substatus": "archived_forever"})
+        stack.sentry.act("alice@example.com", escalating_id, {"status": "ignored",
+                                                              "substatus": "archived_until_escalating"})
+        stack.settle()
+        for wid in (forever_wid, escalating_wid):
+            stack.ado.act_update(wid, {"System.State": "Closed"}, as_=AVA)
+        stack.settle()
+        forever, escalating = runtime().sentry.get_issue(forever_id), runtime().sentry.get_issue(escalating_id)
+        assert (forever["status"], forever["substatus"]) == ("ignored", "archived_forever")
+        assert (escalating["status"], escalating["statusDetails"]) == ("resolved", {"inNextRelease": True})
+        assert stack.host.poison == {}
