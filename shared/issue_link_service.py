@@ -7,7 +7,7 @@ and ``SelectRequester`` in getsentry/sentry ``src/sentry/sentry_apps/external_re
 - `FormError` (400): what the person chose cannot work. Every name they picked (project, work item
   type, area path) is checked against Azure DevOps' metadata, which is cached, before anything is
   claimed or written, and a 404 for a name they chose is their input error, naming the field.
-- `LinkConflict` (409): the Sentry issue or the work item is already linked; says to what.
+- `LinkConflict` (409): the Sentry issue is already linked to another work item; says to which.
 Anything else is a dependency's failure (the route answers 502/503) or a bug.
 
 Create is idempotent per Sentry issue, under concurrency too: the link store's claim lets one
@@ -36,7 +36,7 @@ from shared.metadata import AREA_DEPTH
 from shared.planner import SENTRY, UI, Event
 from shared.sentry.errors import SentryNotFound
 from shared.store.model import CLAIMED, LINKED, UNLINKED, Link, SyncedValues
-from shared.sync import Syncer, now_iso
+from shared.sync import STALE_RETRIES, Syncer, now_iso
 
 CLAIM_WAIT_S = 8.0  # well inside the time Sentry gives an issue-link request
 POLL_S = 0.1
@@ -233,10 +233,10 @@ class IssueLinkService:
 
     def link(self, request: ui.UiRequest, work_item_id: int) -> Link:
         """Sentry's "Link work item" form: record the pair with both sides' current values as the
-        synced baseline, and put a Hyperlink to the Sentry issue on the work item."""
-        from shared.actions import UpdateWorkItem
-        from shared.apply import apply_plan
-        from shared.mapping.fields import hyperlink_op
+        synced baseline, and put a Hyperlink to the Sentry issue on the work item. A work item
+        already linked to other Sentry issues (the same bug on another platform) takes this one
+        too: each issue has its own link (and its own external issue in Sentry), the work item
+        one Hyperlink per issue."""
 
         issue_id = request.issue_id
         current = self._link(issue_id)
@@ -247,9 +247,6 @@ class IssueLinkService:
         if current is not None and current.state == CLAIMED and not _stale(current):
             raise LinkConflict(f"a work item for Sentry issue {self._name(current)} is being created right now "
                                f"(since {current.claimed_at}); try again in a moment")
-        other = self.store.get_by_work_item(self.settings.ado_org_url, work_item_id)
-        if other is not None and other.is_linked:
-            raise LinkConflict(f"work item {work_item_id} is already linked to Sentry issue {self._name(other)}")
         item = self._work_item(work_item_id)
         issue = self._issue(issue_id)
         if current is not None:  # an unlinked pair or a stale claim is replaced by the person's choice
@@ -262,12 +259,30 @@ class IssueLinkService:
             now = self._link(issue_id)
             if now is not None and now.is_linked and now.work_item_id == work_item_id:
                 return now
-            raise LinkConflict(f"Sentry issue {issue_id} or work item {work_item_id} was linked by someone else "
-                               "just now")
-        ops = [hyperlink_op(claimed.sentry_url, f"Sentry issue {claimed.sentry_short_id}")]
-        apply_plan([UpdateWorkItem(work_item_id, ops, item.get("rev"))], claimed, self.store,
-                   self.syncer.clients)
+            raise LinkConflict(f"Sentry issue {self._name(now or chosen)} was linked by someone else just now"
+                               + (f" (to {_described(now)})" if now is not None and now.is_linked else ""))
+        self._add_hyperlink(claimed, item)
         return self._link(issue_id) or claimed
+
+    def _add_hyperlink(self, link: Link, item: dict[str, Any]) -> None:
+        """The Hyperlink to the Sentry issue, guarded by the work item's rev; another issue being
+        linked to the same work item at the same moment moves its rev (a 412): read it again and
+        add ours on top. Applied through the sync engine, so the work item's other issues take
+        the new revision as the bridge's own."""
+        from shared.actions import UpdateWorkItem
+        from shared.ado.errors import StaleRevision
+        from shared.mapping.fields import hyperlink_op
+
+        ops = [hyperlink_op(link.sentry_url, f"Sentry issue {link.sentry_short_id}")]
+        for attempt in range(STALE_RETRIES):
+            try:
+                self.syncer.apply_actions([UpdateWorkItem(int(item["id"]), ops, item.get("rev"))], link)
+                return
+            except StaleRevision:
+                if attempt == STALE_RETRIES - 1:
+                    raise
+                item = self._work_item(int(item["id"]))
+                link = self._link(link.sentry_issue_id) or link
 
     # -- reads ----------------------------------------------------------------------------------------
 

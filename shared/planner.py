@@ -826,6 +826,22 @@ def _followed(resource: Mapping[str, Any], link: Link, changed_at: Any = None,
 _SYNCED_ADO_FIELDS = ("System.State", "System.AssignedTo", "System.Title")
 
 
+def _already_synced(deltas: Mapping[str, Any], link: Link) -> list[str]:
+    """The synced fields a revision sets to the value the link already holds: what the bridge last
+    wrote (for this issue, or for another issue linked to the same work item) coming back, or a
+    value both sides already agreed on. An echo told by content, whoever the hook names."""
+    synced = link.synced
+    known = []
+    for ref, held in (("System.State", synced.ado_state), ("System.Title", synced.ado_title)):
+        delta = deltas.get(ref)
+        if isinstance(delta, Mapping) and held is not None and delta.get("newValue") == held:
+            known.append(ref)
+    delta = deltas.get("System.AssignedTo")
+    if isinstance(delta, Mapping) and same_ado_identity(delta.get("newValue"), synced.ado_assignee):
+        known.append("System.AssignedTo")
+    return known
+
+
 def _workitem_updated_without_remote(event: Event, link: Link | None) -> list[Action] | None:
     """An ADO revision decided by the hook and the link alone: unlinked, stale, re-delivered, our own
     write coming back (its rev is the link's once our save landed; its values are in flight when
@@ -844,9 +860,17 @@ def _workitem_updated_without_remote(event: Event, link: Link | None) -> list[Ac
         return [Skip(f"{what}: {own}"), *_followed(resource, link, _changed_at(resource))]
     deltas = resource.get("fields") or {}
     revision = (resource.get("revision") or {}).get("fields") or {}
-    if event.origin == RECONCILE or any(ref in deltas for ref in _SYNCED_ADO_FIELDS) or \
+    if event.origin == RECONCILE:
+        return None
+    known = _already_synced(deltas, link)
+    news = {ref: delta for ref, delta in deltas.items() if ref not in known}
+    if any(ref in news for ref in _SYNCED_ADO_FIELDS) or \
             _ado_drift(revision, deltas, link):  # a synced field the revision shows the link never saw
         return None
+    if known:
+        return [Skip(f"{what}: {', '.join(known)} already as the link last synced (the bridge's own write "
+                     "coming back, for this issue or another issue of the work item)"),
+                *_followed(resource, link, _changed_at(resource))]
     return [Skip(f"{what}: no synced field changed ({', '.join(sorted(deltas)) or 'none'})"),
             *_followed(resource, link, _changed_at(resource))]
 
@@ -874,7 +898,11 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
     lost = {} if reconciled else _ado_drift(revision, deltas, link)  # reconciliation compared every field
-    deltas = _not_superseded({**lost, **deltas}, rev, remote, what, skips)
+    known = [] if reconciled else _already_synced(deltas, link)
+    if known:
+        skips.append(Skip(f"{what}: {', '.join(known)} already as the link last synced"))
+    news = {ref: delta for ref, delta in deltas.items() if ref not in known}
+    deltas = _not_superseded({**lost, **news}, rev, remote, what, skips)
     changes: dict[str, Any] = {}
     newest = max(r for r in (rev, link.synced.ado_rev) if isinstance(r, int)) if isinstance(rev, int) \
         else link.synced.ado_rev

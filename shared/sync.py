@@ -3,6 +3,12 @@ planner: load the link, fetch what the plan needs (`Remote`), plan (pure), apply
 
 Used by the queue functions (one webhook per message), by reconciliation (synthesised events with
 the remote state it already batch-read) and by the issue-link UI (create / link on request).
+
+A work item may be linked to several Sentry issues (`shared/siblings.py`): an ADO change is planned
+and applied for each of its links (the work item read once), and after the bridge writes to a work
+item for one issue, its sibling issues' links take what it wrote as synced, so that write is an echo
+for them too.
+
 Safe to run twice for the same message: the link store's claim and the link's synced values make
 the second plan a list of skips.
 
@@ -21,10 +27,12 @@ Failure handling:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import siblings
 from shared.actions import CREATE_SENT, Action, CreateWorkItem, UpdateWorkItem
 from shared.ado.errors import AdoError, InvalidFieldValue, StaleRevision
 from shared.apply import Applied, apply_plan
@@ -36,6 +44,7 @@ from shared.mapping import states as state_map
 from shared.mapping.identities import AdoIdentity, SentryMember, parse_ado_identity
 from shared.metadata import Metadata
 from shared.planner import (
+    ADO,
     CREATING_EVENTS,
     SENTRY,
     WEBHOOK,
@@ -49,7 +58,7 @@ from shared.planner import (
     sentry_drift,
 )
 from shared.sentry.errors import SentryError
-from shared.store import LinkStore
+from shared.store import LinkStore, update_with_retry
 from shared.store.model import CLAIMED, Link
 
 log = logging.getLogger(__name__)
@@ -99,7 +108,13 @@ class Syncer:
                issue: dict[str, Any] | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
         """Plan and apply one event, from a webhook or from a caller inside the app (its origin says
         which); `work_item` and `issue` are what the caller already read, spared a second read."""
-        link = self._load_link(event) if link is None else (self._reload(link) or link)
+        if link is None and event.source == ADO:
+            links = self._work_item_links(event)
+            if len(links) > 1:
+                return self._each_issue(event, links, work_item, dry_run)
+            link = links[0] if links else None
+        else:
+            link = self._load_link(event) if link is None else (self._reload(link) or link)
         event = as_issue_event(event, link)  # a status change sent as an activity alert is that change
         for attempt in range(STALE_RETRIES):
             done = self._decided(event, link, dry_run)
@@ -142,6 +157,19 @@ class Syncer:
         return [replace(a, claim=replace(a.claim, etag=held.etag)) if isinstance(a, CreateWorkItem) else a
                 for a in actions]
 
+    def _each_issue(self, event: Event, links: list[Link], work_item: dict[str, Any] | None,
+                    dry_run: bool) -> list[dict[str, Any]]:
+        """An ADO change to a work item several Sentry issues are linked to, planned and applied for
+        each link in turn (one write per issue that must change); the work item is read once, if
+        any link needs it read."""
+        done: list[dict[str, Any]] = []
+        for link in links:
+            if work_item is None and event.kind == WORKITEM_UPDATED and link.is_linked and \
+                    plan_without_remote(event, link, self.config) is None:
+                work_item = self._get_work_item(link.work_item_id)
+            done.extend(self.handle(event, link, work_item=work_item, dry_run=dry_run))
+        return done
+
     def _decided(self, event: Event, link: Link | None, dry_run: bool) -> list[dict[str, Any]] | None:
         """Apply the plan the body, the link and the store's cache decide alone (no API call), if any."""
         decided = plan_without_remote(event, link, self.config)
@@ -156,9 +184,13 @@ class Syncer:
             issue_id = (data.get("issue") or {}).get("id") or data.get("issue_id") or \
                 (data.get("event") or {}).get("issue_id")
             return self.store.get_by_issue(org, str(issue_id)) if issue_id else None
+        return next(iter(self._work_item_links(event)), None)
+
+    def _work_item_links(self, event: Event) -> list[Link]:
+        """Every Sentry issue's link to the ADO event's work item (one indexed read)."""
         resource = event.body.get("resource") or {}
         wid = resource.get("workItemId", resource.get("id"))
-        return self.store.get_by_work_item(self.config.settings.ado_org_url, wid) if isinstance(wid, int) else None
+        return self.store.links_for_work_item(self.config.settings.ado_org_url, wid) if isinstance(wid, int) else []
 
     # -- the Sentry installation (where work items are shown on Sentry issues) --------------------
 
@@ -353,10 +385,44 @@ class Syncer:
     # -- applying --------------------------------------------------------------------------------
 
     def apply_actions(self, actions: list[Action], link: Link | None, dry_run: bool = False) -> list[dict[str, Any]]:
-        """Actions decided outside a webhook's plan (reconciliation's repairs), applied the same way."""
-        return apply_plan(actions, link, self.store, self.clients, dry_run).done
+        """Actions decided outside a webhook's plan (reconciliation's repairs, the issue-link form's
+        hyperlink), applied the same way."""
+        return self._shared(actions, link, dry_run,
+                            lambda: apply_plan(actions, link, self.store, self.clients, dry_run)).done
+
+    def _shared(self, actions: list[Action], link: Link | None, dry_run: bool, run: Callable[[], Applied]) -> Applied:
+        """Apply (`run`) a plan for one issue of a work item other issues are linked to too: the
+        values a work item update sets are in flight on the siblings' links while it is sent (its
+        hook may come before the save that follows), and once it is applied the siblings take what
+        the bridge wrote as synced (`siblings.took_bridge_write`): that write is an echo for them
+        too. Costs one store read before an ADO write, and a save per sibling."""
+        if dry_run or link is None or link.work_item_id is None or not any(a.system == ADO for a in actions):
+            return run()
+        others = [s for s in self.store.links_for_work_item(link.ado_org_url, link.work_item_id)
+                  if s.sentry_issue_id != link.sentry_issue_id]
+        if not others:
+            return run()
+        writes = [a for a in actions if isinstance(a, UpdateWorkItem)]
+        self._each_sibling(others, lambda sibling: siblings.announced(sibling, writes))
+        try:
+            applied = run()
+        except Exception:
+            self._each_sibling(others, lambda sibling: siblings.withdrawn(sibling, writes))
+            raise
+        after = applied.link
+        if after is not None:
+            self._each_sibling(others, lambda sibling: siblings.withdrawn(
+                siblings.took_bridge_write(sibling, link.synced, after.synced), writes))
+        return applied
+
+    def _each_sibling(self, others: list[Link], change: Callable[[Link], Link]) -> None:
+        for sibling in others:
+            update_with_retry(self.store, sibling.sentry_org, sibling.sentry_issue_id, change)
 
     def _apply(self, actions: list[Action], link: Link | None, remote: Remote, dry_run: bool) -> Applied:
+        return self._shared(actions, link, dry_run, lambda: self._apply_one(actions, link, remote, dry_run))
+
+    def _apply_one(self, actions: list[Action], link: Link | None, remote: Remote, dry_run: bool) -> Applied:
         try:
             return apply_plan(actions, link, self.store, self.clients, dry_run)
         except InvalidFieldValue as exc:

@@ -518,13 +518,14 @@ def test_a_comment_revision_moves_the_links_rev():
     assert kinds(actions) == ["AddSentryComment", "FollowRevision"]
 
 
-@pytest.mark.parametrize(("delta", "sentry_assignee", "expected"), [
-    ({"oldValue": "X <x@y>", "newValue": "Person P <person@example.com>"}, None, {"assignedTo": "user:789"}),
-    ({"oldValue": "Person P <person@example.com>"}, "user:789", {"assignedTo": ""}),
+@pytest.mark.parametrize(("delta", "sentry_assignee", "ado_assignee", "expected"), [
+    ({"oldValue": "X <x@y>", "newValue": "Person P <person@example.com>"}, None, None, {"assignedTo": "user:789"}),
+    ({"oldValue": "Person P <person@example.com>"}, "user:789", "person@example.com", {"assignedTo": ""}),
 ])
-def test_ado_assignee_change(delta, sentry_assignee, expected):
+def test_ado_assignee_change(delta, sentry_assignee, ado_assignee, expected):
     event = ado_updated({"System.AssignedTo": delta})
-    actions = plan(event, linked(sentry_assignee=sentry_assignee), remote(work_item=None), CONFIG)
+    link = linked(sentry_assignee=sentry_assignee, ado_assignee=ado_assignee)
+    actions = plan(event, link, remote(work_item=None), CONFIG)
     assert kinds(actions) == ["UpdateSentryIssue"] and actions[0].changes == expected
 
 

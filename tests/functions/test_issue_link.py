@@ -124,11 +124,15 @@ def test_link_an_existing_work_item(stack: SandboxStack) -> None:
     assert patch["body"][1]["value"]["rel"] == "Hyperlink" and issue["permalink"] == patch["body"][1]["value"]["url"]
     other = stack.sentry.new_error("backend", "IndexError", "other", level="warning")["issue"]
     assert other["id"] != issue["id"]
-    clash = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": str(item.id)}))
-    assert clash.status_code == 409 and "already linked" in clash.json()["message"]
-    missing = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "99999"}))
+    second = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": str(item.id)}))
+    assert second.status_code == 200 and second.json()["identifier"] == str(item.id)  # several issues, one work item
+    another = stack.ado.act_create("Shop", "Bug", {"System.Title": "Other"}, as_="Dana Dev <dana@contoso.com>")
+    clash = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": str(another.id)}))
+    assert clash.status_code == 409 and f"already linked to work item Shop#{item.id}" in clash.json()["message"]
+    third = stack.sentry.new_error("backend", "TypeError", "third", level="warning")["issue"]
+    missing = signed_post(stack, "/api/sentry/issue-link/link", ui_body(third["id"], {"work_item": "99999"}))
     assert missing.status_code == 400 and "no work item 99999" in missing.json()["message"]
-    bad = signed_post(stack, "/api/sentry/issue-link/link", ui_body(other["id"], {"work_item": "soon"}))
+    bad = signed_post(stack, "/api/sentry/issue-link/link", ui_body(third["id"], {"work_item": "soon"}))
     assert bad.status_code == 400 and "'work_item' must be a work item id" in bad.json()["message"]
 
 
