@@ -42,6 +42,7 @@ USES = {
     "reconcile --dry-run": {"config", "auth:sentry", "store"},
     "subscribe": {"config", "auth:ado", "network:ado"},
     "links list": {"config", "store"},
+    "import-links --dry-run": {"config", "auth:sentry", "network:sentry"},
 }
 
 
