@@ -372,3 +372,22 @@ def installation_verdict(uuid: str | None, installations: Sequence[Mapping[str, 
     return fail(what, f"SENTRY_INSTALLATION_UUID {uuid} is not an installation of this organization "
                       f"(it has: {', '.join(uuids) or 'none'})",
                 "unset SENTRY_INSTALLATION_UUID (the app learns it from each webhook) or set it to one of those")
+
+
+def environment_verdict(ado_name: str, environment: str, known: Sequence[str]) -> CheckResult:
+    """A ``[releases.environments]`` value: Sentry makes an environment on the first deploy naming
+    it, so a new one is fine; one that differs from a known one only in case or by a typo is not
+    (Sentry's names are case-sensitive: the deploys would land in a second environment)."""
+    import difflib
+
+    what = f"releases.environments.{ado_name} = {environment!r}"
+    if environment in known:
+        return ok(what, "an environment of the Sentry organization")
+    lowered = {k.lower(): k for k in known}
+    close = [lowered[environment.lower()]] if environment.lower() in lowered else difflib.get_close_matches(
+        environment, list(known), n=1, cutoff=0.8)
+    if close:
+        return fail(what, f"not an environment of the Sentry organization, but {close[0]!r} is",
+                    f"did you mean {close[0]!r}? Sentry environment names are case-sensitive: fix the value in "
+                    "[releases.environments], or keep it to make a new environment at the first deploy")
+    return ok(what, "new: Sentry makes it at the first deploy")

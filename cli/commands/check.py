@@ -233,7 +233,8 @@ def _repositories(ado: AdoClient, rules: SyncRules, projects: list[dict[str, Any
 
 def sentry_checks(sentry: SentryClient, rules: SyncRules,
                   installation_uuid: str | None = None) -> Iterator[c.CheckResult]:
-    """Token, organization, routed projects, members, the installation, the issue activity channel."""
+    """Token, organization, routed projects, members, [releases] environments, the installation, the
+    issue activity channel."""
     org_what = f"Sentry organization {sentry.org!r}"
     try:
         sentry.send(sentry_endpoints.get_organization(sentry.org))
@@ -270,6 +271,7 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules,
         yield c.sentry_failure("Sentry members readable", exc, "Member: Read")
     else:
         yield c.ok("Sentry members readable", f"{len(members or [])} on the first page")
+    yield from environment_checks(sentry, rules)
     try:
         installations = _all(sentry, sentry_endpoints.list_installations)
     except SENTRY_ERRORS as exc:
@@ -277,6 +279,19 @@ def sentry_checks(sentry: SentryClient, rules: SyncRules,
         return
     yield c.installation_verdict(installation_uuid, installations)
     yield activity_channel_check(sentry, installations, installation_uuid)
+
+
+def environment_checks(sentry: SentryClient, rules: SyncRules) -> Iterator[c.CheckResult]:
+    """Each Sentry environment ``[releases.environments]`` maps a stage to, against those Sentry has."""
+    mapped = dict(rules.releases.environments) if rules.releases else {}
+    if not mapped:
+        return
+    try:
+        known = [str(e.get("name")) for e in sentry.list_environments()]
+    except SENTRY_ERRORS as exc:
+        yield c.sentry_failure("Sentry environments", exc, "Organization: Read")
+        return
+    yield from (c.environment_verdict(name, env, known) for name, env in mapped.items())
 
 
 def activity_channel_check(sentry: SentryClient, installations: list[dict[str, Any]],

@@ -177,6 +177,7 @@ class SentryEmulator(EmulatorApp):
             (f"{ORG}/teams/", ["GET"], self.list_teams),
             (f"{ORG}/sentry-app-installations/", ["GET"], self.list_installations),
             (f"{ORG}/workflows/", ["GET"], self.list_workflows),
+            (f"{ORG}/environments/", ["GET"], self.list_environments),
             (f"{ORG}/shortids/<short>/", ["GET"], self.resolve_short_id),
             (f"{ORG}/releases/", ["GET"], self.list_releases),
             (f"{ORG}/releases/", ["POST"], self.create_release),
@@ -386,6 +387,14 @@ class SentryEmulator(EmulatorApp):
         org = self.world.org
         return self._page(request, call, list(org.workflows.values()),
                           lambda w: serialize.workflow_json(org, w))
+
+    def list_environments(self, request: Request, call: Call, notices: list[Notice]) -> Response:
+        """``listOrganizationEnvironments``: every environment an event or a deploy named, by name
+        (Sentry makes one on first sight; OrganizationEnvironmentsEndpoint orders them by name)."""
+        org = self.world.org
+        names = {e.environment for e in org.events.values()}
+        names |= {d.environment for r in org.releases.values() for d in r.deploys}
+        return json_response([{"id": str(i), "name": n} for i, n in enumerate(sorted(names), 1)])
 
     # --- issues --------------------------------------------------------------------------------
 

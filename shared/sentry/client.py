@@ -179,6 +179,9 @@ class SentryClient:
             return build.issue_integrations(self.org, issue_id, cursor)
         return list(self._all_pages(page(None), page))
 
+    def list_environments(self) -> list[dict[str, Any]]:
+        return list(self.send(build.list_environments(self.org)) or [])
+
     def list_installations(self) -> list[dict[str, Any]]:
         def page(cursor: str | None) -> ApiRequest:
             return build.list_installations(self.org, cursor)

@@ -175,6 +175,12 @@ def issue_integrations(org: str, issue_id: int | str, cursor: str | None = None)
     return ApiRequest("GET", f"{_issue(org, issue_id)}/integrations/", {"cursor": cursor} if cursor else {})
 
 
+def list_environments(org: str) -> ApiRequest:
+    """``listOrganizationEnvironments``: the environments Sentry has seen (one is made by the first
+    event or deploy naming it), to tell a misspelt ``[releases.environments]`` value (`check`)."""
+    return ApiRequest("GET", f"{_org(org)}/environments/", {})
+
+
 def list_installations(org: str, cursor: str | None = None) -> ApiRequest:
     """The organization's Sentry App installations (each with its app's ``sentryAppId``)."""
     return ApiRequest("GET", f"{_org(org)}/sentry-app-installations/", {"cursor": cursor} if cursor else {})

@@ -298,3 +298,25 @@ def test_an_organization_ado_does_not_have_is_a_404_and_check_names_the_url_form
     code, lines = check(capsys)
     assert code == 1 and "404" in line(lines, "FAIL ADO reachable and authenticated")
     assert "https://dev.azure.com/<organization>" in fix_after(lines, "FAIL ADO reachable and authenticated")
+
+
+RULES_WITH_ENVIRONMENTS = """
+[[routes]]
+sentry_projects = ["backend"]
+ado_project = "Shop"
+
+[releases]
+environments = { deploy_prod = "Production", deploy_qa = "qa", deploy_live = "production" }
+"""
+
+
+def test_a_release_environment_that_differs_from_sentrys_only_in_case_fails(stack: Stack, capsys: Capsys) -> None:
+    """Sentry makes an environment at its first deploy, so a new name passes; one that is a known
+    environment in another case would split the deploys across two environments."""
+    stack.sentry.new_error("backend", "KeyError", "seen in production")
+    stack.rules(RULES_WITH_ENVIRONMENTS)
+    _, lines = check(capsys)
+    assert "but 'production' is" in line(lines, "FAIL releases.environments.deploy_prod = 'Production'")
+    assert "did you mean 'production'?" in fix_after(lines, "FAIL releases.environments.deploy_prod")
+    assert "first deploy" in line(lines, "ok   releases.environments.deploy_qa = 'qa'")
+    line(lines, "ok   releases.environments.deploy_live = 'production': an environment of the Sentry organization")

@@ -198,6 +198,7 @@ def exercise_sentry(sentry: SentryEmulator, client: SentryClient, ex: Exercise) 
     r["paged_issues"] = list(call("iter_issues", query="", project_ids=[21], limit=40))
     r["by_ids"] = call("get_issues_by_ids", [*r["issue_ids"], 999_999_999, first])
     r["issue"] = call("get_issue", first)
+    r["environments"] = call("list_environments")
     sentry.link_builtin(first, 7, "https://contoso.visualstudio.com/", area_path="Shop")
     r["issue_integrations"] = call("issue_integrations", first)
     r["resolved"] = call("update_issue", first, {"status": "resolved"})
@@ -284,6 +285,7 @@ def test_ado_metadata_and_projects(run: Run) -> None:
     assert [(x["name"], x["project"]["name"]) for x in r["repositories"]] == [("shop-api", "Shop"),
                                                                               ("shop-web", "Shop")]
     assert [i["uuid"] for i in run.exercise.results["installations"]] == [INSTALLATION_UUID]
+    assert [e["name"] for e in run.exercise.results["environments"]] == ["production"]  # the events' default
     [builtin] = run.exercise.results["issue_integrations"]
     assert builtin["provider"]["key"] == "vsts" and [(x["key"], x["url"]) for x in builtin["externalIssues"]] == [
         ("7", "https://contoso.visualstudio.com/_workitems/edit/7")]
