@@ -19,7 +19,7 @@ from sandbox.ado.emulator import AdoEmulator
 from sandbox.ado.seed import BRIDGE
 from sandbox.ado.workitems import item_links
 from sandbox.sentry.emulator import SentryEmulator
-from sandbox.sentry.model import Assignee, ExternalIssue, Issue
+from sandbox.sentry.model import Assignee, Comment, ExternalIssue, Issue
 from sandbox.sentry.seed import INSTALLATION_UUID
 from shared.mapping import comments
 from shared.store import LINKED, Link, LinkStore, SyncedValues
@@ -87,14 +87,17 @@ def comment_some(ado: AdoEmulator, sentry: SentryEmulator, links: list[Link], ra
     rng = random.Random(seed)
     chosen = set(rng.sample(range(len(links)), round(len(links) * rate)))
     text = "seen in production too"
+    org, carol = sentry.world.org, sentry._person("carol@example.com").user_id
     out = []
     for index, link in enumerate(links):
         if index not in chosen:
             out.append(link)
             continue
-        issue = sentry.world.issue(link.sentry_issue_id)
-        with sentry.lock:
-            note, _ = sentry.world.add_comment(issue, text, sentry._person("carol@example.com"), datetime.now(UTC))
+        with sentry.lock:  # straight into the model: add_comment's duplicate check scans every note
+            issue = sentry.world.issue(link.sentry_issue_id)
+            note = Comment(org.new_id(), issue.id, carol, text, datetime.now(UTC))
+            org.comments[note.id] = note
+            issue.num_comments += 1
         copy = ado.add_comment(link.work_item_id or 0, comments.to_ado("Carol", text, True).text, BRIDGE, "markdown")
         current = ado.work_item(link.work_item_id or 0)
         source, carried = f"sentry:{note.id}", f"ado:{copy.id}"
