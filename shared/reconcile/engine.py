@@ -6,7 +6,9 @@ what makes the sync trustworthy. One run:
 2. per page, reads the work items in one ``workitemsbatch`` call (``errorPolicy: omit``: a missing
    id is a deleted work item) and the Sentry issues in as few calls as the API allows (100 ids each),
    all at the same time; nothing else is read per link (states, the bridge identity and members are
-   cached in the store) except the issue details of a pair both sides changed under ``latest``;
+   cached in the store) except the issue details of a pair both sides changed under ``latest`` and
+   a comment list where a comment count or change date moved, or where it is the link's turn to
+   read its Sentry list (`shared/reconcile/comments.py`; the pass number is kept in the checkpoint);
 3. per link, detects which side changed since the last sync (`drift`), turns each change into the
    webhook the lost delivery would have carried (ADO's first: it is judged by revision, which our
    write for Sentry's change would advance), and lets the sync engine plan and apply it, with
