@@ -2,7 +2,8 @@
 alert-rule action's settings check. Synchronous: Sentry shows our answer to the person.
 
 Routes (shared/contract.py; `sentry-ado manifest` tells Sentry):
-- GET  /api/sentry/issue-link/options/{kind}   kind: projects | types | areas | workitems
+- GET  /api/sentry/issue-link/options/{kind}   kind: projects | types | areas | workitems | iterations |
+                                                priorities | severities | assignees | required-1..3
 - POST /api/sentry/issue-link/create            answers {webUrl, project, identifier}
 - POST /api/sentry/issue-link/link              answers {webUrl, project, identifier}
 - POST /api/sentry/alert-rule-action            answers 200 {message} or 400 {message}
@@ -27,6 +28,7 @@ from shared.contract import (
     ISSUE_LINK_LINK_ROUTE,
     ISSUE_LINK_OPTIONS_ROUTE,
 )
+from shared.create_form import parse_choices
 from shared.intake import check_ui_request
 from shared.runtime import runtime
 
@@ -81,7 +83,8 @@ def _answer(link: Any, status: int) -> func.HttpResponse:
 @_answered
 def issue_link_create(req: func.HttpRequest, body: dict[str, Any]) -> func.HttpResponse:
     request = ui.parse_ui_request(body)
-    link, created = runtime().issue_links.create(request, ui.parse_create_form(request.fields))
+    link, created = runtime().issue_links.create(request, ui.parse_create_form(request.fields),
+                                                 parse_choices(request.fields))
     return _answer(link, 201 if created else 200)
 
 

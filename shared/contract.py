@@ -126,8 +126,17 @@ FIELD_DESCRIPTION = "description"
 FIELD_AREA = "area_path"
 FIELD_WORK_ITEM = "work_item"
 FIELD_PRIORITY = "priority"
+FIELD_ITERATION = "iteration_path"
+FIELD_TAGS = "tags"
+FIELD_SEVERITY = "severity"
+FIELD_ASSIGNEE = "assignee"
+FIELD_PARENT = "parent"
+# Sentry's forms are static (the schema), so the fields a work item type requires beyond ours are
+# offered in numbered selects whose options name the field: value "Ref.Name=value".
+FIELD_REQUIRED = ("required_field_1", "required_field_2", "required_field_3")
 # Alert-rule setting name -> the work item target attribute it sets: our fields, and the spellings
 # a rule made by hand or through Sentry's API may use.
 ALERT_SETTINGS = {FIELD_PROJECT: "project", FIELD_TYPE: "work_item_type", "type": "work_item_type",
                   "workItemType": "work_item_type", FIELD_AREA: "area_path", "areaPath": "area_path",
-                  "iteration_path": "iteration_path", "iterationPath": "iteration_path", FIELD_PRIORITY: "priority"}
+                  FIELD_ITERATION: "iteration_path", "iterationPath": "iteration_path", FIELD_PRIORITY: "priority",
+                  FIELD_TAGS: "tags", FIELD_SEVERITY: "severity", FIELD_ASSIGNEE: "assignee", FIELD_PARENT: "parent"}

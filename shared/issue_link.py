@@ -24,7 +24,8 @@ from shared.contract import (
 )
 from shared.intake import parse_json_object
 
-OPTION_KINDS = ("projects", "types", "areas", "workitems")
+OPTION_KINDS = ("projects", "types", "areas", "workitems", "iterations", "priorities", "severities", "assignees",
+                "required-1", "required-2", "required-3")
 MAX_OPTIONS = 50
 
 
@@ -136,6 +137,20 @@ def _project(value: object, name: str) -> str:
         return ids.ado_project(value.strip() if isinstance(value, str) else value, f"'{name}'")
     except ids.MalformedIdentifier as exc:
         raise FormError(str(exc)) from None
+
+
+def dependent_type(params: Mapping[str, str]) -> str | None:
+    """The work item type chosen earlier in the form (``dependentData``), when the select depends on it."""
+    raw = params.get("dependentData")
+    data = parse_json_object(raw, "dependentData") if raw else {}
+    if isinstance(data, str):
+        raise FormError(data)
+    value = data.get(FIELD_TYPE)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise FormError(f"'{FIELD_TYPE}': expected a work item type name, got {value!r}")
+    return value.strip()
 
 
 def check_option_params(params: Mapping[str, str]) -> None:

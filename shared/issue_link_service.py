@@ -25,10 +25,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import create_form
 from shared import issue_link as ui
 from shared.actions import CreateWorkItem
 from shared.ado.errors import AdoNotFound, InvalidFieldValue
-from shared.contract import FIELD_AREA, FIELD_DESCRIPTION, FIELD_PROJECT, FIELD_TITLE, FIELD_TYPE, FIELD_WORK_ITEM
+from shared.contract import (
+    FIELD_AREA,
+    FIELD_ASSIGNEE,
+    FIELD_DESCRIPTION,
+    FIELD_PARENT,
+    FIELD_PROJECT,
+    FIELD_TYPE,
+    FIELD_WORK_ITEM,
+)
 from shared.identifiers import MalformedIdentifier
 from shared.issue_link import FormError, LinkConflict
 from shared.mapping.identities import ado_unique_name, sentry_actor
@@ -41,8 +50,6 @@ from shared.sync import STALE_RETRIES, Syncer, now_iso
 CLAIM_WAIT_S = 8.0  # well inside the time Sentry gives an issue-link request
 POLL_S = 0.1
 STALE_CLAIM_S = 300.0  # a create takes seconds; a claim this old lost its owner
-# What ADO names the fields a person fills in the create form, to name the field when ADO refuses one.
-_FORM_FIELD_OF = {"System.AreaPath": FIELD_AREA, "System.Title": FIELD_TITLE, "System.WorkItemType": FIELD_TYPE}
 
 
 def existing_link(org: str, issue: dict[str, Any], item: dict[str, Any], ado_org_url: str, now: str) -> Link:
@@ -105,17 +112,62 @@ class IssueLinkService:
         ui.check_option_params(params)
         if kind == "projects":
             return ui.project_options(self.ado.projects())
+        if kind == "assignees":
+            return self._assignee_options(params.get("query", ""))
         project = ui.dependent_project(params) or self._routed_project(params.get("projectSlug"))
         if project is None:
             raise FormError(f"choose an Azure DevOps project first ('{FIELD_PROJECT}')")
+        query = params.get("query", "")
         try:
             if kind == "types":
                 return ui.type_options(self.metadata.work_item_types(project))
             if kind == "areas":
-                return ui.area_options(self.metadata.area_paths(project), params.get("query", ""))
-            return self._work_item_options(project, params.get("query", ""))
+                return ui.area_options(self.metadata.area_paths(project), query)
+            if kind == "iterations":
+                return create_form.iteration_options(self.metadata.iteration_paths(project), query)
+            if kind in ("priorities", "severities", "required-1", "required-2", "required-3"):
+                return self._type_options(kind, project, params)
+            return self._work_item_options(project, query)
         except AdoNotFound:  # every read above is scoped to the project: it is the name that is unknown
             raise self._no_project(project) from None
+
+    def _type_options(self, kind: str, project: str, params: Mapping[str, str]) -> list[dict[str, str]]:
+        """Options read from the chosen type's field definitions (cached per project and type)."""
+        wit = ui.dependent_type(params) or self._routed_type(params.get("projectSlug"), project)
+        if wit is None:
+            raise FormError(f"choose a work item type first ('{FIELD_TYPE}')")
+        definitions = self._definitions(project, wit)
+        if kind == "priorities":
+            return create_form.allowed_options(definitions, create_form.PRIORITY)
+        if kind == "severities":
+            return create_form.allowed_options(definitions, create_form.SEVERITY)
+        return create_form.required_options(definitions, self._preset(project, params.get("projectSlug")),
+                                            int(kind.rsplit("-", 1)[1]) - 1, params.get("query", ""))
+
+    def _assignee_options(self, query: str) -> list[dict[str, str]]:
+        """Directory search as the person types (a few characters first; capped; cached five minutes)."""
+        text = query.strip()
+        if len(text) < create_form.MIN_SEARCH or len(text) > 256:
+            return []
+        return create_form.assignee_options(self.metadata.identity_search(text))
+
+    def _definitions(self, project: str, wit: str) -> list[create_form.FieldDefinition]:
+        try:
+            return create_form.field_definitions(self.metadata.field_definitions(project, wit))
+        except AdoNotFound:
+            raise FormError(f"'{FIELD_TYPE}': {project} has no work item type {wit!r}") from None
+
+    def _routed_type(self, sentry_project: str | None, project: str) -> str | None:
+        route = self.syncer.config.rules.route_for(sentry_project or "")
+        return route.work_item_type if route and route.ado_project.casefold() == project.casefold() else None
+
+    def _preset(self, project: str, sentry_project: str | None) -> list[str]:
+        """The field defaults the route gives a work item of this project (its ``fields``). Without
+        a Sentry project (an alert rule being saved names none), any route to this project counts."""
+        rules = self.syncer.config.rules
+        routes = [rules.route_for(sentry_project)] if sentry_project else list(rules.routes)
+        return [ref for route in routes if route and route.ado_project.casefold() == project.casefold()
+                for ref in route.fields]
 
     def _work_item_options(self, project: str, query: str) -> list[dict[str, str]]:
         wanted_id, wiql = ui.search_query(query)
@@ -146,6 +198,10 @@ class IssueLinkService:
         areas = ui.area_paths(self.metadata.area_paths(project)) if types and settings.area_path else []
         problems = ui.settings_problems(replace(settings, project=project or settings.project), projects, types,
                                         areas)
+        if not problems and project:
+            choices = create_form.parse_choices(ui.settings_dict(raw))
+            wit = ui.matching(settings.work_item_type, types) or settings.work_item_type
+            problems = self._choice_problems(project, wit, choices, None)
         if problems:
             raise FormError("; ".join(problems))
         return f"Work items will be created in {project} as {settings.work_item_type}."
@@ -172,12 +228,34 @@ class IssueLinkService:
             area = found or area
         return replace(form, work_item_type=wit, area_path=area)
 
-    def create(self, request: ui.UiRequest, form: ui.CreateForm) -> tuple[Link, bool]:
+    def _choice_problems(self, project: str, wit: str, choices: create_form.Choices,
+                         sentry_project: str | None) -> list[str]:
+        """What is wrong with the choices beyond project, type and area: against the type's field
+        definitions and the iteration tree (cached), the directory (cached a day) and, for a parent,
+        one read of the work item."""
+        iterations = ui.area_paths(self.metadata.iteration_paths(project)) if choices.iteration_path else []
+        problems = create_form.choice_problems(choices, self._definitions(project, wit),
+                                               self._preset(project, sentry_project), iterations, project, wit)
+        if choices.assignee and self.metadata.ado_identity(choices.assignee) is None:
+            problems.append(f"'{FIELD_ASSIGNEE}': no Azure DevOps identity {choices.assignee!r}")
+        if choices.parent is not None:
+            try:
+                self.ado.get_work_item(choices.parent)
+            except AdoNotFound:
+                problems.append(f"'{FIELD_PARENT}': no work item {choices.parent} in Azure DevOps")
+        return problems
+
+    def create(self, request: ui.UiRequest, form: ui.CreateForm,
+               choices: create_form.Choices | None = None) -> tuple[Link, bool]:
         """Sentry's "Create work item" form: the link, and whether this request created its work item.
 
         The same plan as an alert-rule action with these settings (so the same fields, body and
         claim), with the person's title. Every request for one issue answers with one work item."""
-        form = self.checked_form(form)
+        choices = choices or create_form.Choices()
+        checked = self.checked_form(form)
+        problems = self._choice_problems(checked.project, checked.work_item_type, choices, request.sentry_project)
+        if problems:
+            raise FormError("; ".join(problems))
         issue = self._issue(request.issue_id)
         deadline = self._clock() + self.wait_s
         waited_on: Link | None = None
@@ -187,14 +265,14 @@ class IssueLinkService:
                 raise OwnerFailed(f"the request creating the work item for Sentry issue {self._name(waited_on)} "
                                   "failed (Azure DevOps or Sentry did not answer it); try again in a moment")
             if link is None:
-                created, reasons = self._create_now(request.issue_id, issue, form)
+                created, reasons = self._create_now(request.issue_id, issue, checked, choices)
                 link = self._link(request.issue_id)
                 if link is None:
                     raise FormError(f"no work item was created: {reasons}")
             if link.is_linked:
-                if not created and link.ado_project.casefold() != form.project.casefold():
+                if not created and link.ado_project.casefold() != checked.project.casefold():
                     raise LinkConflict(f"Sentry issue {self._name(link)} is already linked to {_described(link)}; "
-                                       f"not creating another in {form.project}")
+                                       f"not creating another in {checked.project}")
                 return link, created
             if link.state == UNLINKED:
                 raise LinkConflict(f"Sentry issue {self._name(link)} was linked to work item "
@@ -210,22 +288,22 @@ class IssueLinkService:
             waited_on = link
             self._sleep(POLL_S)  # another request holds the claim: wait for its work item (or failure)
 
-    def _create_now(self, issue_id: str, issue: dict[str, Any], form: ui.CreateForm) -> tuple[bool, str]:
+    def _create_now(self, issue_id: str, issue: dict[str, Any], checked: ui.CreateForm,
+                    choices: create_form.Choices) -> tuple[bool, str]:
         """Plan and apply the create; whether this request made the work item, and why not."""
         # The same plan as our alert-rule action with these settings: the same fields, body and claim.
-        settings = [{"name": FIELD_PROJECT, "value": form.project}, {"name": FIELD_TYPE, "value": form.work_item_type},
-                    {"name": FIELD_AREA, "value": form.area_path or ""},
-                    {"name": FIELD_DESCRIPTION, "value": form.description}]
+        settings = [{"name": FIELD_PROJECT, "value": checked.project},
+                    {"name": FIELD_TYPE, "value": checked.work_item_type},
+                    {"name": FIELD_AREA, "value": checked.area_path or ""},
+                    {"name": FIELD_DESCRIPTION, "value": checked.description}, *create_form.settings_of(choices)]
         event = Event(SENTRY, "event_alert.triggered", {"data": {
             "event": {"issue_id": issue_id}, "triggered_rule": "issue-link create",
             "issue_alert": {"title": "issue-link create", "settings": settings}}}, UI)
         try:
-            done = self.syncer.handle(event, issue={**issue, "title": form.title})
-        except InvalidFieldValue as exc:  # a rule refused a value the person chose: their input
-            field = _FORM_FIELD_OF.get(exc.field or "")
-            if field is None:
-                raise
-            raise FormError(f"'{field}': Azure DevOps refused it: {exc.message}") from None
+            done = self.syncer.handle(event, issue={**issue, "title": checked.title})
+        except InvalidFieldValue as exc:  # a rule refused a value (TF401320 and friends): a form error
+            raise FormError(f"'{create_form.form_field_of(exc.field, choices)}': Azure DevOps refused it: "
+                            f"{exc.message}") from None
         created = any(d.get("kind") == CreateWorkItem.kind for d in done)
         return created, "; ".join(d["reason"] for d in done if d.get("kind") == "skip") or "see the log"
 

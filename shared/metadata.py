@@ -27,6 +27,8 @@ AREA_DEPTH = 10  # levels of the area tree read; deeper paths are left to ADO to
 SOURCE_FILE_TTL_S = 3600.0  # a file found on a branch: an hour
 MISSING_FILE_TTL_S = 300.0  # a file not found: five minutes, so a push shows up soon
 SOURCE_FILES_KEPT = 4096  # stack-trace link look-ups kept per process (anyone can ask for any path)
+SEARCH_TTL_S = 300.0  # a person search of the assignee select: five minutes
+SEARCHES_KEPT = 1024
 
 
 class ProcessCache:
@@ -63,6 +65,7 @@ class Metadata:
         self.store, self.ado, self.sentry, self.settings = store, ado, sentry, settings
         self._process = process or ProcessCache()
         self._files = ProcessCache(SOURCE_FILE_TTL_S, max_items=SOURCE_FILES_KEPT)
+        self._searches = ProcessCache(SEARCH_TTL_S, max_items=SEARCHES_KEPT)
         self._connection_facts: dict[str, Any] | None = None
         self._identities_ado: Any = None
         self._locks: dict[str, threading.Lock] = {}
@@ -101,6 +104,23 @@ class Metadata:
             (project.lower(), repo.lower(), branch, path),
             lambda: ado.git_item_exists(project, repo, path, branch),
             lambda found: SOURCE_FILE_TTL_S if found else MISSING_FILE_TTL_S)
+
+    def iteration_paths(self, project: str) -> dict[str, Any]:
+        """A project's iteration tree root node, per process."""
+        return self._process.get_or_load(("iterations", project.lower()),
+                                         lambda: self.ado.iteration_paths(project, AREA_DEPTH))
+
+    def field_definitions(self, project: str, wit: str) -> list[dict[str, Any]]:
+        """A type's fields as its definition states them (``alwaysRequired``, ``defaultValue``,
+        ``allowedValues``), per process: what the creation form offers and requires."""
+        return self._process.get_or_load(("field-definitions", project.lower(), wit.lower()),
+                                         lambda: self.ado.work_item_type_fields(project, wit))
+
+    def identity_search(self, text: str) -> list[dict[str, Any]]:
+        """Directory entries whose account, mail or display name is ``text`` (Identities API,
+        General search), per process for five minutes and bounded: the assignee select's search."""
+        return self._searches.get_or_load(("identities", text.strip().casefold()),
+                                          lambda: self._identity_client().read_identities("General", text.strip()))
 
     def type_fields(self, project: str, wit: str) -> list[str]:
         """The reference names of a work item type's fields."""

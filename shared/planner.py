@@ -56,7 +56,10 @@ from shared.contract import (
     WORKITEM_RESTORED,
     WORKITEM_UPDATED,
 )
+from shared.create_form import SEVERITY as SEVERITY_FIELD
+from shared.create_form import parse_choices
 from shared.identifiers import BadRecord
+from shared.issue_link import FormError
 from shared.mapping import comments, states
 from shared.mapping.fields import Target, create_ops
 from shared.mapping.identities import (
@@ -418,7 +421,10 @@ def _create(issue: Mapping[str, Any], target: Target, link: Link | None, event: 
                              remote.ado_identities)
     synced: dict[str, Any] = {"sentry_status": status,
                               "sentry_title": issue.get("title"), "sentry_changed_at": remote.now}
-    if isinstance(assignee, Matched):
+    if target.assignee:  # the person's choice in the form: ADO's assignee, not carried back to Sentry
+        ops.insert(1, {"op": "add", "path": "/fields/System.AssignedTo", "value": target.assignee})
+        synced |= {"sentry_assignee": sentry_actor(issue.get("assignedTo")), "ado_assignee": target.assignee}
+    elif isinstance(assignee, Matched):
         ops.insert(1, {"op": "add", "path": "/fields/System.AssignedTo", "value": assignee.value})
         synced |= {"sentry_assignee": sentry_actor(issue.get("assignedTo")), "ado_assignee": assignee.value}
     project = issue.get("project") or {}
@@ -478,7 +484,7 @@ def _event_tag(event: Mapping[str, Any] | None, key: str) -> str | None:
     return None
 
 
-def _alert_target(settings: Mapping[str, Any], route: Route | None, slug: str) -> Target | str:
+def _alert_target(settings: Mapping[str, Any], route: Route | None, slug: str, org_url: str = "") -> Target | str:
     """The work item target from our alert-rule action settings over the route; or what is wrong."""
     values = {ALERT_SETTINGS[k]: v for k, v in settings.items() if k in ALERT_SETTINGS and v not in (None, "")}
     project = values.get("project") or (route.ado_project if route else None)
@@ -492,9 +498,16 @@ def _alert_target(settings: Mapping[str, Any], route: Route | None, slug: str) -
         if not str(priority).isdigit() or not 1 <= int(priority) <= 4:
             return f"alert-rule setting priority must be 1-4, got {priority!r}"
         priority = int(priority)
+    try:
+        chosen = parse_choices(settings)
+    except FormError as exc:
+        return f"alert-rule setting {exc}"
+    fields = {**base.fields, **chosen.fields, **({SEVERITY_FIELD: chosen.severity} if chosen.severity else {})}
+    tags = base.tags + tuple(t for t in chosen.tags if t.casefold() not in {b.casefold() for b in base.tags})
+    parent_url = f"{org_url.rstrip('/')}/_apis/wit/workItems/{chosen.parent}" if chosen.parent else None
     return Target(project, str(values.get("work_item_type") or base.work_item_type),
                   values.get("area_path") or base.area_path, values.get("iteration_path") or base.iteration_path,
-                  base.tags, base.fields, priority)
+                  tags, fields, priority, chosen.assignee, parent_url)
 
 
 def _event_alert(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
@@ -535,7 +548,7 @@ def _alert_create(issue: Mapping[str, Any], raw_settings: list[Any], link: Link 
     if not str(issue.get("id") or "").isdigit():
         return [Skip(f"alert carries no numeric issue id (got {issue.get('id')!r})")]
     slug = str((issue.get("project") or {}).get("slug") or "")
-    target = _alert_target(settings, config.rules.route_for(slug), slug)
+    target = _alert_target(settings, config.rules.route_for(slug), slug, config.settings.ado_org_url)
     if isinstance(target, str):
         return [Skip(f"Sentry issue {issue.get('id')}: {target}")]
     note = settings.get(FIELD_DESCRIPTION) if isinstance(settings.get(FIELD_DESCRIPTION), str) else None

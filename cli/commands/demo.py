@@ -2,7 +2,8 @@
 
 It starts both emulators and the local function host (SQLite link store), then plays:
 1. a Sentry alert fires on a new error and a work item is created (its fields and URL are shown);
-   the error's top stack frame links to its file in Azure Repos (code mappings);
+   the error's top stack frame links to its file in Azure Repos (code mappings); another error's
+   work item is created from the issue page's form with iteration, tags, assignee and a parent;
 2. a Sentry comment appears on the work item;
 3. an engineer assigns the work item in Azure DevOps and the Sentry issue follows;
 4. the engineer moves it to Closed in Azure DevOps and Sentry resolves the issue;
@@ -103,8 +104,8 @@ def _issue(issue_id: str) -> dict[str, Any]:
 
 
 def play(stack: Any, story: Story) -> None:
-    for scene in (_alert_creates_work_item, _stack_frame_link, _comment, _assign, _close, _lost_webhook, _deploy,
-                  _next_release, _expired_pat):
+    for scene in (_alert_creates_work_item, _stack_frame_link, _create_form, _comment, _assign, _close, _lost_webhook,
+                  _deploy, _next_release, _expired_pat):
         if not scene(stack, story):
             story.show("(the rest of the story depends on this step; stopping)")
             return
@@ -150,6 +151,36 @@ def _stack_frame_link(stack: Any, story: Story) -> bool:
     return story.check(answer.status_code == 302 and "/Shop/_git/shop-api?path=/src/shop/api/orders.py" in target
                        and "version=GBmain" in target and "line=42" in target,
                        "the frame opens src/shop/api/orders.py at line 42 on main (the file exists there)")
+
+
+def _create_form(stack: Any, story: Story) -> bool:
+    story.step("Another error; Alice creates its work item from the Sentry issue page, in this sprint, under a feature")
+    from shared.contract import ISSUE_LINK_CREATE_PATH
+
+    feature = stack.ado.act_create("Shop", "Feature", {"System.Title": "Checkout reliability"}, as_=ENGINEER)
+    # a frontend warning: no alert rule and no auto-create, so the work item waits for someone to ask
+    issue = stack.sentry.new_error("frontend", "TimeoutError", "payment provider did not answer", level="warning",
+                                   fingerprint="demo-timeout")["issue"]
+    fields = {"project": "Shop", "work_item_type": "Bug", "title": "Payment provider timeouts",
+              "iteration_path": "Shop\\Sprint 2", "tags": "payments; on-call", "priority": "2",
+              "assignee": "ava@contoso.com", "parent": str(feature.id)}
+    answer = stack.sentry.submit_issue_link(ISSUE_LINK_CREATE_PATH, issue["id"], fields, "alice@example.com")
+    story.show(f"Create form -> {answer.status_code} {answer.text[:120]}")
+    if not story.check(answer.status_code == 201, "the form created a work item"):
+        return False
+    item = _item_fields(stack, int(answer.json()["identifier"]))
+    for ref in ("System.IterationPath", "System.Tags", "Microsoft.VSTS.Common.Priority"):
+        story.show(f"  {ref:<32} {item.get(ref)}")
+    story.show(f"  {'System.AssignedTo':<32} {(item.get('System.AssignedTo') or {}).get('uniqueName')}")
+    from shared.runtime import runtime
+
+    relations = runtime().ado.get_work_item(int(answer.json()["identifier"]), expand="relations").get("relations") or []
+    parents = [r["url"] for r in relations if r.get("rel") == "System.LinkTypes.Hierarchy-Reverse"]
+    story.show(f"  parent                           {parents[0] if parents else None}")
+    return story.check(item.get("System.IterationPath") == "Shop\\Sprint 2"
+                       and {"payments", "on-call", "sentry"} <= set(str(item.get("System.Tags")).split("; "))
+                       and len(parents) == 1 and parents[0].endswith(f"/{feature.id}"),
+                       f"iteration, the route's and the person's tags, and the parent feature #{feature.id} are set")
 
 
 def _comment(stack: Any, story: Story) -> bool:

@@ -40,7 +40,7 @@ from sandbox.ado.errors import (
 from sandbox.ado.identities import Identity, parse_identity
 from sandbox.ado.locations import resource_locations
 from sandbox.ado.pipeline_routes import PipelineRoutes
-from sandbox.ado.processes import FIELDS, ProcessDef, WorkItemTypeDef, fields_of
+from sandbox.ado.processes import FIELDS, ProcessDef, WorkItemTypeDef, fields_of, required_fields
 from sandbox.ado.scopes import admits
 from sandbox.ado.seed import BRIDGE, DEFAULT_ORG, DEFAULT_TOKEN, PEOPLE, PROJECTS
 from sandbox.ado.spec import Operation, check_request
@@ -552,24 +552,29 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
         return {"name": wit.name, "referenceName": f"{_ref_prefix(project.process)}.{wit.name.replace(' ', '')}",
                 "description": wit.description, "color": "CC293D" if wit.name == "Bug" else "009CCC",
                 "icon": {"id": f"icon_{wit.name.lower().replace(' ', '_')}"}, "isDisabled": False,
-                "fields": [self._render_type_field(f, call) for f in fields_of(wit)],
-                "fieldInstances": [self._render_type_field(f, call) for f in fields_of(wit)],
+                "fields": [self._render_type_field(f, call, wit) for f in fields_of(wit)],
+                "fieldInstances": [self._render_type_field(f, call, wit) for f in fields_of(wit)],
                 "states": [{"name": s, "color": _color(c), "category": c} for s, c in wit.states],
                 "transitions": {"": [{"to": names[0], "actions": None}],
                                 **{s: [{"to": t, "actions": None} for t in names if t != s] for s in names}},
                 "url": f"{self.base_url}/{project.id}/_apis/wit/workItemTypes/{wit.name}"}
 
-    def _render_type_field(self, fdef: Any, call: Call) -> dict[str, Any]:
-        out = {"referenceName": fdef.ref, "name": fdef.name, "alwaysRequired": fdef.ref == "System.Title",
+    def _render_type_field(self, fdef: Any, call: Call, wit: WorkItemTypeDef | None = None) -> dict[str, Any]:
+        """As Work Item Types Field lists it: ``alwaysRequired`` and ``defaultValue`` from the type's rules."""
+        wit = wit or self._type(call)
+        required = required_fields(wit)
+        out = {"referenceName": fdef.ref, "name": fdef.name, "alwaysRequired": fdef.ref in required,
                "helpText": "", "url": f"{self.base_url}/_apis/wit/fields/{fdef.ref}"}
         expand = call.query.get("$expand", "none").lower()
         if expand in ("allowedvalues", "all"):
             allowed: list[Any] = list(fdef.allowed)
-            if fdef.ref == "System.State" and call.values.get("type"):
-                allowed = [s for s, _ in self._type(call).states]
+            if fdef.ref == "System.State":
+                allowed = [s for s, _ in wit.states]
             out["allowedValues"] = allowed
         if fdef.ref == "Microsoft.VSTS.Common.Priority":
             out["defaultValue"] = 2
+        if required.get(fdef.ref) is not None:
+            out["defaultValue"] = required[fdef.ref]
         return out
 
     def _type_field(self, call: Call) -> dict[str, Any]:

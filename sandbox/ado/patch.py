@@ -15,7 +15,14 @@ from typing import Any
 
 from sandbox.ado.errors import AdoError, invalid_patch, rule_error, stale_rev
 from sandbox.ado.identities import Identity, resolve
-from sandbox.ado.processes import FieldDef, WorkItemTypeDef, default_reason, field_by_name, fields_of
+from sandbox.ado.processes import (
+    FieldDef,
+    WorkItemTypeDef,
+    default_reason,
+    field_by_name,
+    fields_of,
+    required_fields,
+)
 
 RELATION_TYPES = {"Hyperlink", "ArtifactLink", "AttachedFile", "System.LinkTypes.Hierarchy-Forward",
                   "System.LinkTypes.Hierarchy-Reverse", "System.LinkTypes.Related",
@@ -218,10 +225,15 @@ def finish(before: WorkItemDraft | None, after: WorkItemDraft, ctx: PatchContext
         f.setdefault("System.IterationPath", project)
         if "Microsoft.VSTS.Common.Priority" in ctx.wit.extra_fields:
             f.setdefault("Microsoft.VSTS.Common.Priority", 2)
+        for ref, default in ctx.wit.required:
+            if default is not None and f.get(ref) in (None, ""):
+                f[ref] = default
         f["System.WorkItemType"] = ctx.wit.name
         f["System.TeamProject"] = project
-    if not f.get("System.Title"):
-        raise rule_error("System.Title", "The field 'Title' cannot be empty.")
+    for ref in required_fields(ctx.wit):  # the Title first, then the type's rules
+        if f.get(ref) in (None, ""):
+            fdef = field_by_name(ref)
+            raise rule_error(ref, f"The field '{fdef.name if fdef else ref}' cannot be empty.")
     old_state = before.fields.get("System.State") if before else None
     if f["System.State"] != old_state and (before is None or f.get("System.Reason") ==
                                            before.fields.get("System.Reason")):

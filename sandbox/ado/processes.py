@@ -33,6 +33,9 @@ class WorkItemTypeDef:
     states: tuple[tuple[str, str], ...]  # (state name, category), in workflow order
     extra_fields: tuple[str, ...] = ()
     description: str = ""
+    # Fields the type's rules require (``<REQUIRED />``), with the default the service fills in on
+    # create (``<DEFAULT>``), or None: then a create without a value is refused (TF401320).
+    required: tuple[tuple[str, str | int | None], ...] = ()
 
     @property
     def initial_state(self) -> str:
@@ -55,6 +58,10 @@ class ProcessDef:
 
 
 SEVERITIES = ("1 - Critical", "2 - High", "3 - Medium", "4 - Low")
+VALUE_AREAS = ("Architectural", "Business")
+REQUIREMENT_TYPES = ("Scenario", "Quality of Service", "Functional", "Operational", "Interface", "Security",
+                     "Safety", "Business Objective", "Feature")
+TEAMS = ("Checkout", "Payments", "Platform")  # the inherited process's custom picklist
 
 FIELDS: dict[str, FieldDef] = {f.ref: f for f in (
     FieldDef("System.Id", "ID", "integer", read_only=True),
@@ -81,6 +88,9 @@ FIELDS: dict[str, FieldDef] = {f.ref: f for f in (
     FieldDef("Microsoft.VSTS.TCM.ReproSteps", "Repro Steps", "html"),
     FieldDef("Microsoft.VSTS.TCM.SystemInfo", "System Info", "html"),
     FieldDef("Microsoft.VSTS.Common.AcceptanceCriteria", "Acceptance Criteria", "html"),
+    FieldDef("Microsoft.VSTS.Common.ValueArea", "Value Area", "string", allowed=VALUE_AREAS),
+    FieldDef("Microsoft.VSTS.CMMI.RequirementType", "Requirement Type", "string", allowed=REQUIREMENT_TYPES),
+    FieldDef("Custom.Team", "Team", "string", allowed=TEAMS),
 )}
 
 COMMON_FIELDS = (
@@ -93,7 +103,14 @@ COMMON_FIELDS = (
 PRIO = "Microsoft.VSTS.Common.Priority"
 SEV = "Microsoft.VSTS.Common.Severity"
 BUG_FIELDS = (PRIO, SEV, "Microsoft.VSTS.TCM.ReproSteps", "Microsoft.VSTS.TCM.SystemInfo")
-STORY_FIELDS = (PRIO, "Microsoft.VSTS.Common.AcceptanceCriteria")
+VALUE_AREA = "Microsoft.VSTS.Common.ValueArea"
+STORY_FIELDS = (PRIO, "Microsoft.VSTS.Common.AcceptanceCriteria", VALUE_AREA)
+# Requirement-category and portfolio types require Value Area (default Business); CMMI's Requirement
+# also Requirement Type (default Functional): MicrosoftDocs/azure-devops-docs
+# docs/reference/add-wits-to-backlogs-and-boards.md (the stock definitions' <REQUIRED /> and <DEFAULT>).
+# Every type requires System.Title, which has no default.
+_VALUE_AREA = ((VALUE_AREA, "Business"),)
+PORTFOLIO_FIELDS = (PRIO, VALUE_AREA)
 
 _P, _I, _R, _C, _X = "Proposed", "InProgress", "Resolved", "Completed", "Removed"
 
@@ -108,12 +125,12 @@ _AGILE_BUG = WorkItemTypeDef("Bug", (("New", _P), ("Active", _I), ("Resolved", _
 AGILE = ProcessDef("Agile", "adcc42ab-9882-485e-a3ed-7678f01f66bc", (
     _AGILE_BUG,
     WorkItemTypeDef("User Story", (("New", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C),
-                                   ("Removed", _X)), STORY_FIELDS),
+                                   ("Removed", _X)), STORY_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Task", (("New", _P), ("Active", _I), ("Closed", _C), ("Removed", _X)), (PRIO,)),
     WorkItemTypeDef("Feature", (("New", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C),
-                                ("Removed", _X)), (PRIO,)),
+                                ("Removed", _X)), PORTFOLIO_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Epic", (("New", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C),
-                             ("Removed", _X)), (PRIO,)),
+                             ("Removed", _X)), PORTFOLIO_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Issue", (("Active", _I), ("Closed", _C)), (PRIO,)),
 ))
 
@@ -121,10 +138,12 @@ SCRUM = ProcessDef("Scrum", "6b724908-ef14-45cf-84f8-768b5384da45", (
     WorkItemTypeDef("Bug", (("New", _P), ("Approved", _P), ("Committed", _I), ("Done", _C),
                             ("Removed", _X)), BUG_FIELDS),
     WorkItemTypeDef("Product Backlog Item", (("New", _P), ("Approved", _P), ("Committed", _I),
-                                             ("Done", _C), ("Removed", _X)), STORY_FIELDS),
+                                             ("Done", _C), ("Removed", _X)), STORY_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Task", (("To Do", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)), (PRIO,)),
-    WorkItemTypeDef("Feature", (("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)), (PRIO,)),
-    WorkItemTypeDef("Epic", (("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)), (PRIO,)),
+    WorkItemTypeDef("Feature", (("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)),
+                    PORTFOLIO_FIELDS, required=_VALUE_AREA),
+    WorkItemTypeDef("Epic", (("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)),
+                    PORTFOLIO_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Impediment", (("Open", _I), ("Closed", _C)), (PRIO,)),
 ))
 
@@ -132,22 +151,25 @@ CMMI = ProcessDef("CMMI", "27450541-8e31-4150-9947-dc59f998fc01", (
     WorkItemTypeDef("Bug", (("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)),
                     BUG_FIELDS),
     WorkItemTypeDef("Requirement", (("Proposed", _P), ("Active", _I), ("Resolved", _I), ("Closed", _C)),
-                    STORY_FIELDS),
+                    (*STORY_FIELDS, "Microsoft.VSTS.CMMI.RequirementType"),
+                    required=(*_VALUE_AREA, ("Microsoft.VSTS.CMMI.RequirementType", "Functional"))),
     WorkItemTypeDef("Task", (("Proposed", _P), ("Active", _I), ("Resolved", _I), ("Closed", _C)), (PRIO,)),
     WorkItemTypeDef("Issue", (("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)),
                     (PRIO, SEV)),
     WorkItemTypeDef("Risk", (("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)),
                     (PRIO, SEV)),
     WorkItemTypeDef("Feature", (("Proposed", _P), ("Active", _I), ("Resolved", _I), ("Closed", _C),
-                                ("Removed", _X)), (PRIO,)),
+                                ("Removed", _X)), PORTFOLIO_FIELDS, required=_VALUE_AREA),
     WorkItemTypeDef("Epic", (("Proposed", _P), ("Active", _I), ("Resolved", _I), ("Closed", _C),
-                             ("Removed", _X)), (PRIO,)),
+                             ("Removed", _X)), PORTFOLIO_FIELDS, required=_VALUE_AREA),
 ))
 
-# An inherited process as an organization would make one: Agile plus a custom "Triaged" state.
+# An inherited process as an organization would make one: Agile plus a custom "Triaged" state, and a
+# custom picklist field "Team" its Bug requires with no default (the "Required" option of a custom
+# field on the type's layout: learn.microsoft.com/azure/devops/organizations/settings/work/customize-process-field).
 CUSTOM = ProcessDef("Agile with Triage", "0d1e5c26-3b53-4e4b-9a3e-6f1c2d7a9b10", (
     WorkItemTypeDef("Bug", (("New", _P), ("Triaged", _I), ("Active", _I), ("Resolved", _R), ("Closed", _C)),
-                    BUG_FIELDS),
+                    (*BUG_FIELDS, "Custom.Team"), required=(("Custom.Team", None),)),
     *AGILE.types[1:],
 ), parent="Agile")
 
@@ -169,6 +191,11 @@ def default_reason(state: str) -> str:
 
 def fields_of(wit: WorkItemTypeDef) -> tuple[FieldDef, ...]:
     return tuple(FIELDS[ref] for ref in (*COMMON_FIELDS, *wit.extra_fields))
+
+
+def required_fields(wit: WorkItemTypeDef) -> dict[str, str | int | None]:
+    """What a create of this type must end with: Title (no default) and the type's required fields."""
+    return {"System.Title": None, **dict(wit.required)}
 
 
 def field_by_name(ref_or_name: str) -> FieldDef | None:

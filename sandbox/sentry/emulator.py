@@ -66,7 +66,7 @@ from sandbox.sentry.releases import (
 )
 from sandbox.sentry.seed import default_organization
 from sandbox.sentry.spec import find_problems
-from sandbox.sentry.webhooks import build_webhook
+from sandbox.sentry.webhooks import build_webhook, sign
 from sandbox.sentry.world import NotFound, Notice, World
 
 # src/sentry/features/temporary.py; sentry_apps/tasks: issue_unresolved / issue_escalating receivers
@@ -751,6 +751,27 @@ class SentryEmulator(EmulatorApp):
             slug = self.world.org.projects[issue.project_id].slug
             frames = [(f.filename, f.lineno) for f in (event.frames if event else []) if f.in_app and f.filename]
         return [self.stacktrace_link(uri, slug, filename, line) for filename, line in frames]
+
+    def submit_issue_link(self, uri: str, issue_id: str | int, fields: Mapping[str, Any],
+                          who: str) -> requests.Response:
+        """A member fills in the app's issue-link form ("Create" or "Link") on an issue: Sentry posts
+        ``{fields, issueId, installationId, webUrl, project, actor}`` to the installation's host and
+        ``uri``, signed with ``Sentry-App-Signature`` (getsentry/sentry ``src/sentry/sentry_apps/
+        external_requests/issue_link_requester.py``)."""
+        with self.lock:
+            installation = next(iter(self.world.org.installations.values()))
+            issue = self.world.issue(str(issue_id))
+            project = self.world.org.projects[issue.project_id]
+            user = self._person(who)
+            parts = urlsplit(installation.webhook_url or "")
+            body = {"fields": dict(fields), "issueId": issue.id, "installationId": installation.uuid,
+                    "webUrl": serialize.issue_url(self.base_url, self.world.org, issue),
+                    "project": {"slug": project.slug, "id": project.id},
+                    "actor": {"type": "user", "id": user.user_id, "name": who}}
+            secret = installation.client_secret
+        raw = json.dumps(body).encode()
+        return requests.post(urlunsplit((parts.scheme, parts.netloc, uri, "", "")), data=raw, timeout=10,
+                             headers={"Content-Type": "application/json", "Sentry-App-Signature": sign(secret, raw)})
 
     @staticmethod
     def open_link(url: str) -> requests.Response:

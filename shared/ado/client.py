@@ -190,6 +190,10 @@ class AdoClient:
     def repositories(self, project: str) -> list[dict[str, Any]]:
         return (self.send(code.list_repositories(project)) or {}).get("value", [])
 
+    def iteration_paths(self, project: str, depth: int = 10) -> dict[str, Any]:
+        """The iteration tree root node (``name``, ``path``, ``children``)."""
+        return self.send(build.classification_nodes(project, "iterations", depth))
+
     def projects(self) -> list[dict[str, Any]]:
         """Every project of the organization: the service answers 100 per call and names the
         next page in the ``x-ms-continuationtoken`` header."""

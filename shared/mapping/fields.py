@@ -50,6 +50,8 @@ class Target:
     tags: tuple[str, ...] = ("sentry",)
     fields: Mapping[str, Any] = field(default_factory=dict)
     priority: int | None = None  # set by alert-rule settings; else from the issue
+    assignee: str | None = None  # chosen in the form; else the Sentry assignee's match
+    parent_url: str | None = None  # the parent work item's API URL: a hierarchy link to it
 
 
 def _utf16_len(text: str) -> int:
@@ -207,7 +209,7 @@ def create_ops(issue: Mapping[str, Any], event: Mapping[str, Any] | None, target
     if prio is not None and _has(known, PRIORITY):
         ops.append(_field_op(PRIORITY, prio))
     level = issue.get("level")
-    if known is not None and SEVERITY in known and level in rules.severity:
+    if known is not None and SEVERITY in known and level in rules.severity and SEVERITY not in target.fields:
         ops.append(_field_op(SEVERITY, rules.severity[level]))
     if target.area_path:
         ops.append(_field_op("System.AreaPath", target.area_path))
@@ -216,4 +218,12 @@ def create_ops(issue: Mapping[str, Any], event: Mapping[str, Any] | None, target
     ops += [_field_op(ref, value) for ref, value in target.fields.items()]
     ops += tag_ops(target.tags)
     ops.append(hyperlink_op(issue_url, f"Sentry issue {short_id}".strip()))
+    if target.parent_url:
+        ops.append(parent_op(target.parent_url))
     return ops
+
+
+def parent_op(parent_url: str) -> JsonPatchOp:
+    """The hierarchy link to a parent: ``System.LinkTypes.Hierarchy-Reverse`` to its API URL."""
+    return {"op": "add", "path": "/relations/-",
+            "value": {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": parent_url}}

@@ -22,9 +22,15 @@ from urllib.parse import urlparse
 from shared.contract import (
     ALERT_RULE_ACTION_PATH,
     FIELD_AREA,
+    FIELD_ASSIGNEE,
     FIELD_DESCRIPTION,
+    FIELD_ITERATION,
+    FIELD_PARENT,
     FIELD_PRIORITY,
     FIELD_PROJECT,
+    FIELD_REQUIRED,
+    FIELD_SEVERITY,
+    FIELD_TAGS,
     FIELD_TITLE,
     FIELD_TYPE,
     FIELD_WORK_ITEM,
@@ -37,7 +43,6 @@ from shared.contract import (
 )
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-PRIORITY_OPTIONS = (("1", "1 - Critical"), ("2", "2 - High"), ("3", "3 - Medium"), ("4", "4 - Low"))
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,24 @@ def _project_type_area() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
     return project, wit, area
 
 
+def _choices() -> list[dict[str, Any]]:
+    """The fields both forms offer beyond project, type and area (shared/create_form.py): each
+    select loads from the chosen project (and type); the person searches assignees and parents."""
+    by_project = {"depends_on": [FIELD_PROJECT], "skip_load_on_open": True}
+    by_type = {"depends_on": [FIELD_PROJECT, FIELD_TYPE], "skip_load_on_open": True}
+    return [
+        _select(FIELD_ITERATION, "Iteration path", "iterations", **by_project),
+        {"type": "text", "name": FIELD_TAGS, "label": "Tags (separated by ;), added to the route's"},
+        _select(FIELD_PRIORITY, "Priority", "priorities", **by_type),
+        _select(FIELD_SEVERITY, "Severity (types that have it)", "severities", **by_type),
+        _select(FIELD_ASSIGNEE, "Assigned to (type a name, email or account)", "assignees", **{"async": True}),
+        _select(FIELD_PARENT, "Parent work item (type an id or words of the title)", "workitems",
+                depends_on=[FIELD_PROJECT], **{"async": True}),
+        *(_select(name, f"Field the type requires ({i})", f"required-{i}", **{"async": True}, **by_type)
+          for i, name in enumerate(FIELD_REQUIRED, start=1)),
+    ]
+
+
 def issue_link_element() -> dict[str, Any]:
     project, wit, area = _project_type_area()
     return {
@@ -103,7 +126,7 @@ def issue_link_element() -> dict[str, Any]:
             "required_fields": [project, wit,
                                 {"type": "text", "name": FIELD_TITLE, "label": "Title", "default": "issue.title"}],
             "optional_fields": [{"type": "textarea", "name": FIELD_DESCRIPTION, "label": "Description",
-                                 "default": "issue.description"}, area],
+                                 "default": "issue.description"}, area, *_choices()],
         },
         "link": {
             "uri": ISSUE_LINK_LINK_PATH,
@@ -115,8 +138,6 @@ def issue_link_element() -> dict[str, Any]:
 
 def alert_rule_action_element() -> dict[str, Any]:
     project, wit, area = _project_type_area()
-    priority = {"type": "select", "name": FIELD_PRIORITY, "label": "Priority",
-                "options": [list(o) for o in PRIORITY_OPTIONS]}
     return {
         "type": "alert-rule-action",
         "title": "Create an Azure DevOps work item",
@@ -125,7 +146,7 @@ def alert_rule_action_element() -> dict[str, Any]:
             "uri": ALERT_RULE_ACTION_PATH,
             "description": "Creates a work item for the issue, or links the one it already has.",
             "required_fields": [project, wit],
-            "optional_fields": [area, priority],
+            "optional_fields": [area, *_choices()],
         },
     }
 

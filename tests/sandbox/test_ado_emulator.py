@@ -135,12 +135,46 @@ def test_state_the_type_lacks_is_tf401320(ado):
 
 
 def test_custom_process_state_is_accepted(ado):
-    item = _create(ado, project="Custom")
+    item = _create(ado, project="Custom", extra=[{"op": "add", "path": "/fields/Custom.Team", "value": "Payments"}])
     r = _patch(ado, item["id"], [{"op": "add", "path": "/fields/System.State", "value": "Triaged"}])
     assert r.status_code == 200
     states = _session().get(f"{ado.base_url}/Custom/_apis/wit/workitemtypes/Bug/states",
                             params={"api-version": "7.1"}).json()["value"]
     assert {"name": "Triaged", "color": "007acc", "category": "InProgress"} in states
+
+
+@pytest.mark.parametrize(("project", "type_", "required"), [
+    ("Basic", "Issue", {"System.Title": None}),
+    ("Shop", "Bug", {"System.Title": None}),
+    ("Shop", "User Story", {"System.Title": None, "Microsoft.VSTS.Common.ValueArea": "Business"}),
+    ("Scrum", "Product Backlog Item", {"System.Title": None, "Microsoft.VSTS.Common.ValueArea": "Business"}),
+    ("Scrum", "Bug", {"System.Title": None}),
+    ("CMMI", "Requirement", {"System.Title": None, "Microsoft.VSTS.Common.ValueArea": "Business",
+                             "Microsoft.VSTS.CMMI.RequirementType": "Functional"}),
+    ("Custom", "Bug", {"System.Title": None, "Custom.Team": None}),
+])
+def test_required_fields_are_reported_filled_by_default_and_enforced(ado, project, type_, required):
+    """Work Item Types Field - List says ``alwaysRequired`` and ``defaultValue`` per the type's rules;
+    a create leaves a defaulted field to its default and is refused (TF401320) without the others."""
+    fields = _session().get(f"{ado.base_url}/{project}/_apis/wit/workitemtypes/{type_}/fields",
+                            params={"api-version": "7.1", "$expand": "allowedValues"}).json()["value"]
+    reported = {f["referenceName"]: f.get("defaultValue") for f in fields if f["alwaysRequired"]}
+    reported.pop("Microsoft.VSTS.Common.Priority", None)
+    assert reported == required
+    values = {f["referenceName"]: f["allowedValues"] for f in fields}
+    for ref, default in required.items():
+        if default is not None:
+            assert default in values[ref]
+    blank = {ref for ref, default in required.items() if default is None and ref != "System.Title"}
+    r = _session().post(f"{ado.base_url}/{project}/_apis/wit/workitems/${type_}", params={"api-version": "7.1"},
+                        json=[{"op": "add", "path": "/fields/System.Title", "value": "t"}],
+                        headers={"Content-Type": PATCH_JSON})
+    if blank:
+        assert r.status_code == 400 and r.json()["message"].startswith("TF401320: Rule Error for field Team")
+        assert r.json()["customProperties"]["RuleValidationErrors"][0]["fieldReferenceName"] == "Custom.Team"
+    else:
+        assert r.status_code == 200, r.text
+        assert all(r.json()["fields"][ref] == default for ref, default in required.items() if default is not None)
 
 
 def test_severity_on_a_type_without_it_is_refused(ado):

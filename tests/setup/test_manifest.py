@@ -27,8 +27,14 @@ import pytest
 from shared.contract import (
     ALERT_RULE_ACTION_PATH,
     FIELD_AREA,
+    FIELD_ASSIGNEE,
+    FIELD_ITERATION,
+    FIELD_PARENT,
     FIELD_PRIORITY,
     FIELD_PROJECT,
+    FIELD_REQUIRED,
+    FIELD_SEVERITY,
+    FIELD_TAGS,
     FIELD_TYPE,
     SENTRY_WEBHOOK_PATH,
 )
@@ -38,6 +44,7 @@ from shared.setup.manifest import (
     ui_schema,
 )
 
+CHOICES = [FIELD_ITERATION, FIELD_TAGS, FIELD_PRIORITY, FIELD_SEVERITY, FIELD_ASSIGNEE, FIELD_PARENT, *FIELD_REQUIRED]
 PATH = {"type": "string", "pattern": "^/"}
 LABELLED = {"name": {"type": "string"}, "label": {"type": "string"}}
 SELECT = {
@@ -124,7 +131,7 @@ def test_the_rules_catch_a_broken_schema(break_it: Any) -> None:
 def test_create_form_has_project_type_and_title_required_and_description_area_optional() -> None:
     create = ui_schema()["elements"][0]["create"]
     assert [f["name"] for f in create["required_fields"]] == [FIELD_PROJECT, FIELD_TYPE, "title"]
-    assert [f["name"] for f in create["optional_fields"]] == ["description", FIELD_AREA]
+    assert [f["name"] for f in create["optional_fields"]] == ["description", FIELD_AREA, *CHOICES]
     fields = fields_of(create)
     assert fields[FIELD_PROJECT]["uri"] == "/api/sentry/issue-link/options/projects"
     assert fields[FIELD_TYPE]["uri"] == "/api/sentry/issue-link/options/types"
@@ -150,8 +157,21 @@ def test_link_form_searches_work_items_as_the_user_types() -> None:
 def test_alert_rule_action_posts_settings_to_its_own_route_not_the_webhook() -> None:
     settings = ui_schema()["elements"][1]["settings"]
     assert settings["uri"] == ALERT_RULE_ACTION_PATH != SENTRY_WEBHOOK_PATH
-    assert set(fields_of(settings)) == {FIELD_PROJECT, FIELD_TYPE, FIELD_AREA, FIELD_PRIORITY}
-    assert [o[0] for o in fields_of(settings)[FIELD_PRIORITY]["options"]] == ["1", "2", "3", "4"]
+    assert list(fields_of(settings)) == [FIELD_PROJECT, FIELD_TYPE, FIELD_AREA, *CHOICES]
+
+
+def test_both_forms_offer_the_same_choices_loaded_from_the_chosen_project_and_type() -> None:
+    create = fields_of(ui_schema()["elements"][0]["create"])
+    settings = fields_of(ui_schema()["elements"][1]["settings"])
+    assert {n: create[n] for n in CHOICES} == {n: settings[n] for n in CHOICES}
+    assert create[FIELD_ITERATION]["depends_on"] == [FIELD_PROJECT]
+    for name, kind in ((FIELD_PRIORITY, "priorities"), (FIELD_SEVERITY, "severities"),
+                       (FIELD_REQUIRED[0], "required-1"), (FIELD_REQUIRED[2], "required-3")):
+        assert create[name]["uri"] == f"/api/sentry/issue-link/options/{kind}"
+        assert create[name]["depends_on"] == [FIELD_PROJECT, FIELD_TYPE]
+    assert create[FIELD_ASSIGNEE]["async"] and create[FIELD_PARENT]["async"]
+    assert create[FIELD_PARENT]["uri"] == "/api/sentry/issue-link/options/workitems"
+    assert create[FIELD_TAGS]["type"] == "text"
 
 
 def test_manifest_permissions_and_webhooks() -> None:
