@@ -100,7 +100,8 @@ def test_a_person_sees_the_story_on_the_status_page(status_url: str, tmp_path: P
     reader.feed(dom)
     text = " ".join(reader.parts)
     assert "sentry-ado status healthy" in text  # the expired PAT's failure was replayed: nothing waits
-    assert re.search(r"Links by state links 2 linked 2", text), text[:600]  # BACKEND-1 and FRONTEND-1
+    # BACKEND-1 (the alert's), FRONTEND-1 (the issue page's Create form) and FRONTEND-2 (the next release)
+    assert re.search(r"Links by state links 3 linked 3", text), text[:600]
     assert "Last reconcile runs" in text and text.count("finished") >= 3  # two in the story, one by the timer
     assert "Latest sync failures (1 in the last 7 days)" in text  # but it is on record, with its reason
     assert "issue.assigned for Sentry issue BACKEND-1" in text and "401" in text
