@@ -175,6 +175,7 @@ def exercise_ado(ado: Any, client: AdoClient, ex: Exercise) -> None:
     r["between"] = call("commits_between", "Shop", "shop-web", shas[0], wide[0], page_size=3)
     r["commit"] = call("get_commit", "Shop", "shop-web", wide[0], change_count=5)
     r["changes"] = call("commit_changes", "Shop", "shop-web", wide[0], page_size=2)
+    r["iterations"] = call("iteration_paths", "Shop", depth=2)
     r["file_there"] = call("git_item_exists", "Shop", "shop-web", "/src/new4.py", "main")
     r["file_not_there"] = call("git_item_exists", "Shop", "shop-web", "/src/old.py", "main")
     r["repository"] = call("git_repository", "Shop", "shop-web")
@@ -265,6 +266,11 @@ def test_every_public_client_method_was_exercised(run: Run) -> None:
     wanted = public_methods(AdoClient) | public_methods(SentryClient)
     assert wanted - NOT_EMULATED - run.exercise.called == set()
     assert wanted >= NOT_EMULATED  # the exclusions name real methods
+
+
+def test_the_iteration_tree(run: Run) -> None:
+    root = run.exercise.results["iterations"]
+    assert root["name"] == "Shop" and {c["name"] for c in root["children"]} == {"Sprint 1", "Sprint 2", "Sprint 3"}
 
 
 def test_azure_repos_files_repositories_and_branches(run: Run) -> None:
