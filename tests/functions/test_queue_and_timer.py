@@ -161,7 +161,7 @@ def test_manifest_points_only_at_routes_the_app_serves() -> None:
     manifest = build_manifest("https://app.example.net")
     uris = {u.replace("https://app.example.net", "") for u in _uris(manifest.schema)} | {
         manifest.webhook_url.replace("https://app.example.net", "")}
-    normalised = {re.sub(r"/options/\w+$", "/options/{}", u) for u in uris}
+    normalised = {re.sub(r"/options/[\w-]+$", "/options/{}", u) for u in uris}
     assert normalised <= paths, normalised - paths
     assert {"/api/sentry/webhook", "/api/sentry/issue-link/create", "/api/sentry/issue-link/link",
             "/api/sentry/alert-rule-action", "/api/sentry/issue-link/options/{}"} <= normalised
