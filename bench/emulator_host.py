@@ -7,9 +7,10 @@ route: 10,000 pairs through the public API takes minutes; `bench.seed` builds th
 
     python bench/emulator_host.py --latency-ms 5
 prints one JSON line {"sentry_url", "ado_org_url"} and serves until stdin closes. Then
-``POST {ado_url}/_bench/seed`` with {"links": N, "drift_rate": 0.02, "seed": 7, "commented_rate": 0.1}
-resets both emulators, seeds N pairs, gives some a carried comment, drifts some, and answers
-{"links": [link dicts], "drifted": [[issue, kind]]}.
+``POST {ado_url}/_bench/seed`` with {"links": N, "drift_rate": 0.02, "seed": 7, "commented_rate": 0.1,
+"shared_rate": 0.1} resets both emulators, seeds N links (`shared_rate` of the work items linked to
+two or three issues), gives some a carried comment, drifts some, and answers {"links": [link dicts],
+"drifted": [[issue, kind]], "writes": the writes that repair the drift}.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from werkzeug.wrappers import Request, Response
 
-from bench.seed import comment_some, drift_some, seed_pairs
+from bench.seed import comment_some, drift_some, floor_writes, seed_pairs
 from sandbox.ado.emulator import AdoEmulator
 from sandbox.core import Faults, RunningServer
 from sandbox.sentry.emulator import SentryEmulator
@@ -45,12 +46,14 @@ class SeedingHost:
             with emulator.lock:
                 emulator.reset_state()
             emulator.journal.clear()
-        links = seed_pairs(self.ado, self.sentry, int(body["links"]), self.ado.base_url)
+        seed = int(body.get("seed", 7))
+        links = seed_pairs(self.ado, self.sentry, int(body["links"]), self.ado.base_url,
+                           float(body.get("shared_rate", 0.0)), seed)
         links = comment_some(self.ado, self.sentry, links, float(body.get("commented_rate", 0.0)))
-        drifted = drift_some(self.ado, self.sentry, links, float(body.get("drift_rate", 0.02)),
-                             int(body.get("seed", 7)))
+        drifted = drift_some(self.ado, self.sentry, links, float(body.get("drift_rate", 0.02)), seed)
         return {"links": [link.to_dict() for link in links],
-                "drifted": [[link.sentry_issue_id, kind] for link, kind in drifted]}
+                "drifted": [[link.sentry_issue_id, kind] for link, kind in drifted],
+                "writes": floor_writes(links, drifted)}
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         request = Request(environ)

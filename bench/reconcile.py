@@ -2,10 +2,15 @@
 per item on each side, then the writes), on the same seeded data, against both emulators running
 in another process with added latency per call.
 
+The links are seeded as teams link them: 10% of the work items (`SHARED_RATE`) are linked to two or
+three Sentry issues each (the same bug on two platforms), the others to one.
+
 Prints one JSON object as its last line:
-  links, drifted, api_calls (ours), floor_calls (ceil(N/200) ADO batch reads + ceil(N/100) Sentry
-  reads + one write per drifted field or lost comment + one comment list per lost comment: a link's
-  comment lists are read where its comment count or change date moved + turn_reads: the Sentry
+  links, work_items, drifted, api_calls (ours), floor_calls (ceil(N/200) ADO batch reads +
+  ceil(N/100) Sentry reads + floor_writes: the writes that repair the drift, one per drifted Sentry
+  field or lost Sentry comment (to the work item) and one per linked issue for a drifted work item
+  field or lost ADO comment + one comment list per lost comment: a link's comment lists are read
+  where its comment count or change date moved, a work item's once for all its issues + turn_reads: the Sentry
   comment lists of the links with comments whose turn this pass is, about 1 in RECHECK_PASSES of
   them, since Sentry shows no sign of an edit), comment_drifts, commented (links seeded with a
   carried comment, COMMENTED_RATE of them), turn_reads,
@@ -58,6 +63,7 @@ from shared.reconcile.engine import Reconciler, Report  # noqa: E402
 from shared.store import Link  # noqa: E402
 
 DRIFT_RATE = 0.02
+SHARED_RATE = 0.1  # of the work items, linked to two or three Sentry issues each
 COMMENTED_RATE = 0.1  # links whose issue already has a comment, carried: quiet, but read on their turn
 FIRST_PASS = 1  # the benchmark's run is the first pass over a fresh store
 
@@ -65,7 +71,7 @@ FIRST_PASS = 1  # the benchmark's run is the first pass over a fresh store
 class NaiveReconciler(Reconciler):
     """The obvious loop: per link, GET the work item and GET the issue, then plan and write."""
 
-    def _page(self, links: list[Link], pool: Any, report: Report, dry_run: bool) -> None:
+    def _page(self, links: list[Link], pool: Any, report: Report, dry_run: bool, lists: Any = None) -> None:
         for link in links:
             work_item = self.syncer._get_work_item(link.work_item_id)  # type: ignore[attr-defined]
             issue = self.syncer._get_issue(link.sentry_issue_id)  # type: ignore[attr-defined]
@@ -98,14 +104,17 @@ def sync_config(workdir: Path) -> Path:
 
 @contextmanager
 def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int
-                   ) -> Iterator[tuple[Any, int, int, int, int]]:
+                   ) -> Iterator[tuple[Any, tuple[int, int, int], int, int, int]]:
     """Fresh emulator state with `links` pairs (the same every time), a fresh store holding their
-    links, and a runtime whose caches are warm. Yields (runtime, drifted fields, lost comments,
-    links with a carried comment, Sentry comment lists read on their turn in the first pass)."""
+    links, and a runtime whose caches are warm. Yields (runtime, (drifted fields, the writes that
+    repair them, work items), lost comments, links with a carried comment, Sentry comment lists
+    read on their turn in the first pass)."""
     from shared.runtime import runtime
 
     seeded = requests.post(urls["seed_url"], json={"links": links, "drift_rate": DRIFT_RATE,
-                                                   "commented_rate": COMMENTED_RATE}, timeout=600).json()
+                                                   "commented_rate": COMMENTED_RATE, "shared_rate": SHARED_RATE},
+                           timeout=600).json()
+    work_items = len({d["work_item_id"] for d in seeded["links"]})
     comment_drifts = sum(kind in COMMENT_DRIFTS for _, kind in seeded["drifted"])
     read_by_count = {issue for issue, kind in seeded["drifted"] if kind == "sentry_comment"}
     env = app_settings(urls["sentry_url"], urls["ado_org_url"], str(workdir), sync_config(workdir))
@@ -122,7 +131,7 @@ def seeded_runtime(urls: dict[str, str], workdir: Path, name: str, links: int
         rt.metadata.states("Shop", "Bug")
         rt.metadata.bridge()
         rt.metadata.sentry_members()
-        yield rt, len(seeded["drifted"]), comment_drifts, commented, turns
+        yield rt, (len(seeded["drifted"]), seeded["writes"], work_items), comment_drifts, commented, turns
 
 
 def calls(rt: Any) -> int:
@@ -191,15 +200,17 @@ def peak_mb(urls: dict[str, str], workdir: Path, links: int) -> float:
 
 
 def ours(urls: dict[str, str], workdir: Path, n: int) -> tuple[dict[str, Any], float, int]:
-    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, drifted, comment_lists, commented, turns):
+    with seeded_runtime(urls, workdir, f"ours-{n}", n) as (rt, (drifted, writes, work_items), comment_lists,
+                                                           commented, turns):
         warm = calls(rt)
         report, used, wall = timed_run(rt, Reconciler, Reconciler.concurrency)
         again, _, _ = timed_run(rt, Reconciler, Reconciler.concurrency)
     print(f"ours at {n}: {used} calls in {wall:.2f}s", file=sys.stderr, flush=True)
-    return ({"drifted": drifted, "writes": report.writes, "errors": len(report.errors), "warmup_calls": warm,
+    return ({"work_items": work_items, "drifted": drifted, "writes": report.writes, "floor_writes": writes,
+             "errors": len(report.errors), "warmup_calls": warm,
              "comment_drifts": comment_lists, "commented": commented, "turn_reads": turns,
              "api_calls": used,
-             "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + drifted + comment_lists + turns,
+             "floor_calls": math.ceil(n / 200) + math.ceil(n / 100) + writes + comment_lists + turns,
              "converged": again.drifted == 0 and again.writes == 0}, wall, used)
 
 

@@ -38,44 +38,61 @@ class Pair:
     work_item_id: int
 
 
-def seed_pairs(ado: AdoEmulator, sentry: SentryEmulator, n: int, ado_org_url: str) -> list[Link]:
-    """N fresh pairs, in sync: every other one assigned (alice / ava). Returns the links to store."""
+def group_sizes(n: int, shared_rate: float, seed: int = 7) -> list[int]:
+    """How many of the N issues each work item gets: `shared_rate` of the work items two or three
+    (the same bug on two platforms), the others one; the same seed gives the same sizes."""
+    rng = random.Random(seed)
+    sizes: list[int] = []
+    while sum(sizes) < n:
+        size = rng.choice((2, 3)) if rng.random() < shared_rate else 1
+        sizes.append(min(size, n - sum(sizes)))
+    return sizes
+
+
+def seed_pairs(ado: AdoEmulator, sentry: SentryEmulator, n: int, ado_org_url: str,
+               shared_rate: float = 0.0, seed: int = 7) -> list[Link]:
+    """N fresh links, in sync: every other work item assigned (alice / ava), and with `shared_rate`
+    of the work items linked to two or three issues each. Returns the links to store, in key order."""
     org = sentry.world.org
     project = org.projects[SENTRY_PROJECT_ID]
     base = sentry.world.base_url
     seen = datetime.now(UTC) - FIRST_SEEN_AGO
     links = []
+    k = 0
     with sentry.lock, ado._state_lock:
-        for k in range(n):
-            assigned = k % 2 == 0
+        for g, size in enumerate(group_sizes(n, shared_rate, seed)):
+            assigned = g % 2 == 0
             short = f"{project.slug.upper()}-B{k}"
-            title = f"BenchError: pair {k}"
-            issue = Issue(id=org.new_id() * 1000 + 7, short_id=short, project_id=project.id, title=title,
-                          culprit="app/bench.py in run", level="error", fingerprint=f"bench-{k}",
-                          first_seen=seen, last_seen=seen, metadata={"type": "BenchError", "value": str(k)},
-                          substatus="ongoing", assigned_to=ALICE if assigned else None, count=1)
-            org.issues[issue.id] = issue
-            fields = {"System.Title": f"[{short}] {title}", "System.AreaPath": "Shop\\Api",
+            fields = {"System.Title": f"[{short}] BenchError: pair {k}", "System.AreaPath": "Shop\\Api",
                       "System.Tags": "sentry; backend"}
             if assigned:
                 fields["System.AssignedTo"] = ALICE_ADO
             item = ado.create_work_item(PROJECT, WIT, [{"op": "add", "path": f"/fields/{ref}", "value": value}
                                                        for ref, value in fields.items()], BRIDGE, notify=False)
             html = item_links(item, ado_org_url)["html"]["href"]
-            external = ExternalIssue(org.new_id(), issue.id, INSTALLATION_UUID, html, PROJECT, str(item.id))
-            org.external_issues[external.id] = external
             current = item.current.fields
-            links.append(Link(
-                sentry_org=org.slug, sentry_issue_id=str(issue.id), sentry_project=project.slug,
-                sentry_short_id=short, sentry_url=f"{base}/organizations/{org.slug}/issues/{issue.id}/",
-                ado_org_url=ado_org_url, ado_project=PROJECT, work_item_id=item.id, work_item_type=WIT,
-                work_item_url=html, external_issue_id=str(external.id), state=LINKED,
-                claimed_at=seen.isoformat(),
-                synced=SyncedValues(sentry_status="unresolved", sentry_assignee="user:1" if assigned else None,
-                                    sentry_title=title, ado_state=current["System.State"],
-                                    ado_assignee=ALICE_ADO if assigned else None,
-                                    ado_title=fields["System.Title"], sentry_changed_at=seen.isoformat(),
-                                    ado_changed_at=current["System.ChangedDate"], ado_rev=item.rev)))
+            for _ in range(size):
+                short = f"{project.slug.upper()}-B{k}"
+                title = f"BenchError: pair {k}"
+                issue = Issue(id=org.new_id() * 1000 + 7, short_id=short, project_id=project.id, title=title,
+                              culprit="app/bench.py in run", level="error", fingerprint=f"bench-{k}",
+                              first_seen=seen, last_seen=seen, metadata={"type": "BenchError", "value": str(k)},
+                              substatus="ongoing", assigned_to=ALICE if assigned else None, count=1)
+                org.issues[issue.id] = issue
+                external = ExternalIssue(org.new_id(), issue.id, INSTALLATION_UUID, html, PROJECT, str(item.id))
+                org.external_issues[external.id] = external
+                links.append(Link(
+                    sentry_org=org.slug, sentry_issue_id=str(issue.id), sentry_project=project.slug,
+                    sentry_short_id=short, sentry_url=f"{base}/organizations/{org.slug}/issues/{issue.id}/",
+                    ado_org_url=ado_org_url, ado_project=PROJECT, work_item_id=item.id, work_item_type=WIT,
+                    work_item_url=html, external_issue_id=str(external.id), state=LINKED,
+                    claimed_at=seen.isoformat(),
+                    synced=SyncedValues(sentry_status="unresolved", sentry_assignee="user:1" if assigned else None,
+                                        sentry_title=title, ado_state=current["System.State"],
+                                        ado_assignee=ALICE_ADO if assigned else None,
+                                        ado_title=fields["System.Title"], sentry_changed_at=seen.isoformat(),
+                                        ado_changed_at=current["System.ChangedDate"], ado_rev=item.rev)))
+                k += 1
     return links
 
 
@@ -99,12 +116,25 @@ def comment_some(ado: AdoEmulator, sentry: SentryEmulator, links: list[Link], ra
             org.comments[note.id] = note
             issue.num_comments += 1
         copy = ado.add_comment(link.work_item_id or 0, comments.to_ado("Carol", text, True).text, BRIDGE, "markdown")
-        current = ado.work_item(link.work_item_id or 0)
         source, carried = f"sentry:{note.id}", f"ado:{copy.id}"
         out.append(replace(link, comment_ids=(source, carried),
                            comment_copies={source: f"{carried}#{comments.digest(text)}"},
-                           synced=replace(link.synced, sentry_comments=1, ado_comments=1, ado_rev=current.rev,
-                                          ado_changed_at=current.current.fields["System.ChangedDate"])))
+                           synced=replace(link.synced, sentry_comments=1)))
+    return _following(ado, out)
+
+
+def _following(ado: AdoEmulator, links: list[Link]) -> list[Link]:
+    """Every link as it follows its work item after the bridge's comments, as each link's own
+    write and its siblings' (shared/siblings.py) leave it: the work item's comment count, rev and
+    change date."""
+    out = []
+    for link in links:
+        item = ado.work_item(link.work_item_id or 0)
+        if not item.comments:
+            out.append(link)
+            continue
+        out.append(replace(link, synced=replace(link.synced, ado_comments=len(item.comments), ado_rev=item.rev,
+                                                ado_changed_at=item.current.fields["System.ChangedDate"])))
     return out
 
 
@@ -135,13 +165,29 @@ def drift(ado: AdoEmulator, sentry: SentryEmulator, link: Link, kind: str) -> No
 
 def drift_some(ado: AdoEmulator, sentry: SentryEmulator, links: list[Link], rate: float,
                seed: int = 7) -> list[tuple[Link, str]]:
-    """Drift `rate` of the links, one field on one side each, kinds in rotation; the same seed
-    picks the same links, so two seedings are identical."""
+    """Drift `rate` of the work items' pairs, one field on one side each (of one of a work item's
+    issues), kinds in rotation; the same seed picks the same links, so two seedings are identical."""
     rng = random.Random(seed)
-    chosen = sorted(rng.sample(range(len(links)), round(len(links) * rate)))
+    first: dict[int | None, int] = {}
+    for index, link in enumerate(links):
+        first.setdefault(link.work_item_id, index)
+    groups = sorted(first.values())
+    chosen = sorted(rng.sample(groups, round(len(links) * rate)))
     done = []
     for turn, index in enumerate(chosen):
         kind = DRIFTS[turn % len(DRIFTS)]
         drift(ado, sentry, links[index], kind)
         done.append((links[index], kind))
     return done
+
+
+ADO_DRIFTS = ("ado_status", "ado_assignee", "ado_comment")  # a work item change: one write per linked issue
+
+
+def floor_writes(links: list[Link], drifted: list[tuple[Link, str]]) -> int:
+    """The writes that repair the drift: a Sentry change is one write to the work item; a work item
+    change one write to each issue linked to it."""
+    per_item: dict[int | None, int] = {}
+    for link in links:
+        per_item[link.work_item_id] = per_item.get(link.work_item_id, 0) + 1
+    return sum(per_item[link.work_item_id] if kind in ADO_DRIFTS else 1 for link, kind in drifted)

@@ -67,7 +67,7 @@ def needs_read(link: Link, now: Counts, pass_number: int | None = None) -> tuple
     on the link's turn in pass `pass_number` (None: no turns, e.g. a work item just created)."""
     s = link.synced
     sentry = now.sentry != (s.sentry_comments or 0) or (pass_number is not None and rechecked(link, now, pass_number))
-    return sentry, now.ado != (s.ado_comments or 0) or _later(now.ado_changed_at, s.ado_changed_at)
+    return sentry, now.ado != (s.ado_comments or 0) or later(now.ado_changed_at, s.ado_changed_at)
 
 
 def rechecked(link: Link, now: Counts, pass_number: int) -> bool:
@@ -79,7 +79,7 @@ def rechecked(link: Link, now: Counts, pass_number: int) -> bool:
     return zlib.crc32(link.sentry_issue_id.encode()) % RECHECK_PASSES == pass_number % RECHECK_PASSES
 
 
-def _later(now: str | None, synced: str | None) -> bool:
+def later(now: str | None, synced: str | None) -> bool:
     """A change date past the one synced (the bridge's own later write is no reason to read)."""
     a, b = parse_time(now), parse_time(synced)
     return a is not None and (b is None or a > b)

@@ -12,7 +12,11 @@ what makes the sync trustworthy. One run:
 3. per link, detects which side changed since the last sync (`drift`), turns each change into the
    webhook the lost delivery would have carried (ADO's first: it is judged by revision, which our
    write for Sentry's change would advance), and lets the sync engine plan and apply it, with
-   bounded concurrency (the clients slow down on 429 and rate-limit headers instead of failing);
+   bounded concurrency (the clients slow down on 429 and rate-limit headers instead of failing).
+   The links of one work item (several Sentry issues linked to it) are repaired one after another
+   in one job: a work item read once per page, its comment list read at most once per run, and
+   the bridge's write for one issue known to the next (shared/siblings.py), so a work item change
+   costs one write per issue and a Sentry change one write to the work item;
 4. saves a checkpoint after each page, so a run stopped by the function timeout resumes there
    (with the links counted by state so far); one bad record never stops a run: a link that is
    damaged in the store, carries a malformed id, whose Sentry issue is gone, or whose read or repair
@@ -179,11 +183,12 @@ class Reconciler:
         last_pass = int((checkpoint or {}).get("pass") or 0)
         self.pass_number = last_pass if resuming else last_pass + 1
         report.by_state = dict(checkpoint.get("by_state") or {}) if checkpoint and resuming else {}
+        lists: dict[int, Any] = {}  # a work item's comment list, kept while its links are repaired
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 for page in self.store.iter_pages(self.page_size, after=after):
                     bad_before = len(report.bad)
-                    self._page(page, pool, report, dry_run)
+                    self._page(page, pool, report, dry_run, lists)
                     for bad in report.bad[bad_before:]:  # logged once, here, with its key and reason
                         log.warning("reconcile skipped link %s", bad)
                         if not dry_run:
@@ -250,7 +255,7 @@ class Reconciler:
             log.exception("reconcile: could not record the run for the status view")
 
     def _page(self, records: list[Link | DamagedLink], pool: ThreadPoolExecutor, report: Report,
-              dry_run: bool) -> None:
+              dry_run: bool, lists: dict[int, Any] | None = None) -> None:
         linked: list[Link] = []  # (records the check below passes are Links)
         for stored in records:
             if bad := unusable(stored):
@@ -258,14 +263,21 @@ class Reconciler:
             elif stored.work_item_id is not None and stored.state in (LINKED, UNLINKED):
                 linked.append(stored)
         items, issues, unread = self._read_both(linked, pool)
-        jobs = []
+        by_item: dict[int, list[tuple[Link, Any, Any]]] = {}
         for link in linked:
             reason = unread.get(("ado", link.work_item_id)) or unread.get(("sentry", link.sentry_issue_id))
             if reason:  # its read failed alone: skipped this run, read again by the next
                 report.bad.append(BadLink(link_key(link), reason))
             else:
-                jobs.append((link, items.get(link.work_item_id), issues.get(link.sentry_issue_id)))
-        for result in pool.map(lambda job: self._link(*job, dry_run=dry_run), jobs):
+                by_item.setdefault(link.work_item_id or 0, []).append(
+                    (link, items.get(link.work_item_id), issues.get(link.sentry_issue_id)))
+        lists = {} if lists is None else lists
+        results = [r for rs in pool.map(lambda jobs: self._work_item(jobs, dry_run, lists), by_item.values())
+                   for r in rs]
+        last = linked[-1].work_item_id if linked else None
+        for wid in [w for w in lists if w != last]:  # only the page's last work item may go on in the next
+            del lists[wid]
+        for result in results:
             report.drifted += bool(result["events"])
             report.writes += result["writes"]
             report.unlinked += result["unlinked"]
@@ -285,7 +297,8 @@ class Reconciler:
             return {}, {}, {}
         ids = [link.sentry_issue_id for link in linked]
         chunks = [ids[i:i + SENTRY_IDS_PER_CALL] for i in range(0, len(ids), SENTRY_IDS_PER_CALL)]
-        ado_read = pool.submit(self._isolated, "ado", [link.work_item_id for link in linked],
+        work_items = list(dict.fromkeys(link.work_item_id for link in linked))  # one per work item
+        ado_read = pool.submit(self._isolated, "ado", work_items,
                                lambda chunk: self.ado.get_work_items(chunk, fields=list(WORK_ITEM_FIELDS)))
         sentry_reads = [pool.submit(self._isolated, "sentry", chunk, self.sentry.get_issues_by_ids)
                         for chunk in chunks]
@@ -338,8 +351,23 @@ class Reconciler:
             failed.update(part_failed)
         return found, failed
 
+    def _work_item(self, jobs: list[tuple[Link, Any, Any]], dry_run: bool,
+                   lists: dict[int, Any]) -> list[dict[str, Any]]:
+        """The links of one work item, one after another (usually one): after the bridge wrote to
+        the work item for one of them, the work item as this page read it is older than what the
+        next ones know of it (their links took the write), so their comment counts are not
+        compared with it; the next run's read does."""
+        results = []
+        wrote = False
+        for link, work_item, issue in jobs:
+            result = self._link(link, work_item, issue, dry_run=dry_run, lists=lists, item_stale=wrote)
+            wrote = wrote or any(a.get("system") == ADO for a in result["planned"])
+            results.append(result)
+        return results
+
     def _link(self, link: Link, work_item: dict[str, Any] | None, issue: dict[str, Any] | None,
-              dry_run: bool, every_list: bool = False) -> dict[str, Any]:
+              dry_run: bool, every_list: bool = False, lists: dict[int, Any] | None = None,
+              item_stale: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = {"events": [], "writes": 0, "unlinked": 0, "decisions": [], "bad": [],
                                   "planned": [], "outcome": [], "link": link}
         try:
@@ -360,7 +388,8 @@ class Reconciler:
             if events and not result["writes"] and not dry_run and work_item and issue and link.is_linked:
                 self._accept_as_synced(link, work_item, issue)
             if work_item and issue and link.is_linked:
-                self._comments(link, work_item, issue, result, dry_run, self.pass_number, every_list)
+                self._comments(link, work_item, issue, result, dry_run, self.pass_number, every_list, lists,
+                               item_stale)
             shown = self._show_on_sentry(link, dry_run)
             result["planned"].extend(shown)
             result["writes"] += len(shown)
@@ -373,23 +402,28 @@ class Reconciler:
         return result
 
     def _comments(self, link: Link, work_item: dict[str, Any], issue: dict[str, Any], result: dict[str, Any],
-                  dry_run: bool, pass_number: int | None = None, every_list: bool = False) -> None:
+                  dry_run: bool, pass_number: int | None = None, every_list: bool = False,
+                  lists: dict[int, Any] | None = None, item_stale: bool = False) -> None:
         """Comments whose webhook was lost, and edits and deletions no hook carried, at the cost of a
         comment list only for a side whose count or change date moved since the last sync, plus
         Sentry's on the link's turn in this pass (Sentry shows no sign of an edit); `every_list`
-        reads both (one pair repaired on request). The counts become the baseline only once every
-        write succeeded, so a failed one is found again by the next run (the per-comment claim
-        keeps it at most once)."""
+        reads both (one pair repaired on request). A work item's list is read once for all its
+        issues (`lists`). The counts become the baseline only once every write succeeded, so a
+        failed one is found again by the next run (the per-comment claim keeps it at most once).
+        `item_stale`: the bridge wrote to the work item for another of its issues since it was
+        read; a link that took that write knows it better than the read does, and keeps its ADO
+        count for the next run to compare."""
         now = comment_drift.counts(issue, work_item)
         link = self.store.get_by_issue(link.sentry_org, link.sentry_issue_id) or link
         read_sentry, read_ado = (True, True) if every_list else comment_drift.needs_read(link, now, pass_number)
+        kept = item_stale and not every_list and comment_drift.later(link.synced.ado_changed_at, now.ado_changed_at)
+        read_ado = read_ado and not kept
         if not (read_sentry or read_ado):
             return
         rules = self.config.rules
         to_ado, to_sentry = rules.syncs("comments", "ado"), rules.syncs("comments", "sentry")
         notes = self.sentry.list_comments(link.sentry_issue_id) if read_sentry and to_ado else None
-        listed = (self.ado.list_comments(link.ado_project, link.work_item_id, include_deleted=True)
-                  if read_ado and to_sentry else None)
+        listed = self._ado_comments(link, lists) if read_ado and to_sentry else None
         actions: list[Any] = []
         if notes is not None or listed is not None:
             markdown, bridge = self.syncer.comment_context()
@@ -410,8 +444,19 @@ class Reconciler:
         def baseline(fresh: Link) -> Link:
             seen = [t for t in (fresh.synced.ado_changed_at, now.ado_changed_at) if t]
             newest = max(seen, key=lambda t: drift.parse_time(t) or datetime.min.replace(tzinfo=UTC)) if seen else None
-            return fresh.with_synced(sentry_comments=moved["sentry"], ado_comments=moved["ado"], ado_changed_at=newest)
+            return fresh.with_synced(sentry_comments=moved["sentry"], ado_changed_at=newest,
+                                     ado_comments=fresh.synced.ado_comments if kept else moved["ado"])
         update_with_retry(self.store, link.sentry_org, link.sentry_issue_id, baseline)
+
+    def _ado_comments(self, link: Link, lists: dict[int, Any] | None) -> list[dict[str, Any]]:
+        """The work item's comments (deleted ones too), read once for all the issues linked to it."""
+        wid = link.work_item_id or 0
+        if lists is not None and wid in lists:
+            return lists[wid]
+        listed = self.ado.list_comments(link.ado_project, link.work_item_id, include_deleted=True)
+        if lists is not None:
+            lists[wid] = listed
+        return listed
 
     def _record_failure(self, bad: BadLink) -> None:
         """Keep it for the status view (one record per link, replaced by the next run's)."""

@@ -146,3 +146,16 @@ def test_unlinking_one_issue_leaves_the_others_linked(stack: SandboxStack, capsy
     stack.settle()
     assert [status(i) for i in issues] == ["resolved", "unresolved", "resolved"]
     assert stack.host.poison == {}
+
+
+def test_reconcile_link_by_work_item_repairs_each_of_its_issues(stack: SandboxStack, capsys) -> None:
+    issues, wid = three_issues_one_work_item(stack)
+    stack.ado.set_faults(Faults(webhook_drop_rate=1.0))
+    stack.ado.act_update(wid, {"System.State": "Closed"}, as_=PERSON)
+    stack.settle()
+    stack.ado.set_faults(Faults())
+    capsys.readouterr()
+    assert cli(["reconcile", "--link", f"ado:{wid}"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"<-> work item {wid}") == 3 and out.count("drifted; made 1 change(s)") == 3
+    assert [status(i) for i in issues] == ["resolved"] * 3
