@@ -911,7 +911,7 @@ def _workitem_updated(event: Event, link: Link | None, remote: Remote, config: C
     deltas = resource.get("fields") or {}
     skips: list[Action] = []
     lost = {} if reconciled else _ado_drift(revision, deltas, link)  # reconciliation compared every field
-    known = [] if reconciled else _already_synced(deltas, link)
+    known = _already_synced(deltas, link)
     if known:
         skips.append(Skip(f"{what}: {', '.join(known)} already as the link last synced"))
     news = {ref: delta for ref, delta in deltas.items() if ref not in known}

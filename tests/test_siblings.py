@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from shared.actions import AddAdoComment, AddSentryComment, FollowRevision, Skip, UpdateSentryIssue, UpdateWorkItem
 from shared.mapping import comments
-from shared.planner import plan, plan_without_remote
+from shared.planner import RECONCILE, plan, plan_without_remote
 from shared.siblings import announced, took_bridge_write, withdrawn
 from shared.store.model import SyncedValues
 from tests.test_planner import BRIDGE, CONFIG, ado_event, ado_updated, issue_event, kinds, linked, remote
@@ -118,3 +118,14 @@ def test_a_comment_on_the_work_item_goes_to_each_issue_and_the_bridges_copy_to_n
         assert kinds(plan(hook, sibling(), remote(work_item=None, bridge_ado_identity=None), CONFIG)) == \
             ["Skip", "FollowRevision"]
     assert FollowRevision(6, None) == plan(bridge_copy, sibling(), remote(work_item=None), CONFIG)[1]
+
+
+def test_reconciliation_that_read_a_sibling_before_the_bridges_write_finds_it_already_synced():
+    """A pass that read a sibling's link before the bridge wrote the work item for another issue,
+    and the work item after that write, sees a change; planned with the link as it is now (the write
+    taken), it asks nothing of the sibling's issue."""
+    carried = took_bridge_write(sibling(ado_rev=4), BEFORE, replace(BEFORE, ado_state="Closed", ado_rev=6))
+    found = replace(ado_updated({"System.State": {"oldValue": "Active", "newValue": "Closed"}}, rev=6),
+                    origin=RECONCILE)
+    assert kinds(plan(found, carried, remote(state="Closed", rev=6), CONFIG)) == ["Skip"]
+    assert kinds(plan(found, sibling(), remote(state="Closed", rev=6), CONFIG)) == ["UpdateSentryIssue"]
