@@ -510,8 +510,22 @@ def _alert_target(settings: Mapping[str, Any], route: Route | None, slug: str, o
                   tags, fields, priority, chosen.assignee, parent_url)
 
 
+def alert_may_reopen(event: Event, link: Link | None) -> bool:
+    """An issue alert for a linked issue the link holds resolved or archived: the event that fired
+    it may be a regression (a rule's RegressionEventCondition). The body names neither the rule's
+    condition nor the issue's status, so the shell reads the issue; an alert for an issue the link
+    holds open changes nothing and costs no call."""
+    return (event.kind == "event_alert.triggered" and link is not None and link.is_linked
+            and link.synced.sentry_status in ("resolved", "ignored"))
+
+
 def _event_alert(event: Event, link: Link | None, remote: Remote, config: Config) -> list[Action]:
     data = event.data
+    if alert_may_reopen(event, link) and remote.issue and remote.issue.get("status") == "unresolved":
+        # the issue regressed (or escalated): carried as the issue.unresolved webhook would be
+        reopened = Event(SENTRY, "issue.unresolved", {**event.body, "data": {"issue": dict(remote.issue)}},
+                         origin=event.origin)
+        return _issue_status(reopened, link, remote, config)
     alert = data.get("issue_alert")
     fired = data.get("event") or {}
     if not isinstance(alert, Mapping) or not isinstance(alert.get("settings"), list):

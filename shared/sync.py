@@ -50,6 +50,7 @@ from shared.planner import (
     WEBHOOK,
     Event,
     Remote,
+    alert_may_reopen,
     as_issue_event,
     creation_requested,
     parse_webhook,
@@ -260,7 +261,7 @@ class Syncer:
             if found:
                 return replace(base, created_work_item=found)
             base = replace(base, created_work_item={})
-        if (link is None or unsure) != creating:
+        if (link is None or unsure) != creating and not alert_may_reopen(event, link):
             return base  # nothing linked to update, or a creation already done: a skip, at no API cost
         reads_item = event.kind == WORKITEM_UPDATED or (after_conflict and event.source == SENTRY)
         if linked and work_item is None and reads_item:

@@ -295,6 +295,25 @@ def test_event_alert_with_settings_creates_with_them():
     assert "already linked" in plan(event, linked(), remote(), CONFIG)[0].reason
 
 
+@pytest.mark.parametrize(("reopen", "expected"), [(True, "UpdateWorkItem"), (False, "Agreed")])
+def test_an_issue_alert_on_a_regressed_linked_issue_reopens_its_work_item(reopen, expected):
+    """The alert names no condition and no status: the issue read tells a regression, planned as
+    issue.unresolved (states.reopen_on_regression decides); the link holding the issue open needs
+    no read (the shell makes none) and changes nothing."""
+    config = Config(CONFIG.settings, replace(RULES, states=StateRules(reopen_on_regression=reopen)))
+    event = sentry("event_alert.triggered--with_alert_rule_action")
+    regressed = {"id": "123", "shortId": "BACKEND-1", "status": "unresolved", "substatus": "regressed"}
+    actions = plan(event, linked("Closed"), remote(state="Closed", issue=regressed), config)
+    assert kinds(actions) == [expected]
+    if reopen:
+        assert actions[0].ops == [{"op": "add", "path": "/fields/System.State", "value": "Active"}]
+    else:
+        assert "reopen_on_regression" in actions[0].reason
+    still = {**regressed, "status": "resolved", "substatus": None}
+    assert kinds(plan(event, linked("Closed"), remote(state="Closed", issue=still), config)) == ["Skip"]
+    assert kinds(plan(event, linked(), remote(), config)) == ["Skip"]
+
+
 @pytest.mark.parametrize(("settings", "reason"), [
     ([{"name": "priority", "value": "7"}, {"name": "project", "value": "Ops"}], "priority must be 1-4, got '7'"),
     ([{"name": "title", "value": "x"}], "name no ADO project"),

@@ -16,7 +16,7 @@ a Python method of the same meaning:
 - ``builtin-links``           {issue, work_item, instance, title?, area_path?} (the built-in
                               Azure DevOps integration links a work item)                     → link_builtin
 - ``installations``           {url, client_secret, app_slug, as} (fires installation.created) → install
-- ``alert-rules``             {name, settings: [{name, value}], project?}                    → add_alert_rule
+- ``alert-rules``             {name, settings: [{name, value}], project?, conditions?}       → add_alert_rule
 - ``tokens``                  {token, as: email|username|"application"|"app:<slug>", scopes?} → add_token
 - ``rate-limit``              {limit?, window_s?, enforce?}                                  → rate limits
 - ``features``                {name: "organizations:<flag>", enabled}                        → set_feature
@@ -795,11 +795,13 @@ class SentryEmulator(EmulatorApp):
         return self._run(operation)
 
     def add_alert_rule(self, name: str, settings: Sequence[Mapping[str, Any]], project: str | None = None,
-                       installation_uuid: str | None = None) -> AlertRule:
-        """An issue alert rule whose action notifies our app (with alert-rule-action settings)."""
+                       installation_uuid: str | None = None,
+                       conditions: Sequence[str] = ("first_seen_event",)) -> AlertRule:
+        """An issue alert rule whose action notifies our app (with alert-rule-action settings),
+        firing on a new issue's first event and/or a regression's event (``conditions``)."""
         with self.lock:
             target = installation_uuid or next(iter(self.world.org.installations))
-            return self.world.add_alert_rule(name, settings, target, project)
+            return self.world.add_alert_rule(name, settings, target, project, conditions)
 
     def add_workflow(self, name: str, settings: Sequence[Mapping[str, Any]] | None = None,
                      project: str | None = None, installation_uuid: str | None = None,
@@ -932,7 +934,8 @@ class SentryEmulator(EmulatorApp):
             return json_response(self.install(body.get("url"), body.get("client_secret"), body.get("app_slug"),
                                               body.get("as", "")), 201)
         if action == "alert-rules":
-            rule = self.add_alert_rule(body.get("name"), body.get("settings", []), body.get("project"))
+            rule = self.add_alert_rule(body.get("name"), body.get("settings", []), body.get("project"),
+                                       conditions=body.get("conditions") or ("first_seen_event",))
             return json_response({"id": str(rule.id), "name": rule.name}, 201)
         if action == "tokens":
             self.add_token(body.get("token"), body.get("as", ""), body.get("scopes"))

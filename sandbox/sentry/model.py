@@ -163,6 +163,9 @@ class AlertRule:
     installation_uuid: str
     project_id: int | None  # None: every project
     settings: list[dict[str, Any]]
+    # the "when" conditions (getsentry/sentry src/sentry/rules/conditions/: FirstSeenEventCondition,
+    # RegressionEventCondition; Condition.FIRST_SEEN_EVENT / REGRESSION_EVENT in the workflow engine)
+    conditions: tuple[str, ...] = ("first_seen_event",)
 
 
 @dataclass

@@ -189,12 +189,13 @@ class World:
             self._seen_release(release, project.slug, now)
         if existing is None:
             notices.append(self._issue_notice("created", issue, SYSTEM))
-            notices.extend(self._alerts(issue, event))
+            notices.extend(self._alerts(issue, event, "first_seen_event"))
         elif issue.status == "resolved" and is_regression(issue.resolution, release, self.org.releases, project.slug):
             issue.status, issue.substatus, issue.status_details = "unresolved", "regressed", {}
             issue.resolution = None
             notices.append(self._issue_notice("unresolved", issue, SYSTEM))
             notices.extend(self.workflow_alerts("resolved", issue, SYSTEM))
+            notices.extend(self._alerts(issue, event, "regression_event"))
         return issue, event, notices
 
     def _seen_release(self, version: str, project_slug: str, now: datetime) -> None:
@@ -213,10 +214,13 @@ class World:
         issue.last_seen = now
         return [self._issue_notice("unresolved", issue, SYSTEM), *self.workflow_alerts("ignored", issue, SYSTEM)]
 
-    def _alerts(self, issue: Issue, event: Event) -> list[Notice]:
+    def _alerts(self, issue: Issue, event: Event, condition: str) -> list[Notice]:
+        """The issue alert rules this event fires (by one of their conditions): each sends
+        ``event_alert.triggered`` with the event, as Sentry's alert-rule action does; the body names
+        neither the condition nor the issue's status."""
         notices = []
         for rule in self.org.alert_rules.values():
-            if rule.project_id not in (None, issue.project_id):
+            if rule.project_id not in (None, issue.project_id) or condition not in rule.conditions:
                 continue
             installation = self.org.installations[rule.installation_uuid]
             data = {"event": serialize.event_webhook_json(self.org, event, self.base_url),
@@ -275,7 +279,8 @@ class World:
         return notices
 
     def add_alert_rule(self, name: str, settings: Sequence[Mapping[str, Any]], installation_uuid: str,
-                       project_ident: str | None = None) -> AlertRule:
+                       project_ident: str | None = None,
+                       conditions: Sequence[str] = ("first_seen_event",)) -> AlertRule:
         if not isinstance(name, str) or not name.strip():
             raise InvalidUpdate({"name": ["This field is required."]})
         if not all(isinstance(s, Mapping) and "name" in s and "value" in s for s in settings):
@@ -283,7 +288,8 @@ class World:
         if installation_uuid not in self.org.installations:
             raise NotFound(installation_uuid)
         project_id = self.project(project_ident).id if project_ident else None
-        rule = AlertRule(self.org.new_id(), name, installation_uuid, project_id, [dict(s) for s in settings])
+        rule = AlertRule(self.org.new_id(), name, installation_uuid, project_id, [dict(s) for s in settings],
+                         tuple(conditions))
         self.org.alert_rules[rule.id] = rule
         return rule
 

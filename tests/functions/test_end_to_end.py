@@ -323,3 +323,40 @@ def test_a_route_to_a_missing_project_fails_once_with_the_fix_and_lands_in_poiso
     assert "NoSuchProject" in errors[0] and "sentry-ado check" in errors[0] and "not retried" in errors[0]
     assert "Traceback" not in caplog.text
 
+
+
+def requests_since(stack: SandboxStack, mark: tuple[int, int]) -> list[tuple[str, str]]:
+    """The requests both emulators received since ``mark`` (their journal lengths then)."""
+    sentry, ado = stack.sentry.journal.entries(), stack.ado.journal.entries()
+    return [(e["method"], e["path"]) for e in sentry[mark[0]:] + ado[mark[1]:]]
+
+
+def journal_mark(stack: SandboxStack) -> tuple[int, int]:
+    return len(stack.sentry.journal.entries()), len(stack.ado.journal.entries())
+
+
+def test_an_issue_alert_on_a_regression_reopens_the_linked_work_item_once(stack: SandboxStack) -> None:
+    """An issue alert rule firing on regressions (Sentry's RegressionEventCondition) sends our action
+    as ``event_alert`` for an issue already linked; the body names neither the condition nor the
+    issue's status. The work item Closed with the resolve is reopened once (one issue read, one
+    write: the unresolved webhook's floor); a re-fire for the open issue costs no call."""
+    stack.sentry.add_alert_rule("to ADO on regression", [{"name": "project", "value": "Shop"}], project="backend",
+                                conditions=("regression_event",))
+    issue, link = linked_issue(stack)
+    stack.ado.act_update(link.work_item_id, {"System.State": "Closed"}, as_="Ava Chen <ava@contoso.com>")
+    stack.settle()
+    assert stack.sentry.world.issue(issue["id"]).status == "resolved"
+    stack.sentry.new_error("backend", "KeyError", "boom")  # the same error again: a regression
+    mark = journal_mark(stack)
+    stack.settle()
+    made = [r for r in requests_since(stack, mark) if "/workitemtypes/" not in r[1]]  # the type's states: cached
+    assert made == [("GET", f"/api/0/organizations/acme/issues/{issue['id']}/"),
+                    ("PATCH", f"/contoso/_apis/wit/workitems/{link.work_item_id}")]
+    [alert] = [h for h, _ in stack.sentry.webhooks.delivered if h.headers["Sentry-Hook-Resource"] == "event_alert"]
+    assert runtime().ado.get_work_item(link.work_item_id)["fields"]["System.State"] == "Active"
+    assert runtime().store.get_by_issue("acme", issue["id"]).synced.sentry_status == "unresolved"
+    mark = journal_mark(stack)
+    assert requests.post(alert.url, data=alert.body, headers=alert.headers, timeout=10).status_code == 202
+    stack.settle()  # the same alert again, the issue open: nothing read, nothing written
+    assert requests_since(stack, mark) == []
+    assert stack.host.poison == {}
