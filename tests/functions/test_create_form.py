@@ -208,3 +208,23 @@ def test_the_alert_rule_action_creates_with_iteration_tags_and_parent(stack: San
     assert any(r["rel"] == "System.LinkTypes.Hierarchy-Reverse" and r["url"].endswith(f"/workItems/{parent.id}")
                for r in created[0].current.relations)
     assert issue["id"]
+
+
+def test_on_azure_devops_server_the_form_assigns_domain_accounts(tmp_path: Path) -> None:
+    """Server 2022.1: people are DOMAIN\\user accounts (found by the account, not an email), the
+    parent link points under the collection, and the required-field rules are the same."""
+    path = tmp_path / "sync.toml"
+    path.write_text(RULES)
+    with sandbox_stack(sync_config=path, projects=("Shop", "Custom"), ado_server=True) as server:
+        account = next(p.unique_name for p in server.ado.people if p.display_name == "Ava Chen")
+        assert [o["value"] for o in options(server, "assignees", query=account).json()] == [account]
+        parent = server.ado.act_create("Shop", "Feature", {"System.Title": "Reliability"}, as_=server.ado.bridge)
+        issue = server.sentry.new_error("backend", "KeyError", "'srv'", level="warning", fingerprint="srv")["issue"]
+        resp = create(server, issue["id"], {"project": "Custom", "work_item_type": "Bug", "title": "On Server",
+                                            "iteration_path": "Custom\\Sprint 1", "assignee": account,
+                                            "parent": str(parent.id), "required_field_1": "Custom.Team=Platform"})
+        assert resp.status_code == 201, resp.text
+        item = server.ado.work_item(int(resp.json()["identifier"])).current
+        assert item.fields["System.AssignedTo"].unique_name == account and item.fields["Custom.Team"] == "Platform"
+        (up,) = [r["url"] for r in item.relations if r["rel"] == "System.LinkTypes.Hierarchy-Reverse"]
+        assert up == f"{server.env['ADO_ORG_URL']}/_apis/wit/workItems/{parent.id}" and "/tfs/" in up
