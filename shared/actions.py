@@ -131,9 +131,14 @@ class Skip(Action):
 @dataclass(frozen=True)
 class PersonUnmatched(Skip):
     """A person not matched on the other side: skipped like any skip, and reported once per person
-    per day with the fix (not once per event)."""
+    per day with the fix (not once per event). ``values`` records the outcome on the link (a store
+    write only), so the same person again costs no look-up."""
 
     person: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def link_after(self, link: Link | None, response: Any = None) -> Link | None:
+        return None if link is None or not self.values else _with_synced(link, self.values)
 
 
 @dataclass(frozen=True)

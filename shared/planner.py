@@ -278,12 +278,30 @@ def plan_without_remote(event: Event, link: Link | None, config: Config) -> list
     if event.kind == "comment.updated":
         return _comment_edit_known(event, link)
     event = as_issue_event(event, link)
-    reason = _sentry_echo(event, link)
+    reason = _sentry_echo(event, link) or _unmatched_again(event, link, config)
     if reason is None or sentry_drift(event, link, config):
         return None  # carried, or an echo whose issue shows an earlier change that was lost
     issue = event.data.get("issue") or {}
     return [Skip(f"Sentry issue {issue.get('shortId') or issue.get('id')} {event.kind.split('.', 1)[1]}: "
                  f"{reason}")]
+
+
+def _unmatched_again(event: Event, link: Link | None, config: Config) -> str | None:
+    """Why this assignment changes nothing: its assignee is the one the link recorded as having no
+    ADO identity (`_known_unmatched`); None otherwise."""
+    assignee = _event_assignee(event.data)
+    if event.kind != "issue.assigned" or link is None or not _known_unmatched(assignee, link, config):
+        return None
+    return f"assignee {sentry_actor(assignee)} has no Azure DevOps identity (recorded on the link); nothing to carry"
+
+
+def _known_unmatched(assignee: Any, link: Link, config: Config) -> bool:
+    """Whether this Sentry assignee is the one the link last found with no ADO identity, and the
+    sync rules' [identities] do not name them since: told again at no call."""
+    actor = sentry_actor(assignee)
+    email = str(assignee.get("email") or "").casefold() if isinstance(assignee, Mapping) else ""
+    return (actor is not None and actor == link.synced.sentry_assignee_unmatched
+            and email not in {k.casefold() for k in config.rules.identities})
 
 
 def creation_requested(event: Event) -> bool:
@@ -340,7 +358,8 @@ def sentry_drift(event: Event, link: Link | None, config: Config) -> dict[str, A
             pass
     actor = sentry_actor(issue.get("assignedTo"))
     if (action != "assigned" and "assignedTo" in issue and config.rules.syncs("assignee", "ado")
-            and actor != link.synced.sentry_assignee and actor != link.in_flight.get("sentry_assignee", ...)):
+            and actor != link.synced.sentry_assignee and actor != link.in_flight.get("sentry_assignee", ...)
+            and not _known_unmatched(issue.get("assignedTo"), link, config)):
         drift["assignee"] = issue.get("assignedTo")
     return drift
 
@@ -373,7 +392,8 @@ def _with_sentry_repair(event: Event, link: Link, remote: Remote, config: Config
         label = f"{what} assignee {sentry_actor(assignee) or 'nobody'} (a change not carried before)"
         wanted = mapped.value if isinstance(mapped, Matched) else None
         if isinstance(mapped, Unmatched):
-            notes.append(Skip(f"{label}: {mapped.reason}"))
+            notes.append(PersonUnmatched(f"{label}: {mapped.reason}", mapped.person,
+                                         {"sentry_assignee_unmatched": sentry_actor(assignee)}))
         elif same_ado_identity(_ado_now(link, remote)[0].get("System.AssignedTo"), wanted):
             notes.append(Skip(f"{label}: the work item already has it"))
         else:
@@ -635,7 +655,8 @@ def _issue_assigned(event: Event, link: Link | None, remote: Remote, config: Con
                      f"{sentry_actor(remote.issue.get('assignedTo')) or 'nobody'} now")]
     mapped = sentry_to_ado(assignee, config.rules.identities, remote.sentry_members, remote.ado_identities)
     if isinstance(mapped, Unmatched):
-        return [PersonUnmatched(f"{what}: {mapped.reason}", mapped.person)]
+        return [PersonUnmatched(f"{what}: {mapped.reason}", mapped.person,
+                                {"sentry_assignee_unmatched": sentry_actor(assignee)})]
     fields, rev = _ado_now(link, remote)
     current = fields.get("System.AssignedTo")
     wanted = mapped.value if isinstance(mapped, Matched) else None

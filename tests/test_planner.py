@@ -242,6 +242,25 @@ def test_assigned_skips(event, rem, reason):
     assert reason in actions[0].reason
 
 
+def test_an_assignee_with_no_ado_identity_is_recorded_and_told_again_without_a_read():
+    """The miss is recorded on the link (store only); the same assignee again is planned from the
+    body and the link alone, unless [identities] names them since; a carried assignee clears it."""
+    event = sentry("issue.assigned", data__issue__assignedTo={"type": "user", "id": "5", "email": "x@y.z"})
+    [miss] = plan(event, linked(), remote(), CONFIG)
+    after = miss.link_after(linked())
+    assert after is not None and after.synced.sentry_assignee_unmatched == "user:5"
+    assert after.synced.sentry_assignee is None  # nothing was carried
+    [again] = plan_without_remote(event, after, CONFIG)
+    assert "has no Azure DevOps identity (recorded on the link)" in again.reason
+    assert plan_without_remote(sentry("issue.assigned"), after, CONFIG) is None  # another person: looked up
+    named = Config(CONFIG.settings, replace(RULES, identities={"X@Y.z": "x@contoso.com"}))
+    assert plan_without_remote(event, after, named) is None
+    assert kinds(plan(event, after, remote(), named)) == ["UpdateWorkItem"]
+    assert after.with_synced(sentry_assignee="user:789").synced.sentry_assignee_unmatched is None
+    resolved = sentry("issue.resolved", data__issue__assignedTo={"type": "user", "id": "5", "email": "x@y.z"})
+    assert plan_without_remote(resolved, after.with_synced(sentry_status="resolved"), CONFIG) is not None
+
+
 # --- creation ---------------------------------------------------------------------------------
 
 def _created(project="backend", level="error", **issue):

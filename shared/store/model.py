@@ -37,6 +37,9 @@ class SyncedValues:
     # reads a link's comment lists only when one differs (shared/reconcile/comments.py)
     sentry_comments: int | None = None
     ado_comments: int | None = None
+    # a Sentry assignee (actor) last found to have no ADO identity: the same assignment again is
+    # told at no call (cleared once an assignee is carried, so a later assignment looks again)
+    sentry_assignee_unmatched: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class Link:
         return out
 
     def with_synced(self, **changes: Any) -> Link:
+        if "sentry_assignee" in changes:  # an assignee carried or agreed: a later one is looked up again
+            changes = {"sentry_assignee_unmatched": None, **changes}
         return replace(self, synced=replace(self.synced, **changes))
 
     def to_dict(self) -> dict[str, Any]:

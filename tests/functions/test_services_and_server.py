@@ -192,6 +192,28 @@ def test_people_match_through_the_directory_without_a_table_entry(stack: Sandbox
     assert stack.host.poison == {}
 
 
+def requests_made(stack: SandboxStack) -> int:
+    return len(stack.sentry.journal.entries()) + len(stack.ado.journal.entries())
+
+
+def test_an_unknown_assignee_is_recorded_on_the_link_so_a_repeat_costs_no_call(stack: SandboxStack) -> None:
+    """Carol has no Azure DevOps identity: the first assignment to her looks her up (a miss) and the
+    link records that outcome, so the same assignment again (a re-delivery) costs no API call."""
+    stack.sentry.world.org.teams[11].user_ids.add(3)
+    issue_id, _ = linked(stack)
+    stack.sentry.act("alice@example.com", issue_id, {"assignedTo": "carol@example.com"})
+    stack.settle()
+    [hook] = [h for h, _ in stack.sentry.webhooks.delivered
+              if h.headers["Sentry-Hook-Resource"] == "issue" and b'"action":"assigned"' in h.body]
+    before = requests_made(stack)
+    assert requests.post(hook.url, data=hook.body, headers=hook.headers, timeout=10).status_code == 202
+    stack.settle()
+    assert requests_made(stack) == before
+    link = runtime().store.get_by_issue("acme", issue_id)
+    assert link.synced.sentry_assignee_unmatched == "user:3" and link.synced.sentry_assignee != "user:3"
+    assert stack.host.poison == {}
+
+
 def test_an_unknown_person_is_reported_once_a_day_with_the_fix(stack: SandboxStack,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     stack.sentry.world.org.teams[11].user_ids.add(3)
