@@ -3,8 +3,9 @@
 Reads the link store the app uses (LINK_STORE), no API call:
 - ``links list [--state S] [--json]``: every link, one per line as a table, or JSON Lines with
   ``--json`` (the link as the store keeps it); a damaged record is listed with its key and why;
-- ``links find (--issue ID | --work-item ID) [--json]``: the one link of a Sentry issue or a work
-  item ("which work item is this issue linked to?"); exit 1 when there is none;
+- ``links find (--issue ID | --work-item ID) [--json]``: the link of a Sentry issue ("which work item
+  is this issue linked to?"), or every link of a work item (several Sentry issues may share one,
+  one line each); exit 1 when there is none;
 - ``links check``: each stored link that is damaged or carries a malformed identifier (saved by an
   older version or edited by hand), with the command that removes it, and the links reconcile
   skipped lately (the status view's records), with why;
@@ -96,13 +97,16 @@ def run(args: argparse.Namespace) -> int:
         return _print(list(_listed(store, args.state)), args.json)
     if args.action == "find":
         s = rt.config.settings
-        link = (store.get_by_issue(s.sentry_org, str(args.issue)) if args.issue
-                else store.get_by_work_item(s.ado_org_url, args.work_item))
-        if link is None:
+        if args.issue:
+            one = store.get_by_issue(s.sentry_org, str(args.issue))
+            found = [one] if one else []
+        else:  # every Sentry issue linked to the work item, one line each
+            found = store.links_for_work_item(s.ado_org_url, args.work_item)
+        if not found:
             which = f"Sentry issue {args.issue}" if args.issue else f"work item {args.work_item}"
             print(f"no link for {which} in the link store ({rt.config.settings.link_store})", file=sys.stderr)
             return 1
-        return _print([link], args.json)
+        return _print(list(found), args.json)
     if args.action == "check":
         lines, bad = check_lines(store)
         print("\n".join(lines))

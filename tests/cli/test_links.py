@@ -53,3 +53,20 @@ def test_links_list_and_find(stack: Stack, capsys: Capsys) -> None:
     assert main(["links", "find", "--issue", "5"]) == 1
     out = capsys.readouterr()
     assert out.out == "" and "no link for Sentry issue 5" in out.err
+
+
+def test_links_find_by_work_item_lists_every_issue_linked_to_it(stack: Stack, capsys: Capsys) -> None:
+    from shared import runtime
+    from shared.store import Link
+
+    _seed(stack)
+    rt = runtime.runtime()
+    rt.store.claim(Link(sentry_org="acme", sentry_issue_id="12", sentry_short_id="IOS-12",
+                        ado_org_url=rt.config.settings.ado_org_url, work_item_id=108, state="linked",
+                        ado_project="Shop", work_item_type="Bug"))
+    assert main(["links", "find", "--work-item", "108"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [x.split()[:3] for x in out[1:3]] == [["8", "BACKEND-8", "108"], ["12", "IOS-12", "108"]]
+    assert out[-1].startswith("2 link(s)")
+    assert main(["links", "find", "--work-item", "108", "--json"]) == 0
+    assert [json.loads(x)["sentry_issue_id"] for x in capsys.readouterr().out.splitlines()] == ["8", "12"]
