@@ -1,20 +1,22 @@
 """`sentry-ado demo`: the product end to end, against the sandbox, as a story a new user can follow.
 
-It starts both emulators and the local function host (SQLite link store), then plays:
+It starts both emulators and the local function host (SQLite link store), then plays the story
+README.md tells (the same steps, in the same order):
 1. a Sentry alert fires on a new error and a work item is created (its fields and URL are shown);
-   the error's top stack frame links to its file in Azure Repos (code mappings); another error's
-   work item is created from the issue page's form with iteration, tags, assignee and a parent;
-2. a Sentry comment appears on the work item;
-3. an engineer assigns the work item in Azure DevOps and the Sentry issue follows;
-4. the engineer moves it to Closed in Azure DevOps and Sentry resolves the issue;
-5. a webhook is lost (the issue regresses in Sentry while deliveries fail) and one reconcile run
+2. the error's top stack frame links to its file in Azure Repos (code mappings);
+3. another error's work item is created from the issue page's form with iteration, tags, assignee
+   and a parent;
+4. a Sentry comment appears on the work item;
+5. an engineer assigns the work item in Azure DevOps and the Sentry issue follows;
+6. the engineer moves it to Closed in Azure DevOps and Sentry resolves the issue;
+7. a webhook is lost (the issue regresses in Sentry while deliveries fail) and one reconcile run
    reopens the work item;
-6. a commit with "Fixes <short id>" is deployed to production by Azure Pipelines and Sentry shows
+8. a commit with "Fixes <short id>" is deployed to production by Azure Pipelines and Sentry shows
    the release, its commits and the deploy, with the issue resolved in that release;
-7. a frontend work item moves to Done: its route resolves the issue in the next release, so the next
+9. a frontend work item moves to Done: its route resolves the issue in the next release, so the next
    event from the old release leaves it resolved (no reopen), and one from a newer release reopens it;
-8. the bridge's PAT expires: an assignment fails into the poison queue and the bridge's own error
-   arrives in Sentry (SENTRY_DSN); once the PAT is renewed, replaying the poison queue carries it.
+10. the bridge's PAT expires: an assignment fails into the poison queue and the bridge's own error
+    arrives in Sentry (SENTRY_DSN); once the PAT is renewed, replaying the poison queue carries it.
 Every step checks what really happened in the emulators; the command exits 1 if one did not.
 """
 
