@@ -7,8 +7,9 @@ a missing setting must fail the invocation that needs it, with the key named, no
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from shared.config import Config, Settings, get_config
@@ -90,9 +91,19 @@ def open_store(settings: Settings) -> LinkStore:
     return SqliteLinkStore(settings.sqlite_path)
 
 
-@lru_cache(maxsize=1)
+_building = threading.Lock()
+_built: Runtime | None = None
+
+
 def runtime() -> Runtime:
-    return Runtime(get_config())
+    """One per process even when the first invocations arrive together: two would each open the
+    store and keep their own caches, so a cached answer would be lost to whichever lost the race."""
+    global _built
+    if _built is None:
+        with _building:
+            if _built is None:
+                _built = Runtime(get_config())
+    return _built
 
 
 def settings() -> Settings:
@@ -101,5 +112,7 @@ def settings() -> Settings:
 
 def reset() -> None:
     """Forget everything built so far (tests and the local host change settings between runs)."""
-    runtime.cache_clear()
+    global _built
+    with _building:
+        _built = None
     get_config.cache_clear()

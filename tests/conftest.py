@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from shared import runtime
 from tests.azurite import Azurite, start_azurite
+
+# Property tests assert behaviour, not speed (benchmarks in bench/ measure that): Hypothesis's
+# default 200 ms per example would fail them on a loaded machine.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 
 @pytest.fixture(scope="session")

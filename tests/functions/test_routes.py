@@ -32,7 +32,7 @@ def test_an_unexpected_failure_inside_any_route_is_a_json_500(fn, app_env, monke
 
     broken.cache_clear = lambda: None  # as runtime.reset() expects of get_config
     monkeypatch.setattr(runtime, "get_config", broken)
-    runtime.runtime.cache_clear()
+    runtime.reset()
     bindings = json.loads(fn.get_function_json())["bindings"]
     trigger = next(b for b in bindings if b["type"] == "httpTrigger")
     req = func.HttpRequest(method=trigger["methods"][0].upper(), url=f"/api/{trigger['route']}", body=b"{}",
