@@ -121,6 +121,8 @@ class LocalHost:
         self._pending = 0
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
+        self._retries: list[threading.Timer] = []
+        self._stopped = threading.Event()
         for fn in indexed_functions(app):
             self._index(fn)
 
@@ -162,6 +164,8 @@ class LocalHost:
         q = self.queues[queue_name]
         while True:
             message, dequeue_count = q.get()
+            if self._stopped.is_set():
+                return
             try:
                 self._invoke(entry, {entry.trigger["name"]: HostQueueMessage(
                     id=uuid.uuid4().hex, body=message.encode("utf-8"), dequeue_count=dequeue_count)})
@@ -183,12 +187,26 @@ class LocalHost:
                     self._cond.notify_all()
 
     def _retry_later(self, q: queue.Queue[tuple[str, int]], message: str, dequeue_count: int) -> None:
+        if self._stopped.is_set():
+            return
         if self.retry_delay_s <= 0:
             q.put((message, dequeue_count))
             return
         timer = threading.Timer(self.retry_delay_s, q.put, args=((message, dequeue_count),))
         timer.daemon = True
+        with self._cond:
+            self._retries = [t for t in self._retries if t.is_alive()] + [timer]
         timer.start()
+
+    def stop(self) -> None:
+        """End the consumers and drop pending retries: a stopped sandbox must not go on syncing
+        (and logging) into whatever runs next in the process."""
+        self._stopped.set()
+        with self._cond:
+            for timer in self._retries:
+                timer.cancel()
+        for q in self.queues.values():
+            q.put(("", 0))  # wakes the consumer, which sees the stop
 
     # -- the app's view of the queues (shared.queues.QueueAccess) ------------------------------------
 

@@ -68,6 +68,8 @@ class SandboxStack:
         for server in (self.host_server, self.sentry_server, self.ado_server):
             if server:
                 server.stop()
+        if self.host:
+            self.host.stop()
 
 
 def app_settings(sentry_url: str, ado_org_url: str, workdir: str, sync_config: Path) -> dict[str, str]:
