@@ -328,6 +328,10 @@ class _Quiet(logging.Filter):
         return not record.name.startswith(self.names)
 
 
+def _work_item_writes(stack: Any) -> int:
+    return sum(1 for e in stack.ado.journal.entries() if e.get("method") == "PATCH" and "/wit/workitems/" in e["path"])
+
+
 def _expired_pat(stack: Any, story: Story) -> bool:
     from cli.commands.replay_poison import replay
     from sandbox.ado.seed import BRIDGE
@@ -339,6 +343,7 @@ def _expired_pat(stack: Any, story: Story) -> bool:
     story.step("The bridge's PAT expires; an assignment fails, Sentry hears of it, a replay carries it after renewal")
     stack.ado.revoke_token(ADO_PAT)
     before = len(stack.sentry.envelopes)
+    writes_before = _work_item_writes(stack)
     quiet = _Quiet("functions.sync", "sandbox.local_host")  # the story shows the failure; no tracebacks
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
@@ -351,7 +356,9 @@ def _expired_pat(stack: Any, story: Story) -> bool:
             handler.removeFilter(quiet)
     queues = open_queues(runtime().config.settings)
     waiting = queues.depth("sentry-events-poison") if queues else 0
-    story.check(waiting == 1, "the assignment gave up after 5 attempts and waits in sentry-events-poison")
+    attempts = _work_item_writes(stack) - writes_before
+    story.check(waiting == 1 and attempts == 1, f"the assignment was refused (401: a revoked PAT): tried {attempts} "
+                                                "time(s), not retried (a permanent failure); it waits in poison")
     error_reporting.flush()
     reported = [e for env in stack.sentry.envelopes[before:] for e in env.events() if e.get("level") == "error"]
     for event in reported:
