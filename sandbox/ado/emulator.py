@@ -880,10 +880,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
     # ----- comments -----------------------------------------------------------------------
     def add_comment(self, wid: int, text: str, actor: Identity, fmt: str = "html") -> Comment:
         """Add a discussion comment as ``actor``: bumps rev, fires workitem.updated + .commented."""
-        if fmt not in ("markdown", "html"):
-            raise bad_request(f"format must be markdown or html, got '{fmt}'.")
-        if not isinstance(text, str) or not text.strip():
-            raise bad_request("The comment text must not be empty.", "VssPropertyValidationException")
+        _check_comment(text, fmt)
         with self._state_lock:
             item = self.work_item(wid)
             draft = patch.WorkItemDraft(dict(item.current.fields), [dict(r) for r in item.current.relations],
@@ -918,10 +915,7 @@ class AdoEmulator(PipelineRoutes, EmulatorApp):
 
     def edit_comment(self, wid: int, comment_id: int, text: str, actor: Identity, fmt: str = "html") -> Comment:
         """Edit a comment as its author: a new comment version; ADO sends no service hook for it."""
-        if fmt not in ("markdown", "html"):
-            raise bad_request(f"format must be markdown or html, got '{fmt}'.")
-        if not isinstance(text, str) or not text.strip():
-            raise bad_request("The comment text must not be empty.", "VssPropertyValidationException")
+        _check_comment(text, fmt)
         with self._state_lock:
             item = self.work_item(wid)
             comment = self._own_comment(item, comment_id, actor)
@@ -1218,3 +1212,11 @@ def _ref_prefix(process: ProcessDef) -> str:
 
 def _snake(camel: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in camel)
+
+
+def _check_comment(text: Any, fmt: str) -> None:
+    """What the comments API refuses of a new comment and of an edit alike."""
+    if fmt not in ("markdown", "html"):
+        raise bad_request(f"format must be markdown or html, got '{fmt}'.")
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("The comment text must not be empty.", "VssPropertyValidationException")

@@ -166,7 +166,7 @@ CMMI = ProcessDef("CMMI", "27450541-8e31-4150-9947-dc59f998fc01", (
 
 # An inherited process as an organization would make one: Agile plus a custom "Triaged" state, and a
 # custom picklist field "Team" its Bug requires with no default (the "Required" option of a custom
-# field on the type's layout: learn.microsoft.com/azure/devops/organizations/settings/work/customize-process-field).
+# field on the type's layout; Microsoft Learn, Azure Boards: "Add and manage fields for an inherited process").
 CUSTOM = ProcessDef("Agile with Triage", "0d1e5c26-3b53-4e4b-9a3e-6f1c2d7a9b10", (
     WorkItemTypeDef("Bug", (("New", _P), ("Triaged", _I), ("Active", _I), ("Resolved", _R), ("Closed", _C)),
                     (*BUG_FIELDS, "Custom.Team"), required=(("Custom.Team", None),)),

@@ -13,7 +13,7 @@ from azure.functions.timer import TimerRequest
 
 from functions.reconcile import reconcile
 from functions.sync import sync_from_ado, sync_from_sentry
-from sandbox.local_host import indexed_functions
+from sandbox.local_host import OutBinding, indexed_functions
 from shared.runtime import runtime
 from shared.setup.manifest import build_manifest
 
@@ -22,20 +22,10 @@ def message(body: Any) -> func.QueueMessage:
     return func.QueueMessage(id="m1", body=json.dumps(body).encode())
 
 
-class Out(func.Out):
-    def __init__(self) -> None:
-        self.value: Any = None
-
-    def set(self, val: Any) -> None:
-        self.value = val
-
-    def get(self) -> Any:
-        return self.value
-
 
 def run_queue_function(fn: Any, msg: func.QueueMessage) -> str | None:
     """Call a queue function as the host does; answer what it wrote to its poison queue."""
-    poison = Out()
+    poison = OutBinding()
     fn.build().get_user_function()(msg, poison)
     return poison.value
 
